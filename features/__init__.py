@@ -1,0 +1,1 @@
+"""The behavioural-signal feature store: events, feature definitions, online and offline engines."""

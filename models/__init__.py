@@ -1,0 +1,1 @@
+"""Candidates, the ranker, evaluation, the model registry, reasons and explanations."""

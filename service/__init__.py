@@ -1,0 +1,1 @@
+"""The Shopmode REST service and CLI."""

@@ -1,0 +1,57 @@
+"""Shared fixtures: a throwaway real Redis server (never a fake), flushed between tests.
+
+``SHOPMODE_TEST_REDIS_URL`` points the suite at an existing server instead (it is
+flushed, so never point it at data you want to keep).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from service.embedded_redis import EmbeddedRedis
+
+
+@pytest.fixture(scope="session")
+def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    given = os.environ.get("SHOPMODE_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), persist=False)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server_url: str) -> str:
+    """The URL of the throwaway server, empty at the start of the test."""
+    client = redis.Redis.from_url(redis_server_url)
+    client.flushall()
+    client.close()
+    return redis_server_url
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def shopmode_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh SHOPMODE_HOME for CLI and service tests."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("SHOPMODE_HOME", str(home))
+    from service.settings import get_settings
+
+    get_settings.cache_clear()
+    return home

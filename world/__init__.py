@@ -1,0 +1,1 @@
+"""The synthetic shopping world: a catalog, shoppers with hidden tastes, and their sessions."""
