@@ -55,3 +55,18 @@ def shopmode_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     get_settings.cache_clear()
     return home
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small generated world (400 shoppers, 150 products, 14 days, seed 7), built once.
+
+    The returned directory holds catalog/users/events parquet files, ``truth/`` and
+    ``world.json``. Treat it as read-only: every test in the session shares it.
+    """
+    from world.config import WorldConfig
+    from world.generate import generate_world
+
+    out = tmp_path_factory.mktemp("small_world") / "world"
+    generate_world(WorldConfig(users=400, products=150, days=14, seed=7), out)
+    return out
