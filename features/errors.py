@@ -6,7 +6,9 @@
     │   └── DataTooSmall      a log too small or too short to split in time
     ├── NotFound              an unknown user, product or model version (HTTP 404)
     ├── StoreUnavailable      Redis unreachable or too slow (HTTP 503 + Retry-After)
-    └── ModelError            a model missing, corrupt or not matching its metadata
+    ├── ModelError            a model missing, corrupt or not matching its metadata
+    └── LLMUnavailable        an LLM backend down, misconfigured or past its deadline
+                              (explanations fall back to the template; never an HTTP error)
 """
 
 from __future__ import annotations
@@ -46,3 +48,13 @@ class StoreUnavailable(ShopmodeError):
 
 class ModelError(ShopmodeError):
     pass
+
+
+class LLMUnavailable(ShopmodeError):
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.setting = setting
+
+    def __str__(self) -> str:
+        return f"{self.message} (set {self.setting})" if self.setting else self.message
