@@ -1,0 +1,75 @@
+"""The Redis key layout (documented in docs/redis-keys.md). Every key is built here.
+
+Ids are percent-escaped, so ``{``, ``}``, ``:``, ``*`` and ``%`` inside an id can neither
+change a key's hash slot nor be mistaken for a separator. A user's keys share the hash tag
+``{u:<id>}`` and so one Redis Cluster slot; each product and each category has its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import quote, unquote
+
+PREFIX = "shopmode:v1"
+_SAFE = " -._~@+=,!()&'/"
+
+
+def escape(value: str) -> str:
+    """A readable, injective escape: ``Trail Running`` stays, ``a:b{c}`` → ``a%3Ab%7Bc%7D``."""
+    return quote(value, safe=_SAFE)
+
+
+def unescape(value: str) -> str:
+    return unquote(value)
+
+
+def user_tag(user_id: str) -> str:
+    return f"{{u:{escape(user_id)}}}"
+
+
+def user_state(user_id: str) -> str:
+    """Hash: decayed sums, window buckets, interests, purchases, recent-item types."""
+    return f"{PREFIX}:{user_tag(user_id)}:state"
+
+
+def user_recent(user_id: str) -> str:
+    """Sorted set: product → time of the latest interaction, capped."""
+    return f"{PREFIX}:{user_tag(user_id)}:recent"
+
+
+def user_seen(user_id: str) -> str:
+    """Sorted set: hashed event id → event time, pruned to the dedup horizon."""
+    return f"{PREFIX}:{user_tag(user_id)}:seen"
+
+
+def user_keys(user_id: str) -> list[str]:
+    return [user_state(user_id), user_recent(user_id), user_seen(user_id)]
+
+
+def product_stats(product_id: str) -> str:
+    """String: packed little-endian float64 log-sums (see features.definitions)."""
+    return f"{PREFIX}:{{p:{escape(product_id)}}}:stats"
+
+
+def category_popular(category: str) -> str:
+    """Sorted set: product → log2 decayed popularity (a ranking valid at every time)."""
+    return f"{PREFIX}:{{c:{escape(category)}}}:popular"
+
+
+def all_popular() -> str:
+    return f"{PREFIX}:{{popular}}:all"
+
+
+def catalog() -> str:
+    """String: the catalog snapshot as Parquet bytes."""
+    return f"{PREFIX}:{{catalog}}:parquet"
+
+
+def event_stream() -> str:
+    """Stream: the live event log, capped (bulk ingests go to Parquet part files)."""
+    return f"{PREFIX}:{{events}}:live"
+
+
+def event_hash(event_id: str) -> str:
+    """A 64-bit digest of an event id: what the dedup set stores (ids may be 128 chars)."""
+    return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
