@@ -51,6 +51,11 @@ def product_stats(product_id: str) -> str:
     return f"{PREFIX}:{{p:{escape(product_id)}}}:stats"
 
 
+def product_cooc(product_id: str) -> str:
+    """Sorted set: neighbour product -> co-occurrence score (models.cooccurrence; TTL 14d)."""
+    return f"{PREFIX}:{{p:{escape(product_id)}}}:cooc"
+
+
 def category_popular(category: str) -> str:
     """Sorted set: product → log2 decayed popularity (a ranking valid at every time)."""
     return f"{PREFIX}:{{c:{escape(category)}}}:popular"
