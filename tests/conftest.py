@@ -7,13 +7,14 @@ flushed, so never point it at data you want to keep).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
 from service.embedded_redis import EmbeddedRedis
+from service.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -70,3 +71,45 @@ def small_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("small_world") / "world"
     generate_world(WorldConfig(users=400, products=150, days=14, seed=7), out)
     return out
+
+
+# --- HTTP service (tests/test_service_*.py, tests/test_api_*.py) -------------------------
+
+SERVICE_KEYS = {
+    "reader": ("sm_test_reader_key", ("recommend",)),
+    "writer": ("sm_test_writer_key", ("recommend", "events:write")),
+    "admin": ("sm_test_admin_key", ("recommend", "events:write", "admin")),
+}
+
+
+@pytest.fixture
+def service_settings(redis_url: str, tmp_path: Path) -> Callable[..., Settings]:
+    """Build service ``Settings`` on the throwaway Redis with the three test keys."""
+    from service.auth import hash_api_key
+
+    def make(**overrides: object) -> Settings:
+        keys = [
+            {"name": name, "sha256": hash_api_key(key), "scopes": list(scopes)}
+            for name, (key, scopes) in SERVICE_KEYS.items()
+        ]
+        values: dict[str, object] = {
+            "REDIS_URL": redis_url,
+            "home": tmp_path / "home",
+            "api_keys": keys,
+            "model_poll_seconds": 0.2,
+            "llm_backend": "template",
+        }
+        values.update(overrides)
+        return Settings.model_validate(values)
+
+    return make
+
+
+@pytest.fixture
+def bearer() -> Callable[[str], dict[str, str]]:
+    """``bearer("reader" | "writer" | "admin")``: the Authorization header of that test key."""
+
+    def header(who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {SERVICE_KEYS[who][0]}"}
+
+    return header
