@@ -1,0 +1,107 @@
+"""The FastAPI application: ``create_app(settings)`` and its lifespan.
+
+The lifespan opens the async Redis client (starting an embedded server when no
+``REDIS_URL`` is set), takes the catalog/popularity snapshot, loads the current model and
+the explainer, then keeps them fresh in one background task: a Redis health probe every
+second, a check of ``shopmode:v1:model:current`` every ``model_poll_seconds`` (hot
+reload), a new snapshot every ``snapshot_refresh_seconds``. None of it may fail the
+start-up: a service without Redis or a model answers degraded and says so in ``/readyz``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis.exceptions import RedisError
+
+from service.auth import KeyRing
+from service.embedded_redis import EmbeddedRedis
+from service.freshness import keep_fresh, refresh_snapshot, sync_model
+from service.limits import BodyLimitMiddleware, RateLimiter
+from service.metrics import MetricsMiddleware, ServiceMetrics
+from service.model_slot import ModelSlot
+from service.problems import Problem, install_problem_handlers
+from service.redis_link import RedisHealth, open_redis
+from service.routes import admin, health, products
+from service.settings import Settings, get_settings
+from service.state import ServiceState
+
+log = logging.getLogger("shopmode.service")
+
+_DESCRIPTION = """
+Personalized product recommendations, each with a short explanation that rests only on
+the shopper's own behaviour. Send behavioural events to `/v1/events`; ask for
+recommendations at `/v1/recommendations`.
+
+Authenticate with `Authorization: Bearer <key>` (`shopmode demo` prints a key). Errors are
+problem details (`application/problem+json`) naming the offending field.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    embedded: EmbeddedRedis | None = None
+    url = settings.redis_url
+    if url is None:
+        embedded = EmbeddedRedis(settings.redis_dir)
+        url = await asyncio.to_thread(embedded.start)
+    redis = open_redis(url, settings)
+    metrics: ServiceMetrics = app.state.metrics
+    state = ServiceState(
+        settings=settings,
+        redis=redis,
+        health=RedisHealth(redis),
+        metrics=metrics,
+        keys=KeyRing(settings.api_keys),
+        limiter=RateLimiter(redis, settings.rate_limit_per_minute),
+        models=ModelSlot(settings.models_dir),
+    )
+    app.state.shopmode = state
+    if await state.health.probe():
+        await refresh_snapshot(state)
+        await sync_model(state)
+    metrics.redis_up.set(1 if state.health.up else 0)
+    metrics.model_loaded.set(1 if state.models.loaded is not None else 0)
+    refresher = asyncio.create_task(keep_fresh(state), name="shopmode-refresh")
+    try:
+        yield
+    finally:
+        refresher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refresher
+        with contextlib.suppress(RedisError, OSError):
+            await redis.aclose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The Shopmode HTTP API; ``settings`` default to the environment (``SHOPMODE_*``)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Shopmode",
+        version="1.0.0",
+        summary="Personalized shopping recommendations with grounded explanations.",
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        responses={
+            401: {"model": Problem, "description": "No or unknown API key."},
+            403: {"model": Problem, "description": "The key lacks the scope."},
+            429: {"model": Problem, "description": "Rate limit reached; see Retry-After."},
+        },
+    )
+    app.state.settings = settings
+    metrics = ServiceMetrics()
+    app.state.metrics = metrics
+    install_problem_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    for module in (products, admin, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,72 @@
+"""Keeping the serving state fresh: Redis health, the current model, the snapshot.
+
+One background task (started by the lifespan) probes Redis every second, checks
+``shopmode:v1:model:current`` every ``model_poll_seconds`` (hot reload) and retakes the
+catalog/popularity snapshot every ``snapshot_refresh_seconds``. When Redis comes back
+after an outage, the model and the snapshot are refreshed at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from redis.exceptions import RedisError
+
+from features.errors import ShopmodeError
+from service.model_slot import SyncResult
+from service.snapshot import take_snapshot
+from service.state import ServiceState
+
+log = logging.getLogger("shopmode.service")
+
+
+async def refresh_snapshot(state: ServiceState) -> None:
+    try:
+        state.snapshot = await take_snapshot(state.redis)
+        state.snapshot_error = None
+    except (RedisError, OSError) as exc:
+        state.health.mark_down(exc)
+        state.metrics.redis_errors.labels("snapshot").inc()
+        state.snapshot_error = f"snapshot not refreshed: {exc}"
+    except ShopmodeError as exc:
+        state.snapshot_error = str(exc)
+
+
+async def sync_model(state: ServiceState, *, force: bool = False) -> SyncResult | None:
+    """Follow the current-model key; None when Redis could not be read."""
+    try:
+        result = await state.models.sync(state.redis, force=force)
+    except (RedisError, OSError) as exc:
+        state.health.mark_down(exc)
+        state.metrics.redis_errors.labels("model_poll").inc()
+        return None
+    if result.attempted and not result.changed:
+        state.metrics.model_reload_failures.inc()
+    state.metrics.model_loaded.set(1 if state.models.loaded is not None else 0)
+    return result
+
+
+async def keep_fresh(state: ServiceState) -> None:
+    """Run until cancelled; no single failure stops it."""
+    settings = state.settings
+    next_model = time.monotonic() + settings.model_poll_seconds
+    next_snapshot = time.monotonic() + settings.snapshot_refresh_seconds
+    while True:
+        await asyncio.sleep(min(1.0, settings.model_poll_seconds))
+        try:
+            was_up = state.health.up
+            up = await state.health.probe()
+            state.metrics.redis_up.set(1 if up else 0)
+            if not up:
+                continue
+            now = time.monotonic()
+            if now >= next_model or not was_up:
+                await sync_model(state)
+                next_model = now + settings.model_poll_seconds
+            if now >= next_snapshot or state.snapshot is None or not was_up:
+                await refresh_snapshot(state)
+                next_snapshot = now + settings.snapshot_refresh_seconds
+        except Exception:  # the loop must outlive any single failure
+            log.exception("background refresh failed")

@@ -1,0 +1,71 @@
+"""The service's one async Redis connection and what it knows about its health.
+
+Timeouts are short on purpose (``redis_socket_timeout``): a slow Redis must turn into a
+degraded answer quickly, not a hung request. ``RedisHealth`` remembers the last failure;
+while Redis is known to be down, requests skip it instead of waiting for another timeout,
+and a background probe flips it back up once a PING succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TypeAlias
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisError
+
+from service.settings import Settings
+
+log = logging.getLogger("shopmode.service")
+
+AsyncRedis: TypeAlias = "Redis | RedisCluster"
+
+
+def open_redis(url: str, settings: Settings) -> AsyncRedis:
+    """A standalone or cluster async client with the service's short timeouts."""
+    timeout = settings.redis_socket_timeout
+    if settings.redis_cluster:
+        return RedisCluster.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        health_check_interval=0,
+        retry_on_timeout=False,
+    )
+
+
+class RedisHealth:
+    """Up/down state of the store as seen by this process."""
+
+    def __init__(self, redis: AsyncRedis) -> None:
+        self.redis = redis
+        self.up = True
+        self.last_error: str | None = None
+        self.down_since: float | None = None
+
+    def mark_down(self, exc: BaseException) -> None:
+        if self.up:
+            log.warning("Redis is unavailable: %s", exc)
+            self.down_since = time.monotonic()
+        self.up = False
+        self.last_error = f"{type(exc).__name__}: {exc}"
+
+    def mark_up(self) -> None:
+        if not self.up:
+            log.info("Redis is reachable again")
+        self.up = True
+        self.last_error = None
+        self.down_since = None
+
+    async def probe(self) -> bool:
+        """PING once; update the state; True when Redis answered."""
+        try:
+            await self.redis.ping()
+        except (RedisError, OSError) as exc:
+            self.mark_down(exc)
+            return False
+        self.mark_up()
+        return True

@@ -1,0 +1,57 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from starlette.responses import Response
+
+from service.deps import StateDep
+from service.schemas.health import CheckPublic, HealthPublic, ReadinessPublic
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is alive")
+async def healthz() -> HealthPublic:
+    return HealthPublic(status="ok")
+
+
+@router.get(
+    "/readyz",
+    summary="Redis answers and a trained model serves",
+    responses={503: {"model": ReadinessPublic, "description": "Not ready (see checks)."}},
+)
+async def readyz(state: StateDep) -> Response:
+    redis_ok = await state.health.probe()
+    model = state.models
+    snapshot = state.snapshot
+    checks = {
+        "redis": CheckPublic(ok=redis_ok, detail=state.health.last_error),
+        "model": CheckPublic(
+            ok=model.loaded is not None,
+            detail=model.version or "no trained model: ranking is heuristic",
+        ),
+        "catalog": CheckPublic(
+            ok=snapshot is not None,
+            detail=f"{len(snapshot.catalog)} products" if snapshot else state.snapshot_error,
+        ),
+    }
+    body = ReadinessPublic(
+        ready=all(check.ok for check in checks.values()),
+        checks=checks,
+        model_version=model.version,
+        model_error=model.last_error,
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+async def metrics(state: StateDep) -> Response:
+    payload, media_type = state.metrics.exposition()
+    return Response(payload, media_type=media_type)

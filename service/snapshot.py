@@ -1,0 +1,73 @@
+"""The in-process catalog and popularity snapshot.
+
+Taken at start-up and refreshed in the background, it is what the service still knows
+when Redis is down: degraded answers rank the products inside the shopper's filters by
+this popularity (a query, when given, lifts products whose words it mentions).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from features import keys
+from features.catalog import Catalog, load_catalog_async
+from service.filters import ProductFilter
+from service.redis_link import AsyncRedis
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def words(text: str) -> set[str]:
+    return set(_WORD.findall(text.casefold()))
+
+
+@dataclass(frozen=True, eq=False)
+class CatalogSnapshot:
+    catalog: Catalog
+    popularity: FloatArray
+    taken_at: float
+
+    def popular_within(
+        self, product_filter: ProductFilter, k: int, query: str | None = None
+    ) -> IntArray:
+        """Positions of the ``k`` most popular products inside the filter."""
+        allowed = np.flatnonzero(product_filter.mask(self.catalog))
+        score = self.popularity[allowed].copy()
+        if query:
+            wanted = words(query)
+            if wanted:
+                titles = self.catalog.frame["title"].to_numpy(dtype=object)
+                hits = np.fromiter(
+                    (len(wanted & words(str(titles[i]))) for i in allowed),
+                    dtype=np.float64,
+                    count=len(allowed),
+                )
+                # Matching words dominate; popularity breaks ties among equal matches.
+                score = score + hits * (float(np.abs(score).max(initial=0.0)) + 1.0)
+        order = np.lexsort((allowed, -score))
+        return allowed[order[:k]].astype(np.int64)
+
+
+def _text(member: object) -> str:
+    return member.decode() if isinstance(member, bytes) else str(member)
+
+
+async def take_snapshot(redis: AsyncRedis) -> CatalogSnapshot:
+    """Catalog plus overall popularity from Redis (NotFound when no catalog is stored)."""
+    catalog = await load_catalog_async(redis)
+    popularity = np.zeros(len(catalog), dtype=np.float64)
+    ranked = await redis.zrange(keys.all_popular(), 0, -1, withscores=True)
+    if ranked:
+        pairs = [(_text(pair[0]), float(pair[1])) for pair in ranked if isinstance(pair, tuple)]
+        positions = catalog.index_of([member for member, _ in pairs])
+        scores = np.asarray([score for _, score in pairs], dtype=np.float64)
+        known = positions >= 0
+        popularity[positions[known]] = scores[known]
+    return CatalogSnapshot(catalog=catalog, popularity=popularity, taken_at=time.time())

@@ -1,0 +1,27 @@
+"""Everything the lifespan opens, held on ``app.state.shopmode`` for the routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from service.auth import KeyRing
+from service.limits import RateLimiter
+from service.metrics import ServiceMetrics
+from service.model_slot import ModelSlot
+from service.redis_link import AsyncRedis, RedisHealth
+from service.settings import Settings
+from service.snapshot import CatalogSnapshot
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    redis: AsyncRedis
+    health: RedisHealth
+    metrics: ServiceMetrics
+    keys: KeyRing
+    limiter: RateLimiter
+    models: ModelSlot
+    snapshot: CatalogSnapshot | None = None
+    snapshot_error: str | None = None
+    background_errors: list[str] = field(default_factory=list)
