@@ -165,7 +165,9 @@ def test_unknown_route_is_a_problem_and_metrics_count_routes(
     client.get("/v1/products/p1", headers=bearer("reader"))
     client.get("/v1/products/p2", headers=bearer("reader"))
     text = client.get("/metrics").text
-    line = 'shopmode_http_requests_total{method="GET",route="/v1/products/{product_id}",status="200"}'
+    line = (
+        'shopmode_http_requests_total{method="GET",route="/v1/products/{product_id}",status="200"}'
+    )
     assert f"{line} 2.0" in text
     assert "shopmode_http_request_seconds_bucket" in text
     assert "shopmode_unhandled_errors_total 0.0" in text
