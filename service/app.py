@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from redis.exceptions import RedisError
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from service.auth import KeyRing
 from service.embedded_redis import EmbeddedRedis
@@ -69,9 +70,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     metrics.redis_up.set(1 if state.health.up else 0)
     metrics.model_loaded.set(1 if state.models.loaded is not None else 0)
     refresher = asyncio.create_task(keep_fresh(state), name="shopmode-refresh")
+    # One BLAS/OpenMP thread for this worker (see service.cli.serve), restored on exit.
+    pinned = threadpool_limits(limits=1)
     try:
         yield
     finally:
+        pinned.restore_original_limits()
         refresher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await refresher

@@ -22,7 +22,10 @@ app = typer.Typer(
 )
 
 # Importing a command module registers its command on ``app``.
-from service.cli import generate  # noqa: E402, F401
+from service.cli import (
+    generate,  # noqa: F401
+    serve,  # noqa: F401
+)
 
 
 def main() -> None:
