@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 
 # Importing a command module registers its command on ``app``.
-from service.cli import (
+from service.cli import (  # noqa: E402
     generate,  # noqa: F401
     serve,  # noqa: F401
 )
