@@ -78,3 +78,9 @@ def event_stream() -> str:
 def event_hash(event_id: str) -> str:
     """A 64-bit digest of an event id: what the dedup set stores (ids may be 128 chars)."""
     return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
+
+
+def served_recommendation(recommendation_id: str) -> str:
+    """String (JSON): a served recommendation (user, products, model, time), for attributing
+    later events; TTL ``recommendation_ttl_seconds`` (owned by service.served)."""
+    return f"{PREFIX}:{{r:{escape(recommendation_id)}}}:served"
