@@ -1,0 +1,287 @@
+"""Every behavioural feature, declared once, as contributions of events to named sums.
+
+Both engines execute these declarations: ``features.online`` folds a batch's
+contributions into Redis with Lua, ``features.offline`` folds a log's contributions in
+pandas. Neither engine knows what a feature means; they only know four ways to fold:
+
+- decayed sums: ``L = log2(Σ wᵢ·2^(tᵢ/h))`` per field (``fold: logaddexp2``). The value at
+  time T is ``2^(L − T/h)``. Order-independent, no last-update time, exact for late events,
+  decayed from event time, never arrival time.
+- window buckets: integer counts per (granularity, bucket, event type) (``fold: +``); a
+  window of n buckets at T covers buckets ``[b(T)−n+1, b(T)]`` in both engines.
+- recent items: per product the latest (ts, interaction rank) (``fold: max``), capped.
+- members: purchased products, followed brands, liked categories → latest ts, capped.
+
+Product-side sums use the same decayed fold, packed into one float64 vector per product.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from features.catalog import Catalog
+from features.events import EventType
+
+DAY = 86_400.0
+# Exponents count time from this origin (2026-01-01Z), not from 1970: smaller exponents keep
+# more float64 digits for the sums (a price spread is a difference of two of them).
+TIME_ORIGIN = 1_767_225_600.0
+HALF_LIVES: dict[str, float] = {"1d": DAY, "14d": 14 * DAY}
+
+# How much each interaction says about taste, per target (category, brand).
+AFFINITY_WEIGHTS: dict[EventType, float] = {
+    EventType.VIEW: 1.0,
+    EventType.CLICK: 2.0,
+    EventType.ADD_TO_CART: 4.0,
+    EventType.PURCHASE: 8.0,
+}
+INTEREST_WEIGHT = 6.0  # follow_brand / like_category (and interests declared at signup)
+
+PRICE_HALF_LIFE = "14d"
+PRICE_VIEWED_TYPES = (EventType.VIEW, EventType.CLICK, EventType.ADD_TO_CART)
+
+
+def decay_to(log_sum: float | np.ndarray, at: float, half_life: str) -> float | np.ndarray:
+    """The value at ``at`` of a decayed sum stored as ``log_sum``."""
+    return np.exp2(log_sum - (at - TIME_ORIGIN) / HALF_LIVES[half_life])
+
+
+@dataclass(frozen=True)
+class Window:
+    name: str
+    code: str
+    bucket_seconds: float
+    buckets: int
+
+    def bucket(self, ts: float) -> int:
+        return math.floor(ts / self.bucket_seconds)
+
+    def first_bucket(self, at: float) -> int:
+        return self.bucket(at) - self.buckets + 1
+
+
+WINDOWS: tuple[Window, ...] = (
+    Window("1h", "m", 600.0, 6),
+    Window("24h", "h", 3600.0, 24),
+    Window("7d", "d", DAY, 7),
+)
+COUNTED_TYPES: tuple[EventType, ...] = tuple(EventType)
+
+# Interactions remembered per product in the recent list; higher rank wins a tie in time.
+RECENT_RANK: dict[EventType, int] = {
+    EventType.VIEW: 1,
+    EventType.CLICK: 2,
+    EventType.ADD_TO_CART: 3,
+    EventType.PURCHASE: 4,
+}
+RANK_TYPE: dict[int, EventType] = {rank: kind for kind, rank in RECENT_RANK.items()}
+RECENT_CAP = 50
+MEMBER_CAP = 100
+MEMBER_KINDS = {"p": "purchased", "f": "followed_brands", "l": "liked_categories"}
+
+# Product-side decayed sums, one float64 slot each: (event type or "popularity") × half-life.
+POPULARITY_WEIGHTS: dict[EventType, float] = dict(AFFINITY_WEIGHTS)
+PRODUCT_SIGNALS: tuple[str, ...] = (
+    EventType.IMPRESSION.value,
+    EventType.VIEW.value,
+    EventType.CLICK.value,
+    EventType.ADD_TO_CART.value,
+    EventType.PURCHASE.value,
+    "popularity",
+)
+PRODUCT_SLOTS: tuple[tuple[str, str], ...] = tuple(
+    (signal, half_life) for signal in PRODUCT_SIGNALS for half_life in HALF_LIVES
+)
+SLOT_INDEX: dict[tuple[str, str], int] = {slot: i for i, slot in enumerate(PRODUCT_SLOTS)}
+RANKING_HALF_LIFE = "14d"  # category rankings order products by this popularity
+CATEGORY_RANK_CAP = 1000
+CONVERSION_PRIOR_RATE = 0.05
+CONVERSION_PRIOR_VIEWS = 10.0
+
+
+@dataclass(frozen=True, eq=False)
+class Contributions:
+    """What a set of events adds to each entity, before folding (one row per contribution).
+
+    Every frame carries ``row`` (position of the event in the input) so an engine can keep
+    only the events it accepted or that happened by a given time.
+    """
+
+    decayed: pd.DataFrame  # row, user_id, field, exponent
+    windows: pd.DataFrame  # row, user_id, field, bucket, code
+    recent: pd.DataFrame  # row, user_id, product_id, rank, ts
+    members: pd.DataFrame  # row, user_id, field, ts
+    products: pd.DataFrame  # row, product_id, slot, exponent
+    rankings: pd.DataFrame  # row, category, product_id, exponent
+
+
+def _event_targets(events: pd.DataFrame, catalog: Catalog) -> tuple[pd.Series, pd.Series]:
+    """Category and brand an event is about: the catalog's, or the interest event's own."""
+    positions = catalog.index_of(events["product_id"].to_numpy(dtype=object))
+    known = positions >= 0
+    categories = np.array(catalog.categories + ("",), dtype=object)
+    brands = np.array(catalog.brands + ("",), dtype=object)
+    category = categories[np.where(known, catalog.category_code[positions], -1)]
+    brand_code = np.where(known, catalog.brand_code[positions], -1)
+    brand = brands[brand_code]
+    kinds = events["type"].to_numpy(dtype=object)
+    liked = kinds == EventType.LIKE_CATEGORY.value
+    followed = kinds == EventType.FOLLOW_BRAND.value
+    category[liked] = events["category"].to_numpy(dtype=object)[liked]
+    brand[followed] = events["brand"].to_numpy(dtype=object)[followed]
+    return pd.Series(category, dtype=object), pd.Series(brand, dtype=object)
+
+
+def _event_prices(events: pd.DataFrame, catalog: Catalog) -> np.ndarray:
+    positions = catalog.index_of(events["product_id"].to_numpy(dtype=object))
+    listed = np.where(positions >= 0, catalog.price[positions], np.nan)
+    given = events["price"].to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.where(np.isnan(given), listed, given)
+
+
+def _frame(**columns: object) -> pd.DataFrame:
+    return pd.DataFrame(columns)
+
+
+def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
+    """Every contribution of ``events`` (a frame in ``EVENT_FIELDS`` form) to every entity."""
+    events = events.reset_index(drop=True)
+    rows = np.arange(len(events))
+    users = events["user_id"].to_numpy(dtype=object)
+    kinds = events["type"].to_numpy(dtype=object)
+    ts = events["ts"].to_numpy(dtype=np.float64)
+    products = events["product_id"].to_numpy(dtype=object)
+    category, brand = _event_targets(events, catalog)
+    prices = _event_prices(events, catalog)
+
+    decayed: list[pd.DataFrame] = []
+    weight = np.zeros(len(events))
+    for kind, w in AFFINITY_WEIGHTS.items():
+        weight[kinds == kind.value] = w
+    interest = (kinds == EventType.LIKE_CATEGORY.value) | (kinds == EventType.FOLLOW_BRAND.value)
+    weight[interest] = INTEREST_WEIGHT
+    for target, names in (("c", category), ("b", brand)):
+        mask = (weight > 0) & (names.to_numpy() != "")
+        for label, half_life in HALF_LIVES.items():
+            decayed.append(
+                _frame(
+                    row=rows[mask],
+                    user_id=users[mask],
+                    field=(f"a{label}:{target}:" + names[mask]).to_numpy(dtype=object),
+                    exponent=np.log2(weight[mask]) + (ts[mask] - TIME_ORIGIN) / half_life,
+                )
+            )
+    price_h = HALF_LIVES[PRICE_HALF_LIFE]
+    for prefix, types in (("pv", PRICE_VIEWED_TYPES), ("pb", (EventType.PURCHASE,))):
+        mask = np.isin(kinds, [t.value for t in types]) & (prices > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_price = np.log2(prices[mask])
+        for suffix, power in (("w", 0.0), ("x", 1.0), ("xx", 2.0)):
+            decayed.append(
+                _frame(
+                    row=rows[mask],
+                    user_id=users[mask],
+                    field=f"{prefix}:{suffix}",
+                    exponent=power * log_price + (ts[mask] - TIME_ORIGIN) / price_h,
+                )
+            )
+
+    windows = []
+    for window in WINDOWS:
+        buckets = np.floor(ts / window.bucket_seconds).astype(np.int64)
+        fields = f"w:{window.code}:" + pd.Series(buckets).astype(str) + ":" + pd.Series(kinds)
+        windows.append(
+            _frame(
+                row=rows,
+                user_id=users,
+                field=fields.to_numpy(dtype=object),
+                bucket=buckets,
+                code=window.code,
+            )
+        )
+
+    ranks = np.zeros(len(events), dtype=np.int64)
+    for kind, rank in RECENT_RANK.items():
+        ranks[kinds == kind.value] = rank
+    interacted = ranks > 0
+    recent = _frame(
+        row=rows[interacted],
+        user_id=users[interacted],
+        product_id=products[interacted],
+        rank=ranks[interacted],
+        ts=ts[interacted],
+    )
+
+    members = []
+    for code, kind, names in (
+        ("p", EventType.PURCHASE, pd.Series(products, dtype=object)),
+        ("f", EventType.FOLLOW_BRAND, brand),
+        ("l", EventType.LIKE_CATEGORY, category),
+    ):
+        mask = kinds == kind.value
+        members.append(
+            _frame(
+                row=rows[mask],
+                user_id=users[mask],
+                field=(f"{code}:" + names[mask]).to_numpy(dtype=object),
+                ts=ts[mask],
+            )
+        )
+
+    product_rows = []
+    has_product = pd.notna(products)
+    for signal in PRODUCT_SIGNALS:
+        if signal == "popularity":
+            w = np.zeros(len(events))
+            for kind, value in POPULARITY_WEIGHTS.items():
+                w[kinds == kind.value] = value
+            mask = has_product & (w > 0)
+        else:
+            w = np.ones(len(events))
+            mask = has_product & (kinds == signal)
+        for label, half_life in HALF_LIVES.items():
+            product_rows.append(
+                _frame(
+                    row=rows[mask],
+                    product_id=products[mask],
+                    slot=SLOT_INDEX[(signal, label)],
+                    exponent=np.log2(w[mask]) + (ts[mask] - TIME_ORIGIN) / half_life,
+                )
+            )
+    popular = product_rows[SLOT_INDEX[("popularity", RANKING_HALF_LIFE)]]
+    ranked = popular.assign(category=category.to_numpy()[popular["row"].to_numpy()])
+    ranked = ranked[ranked["category"] != ""]
+
+    return Contributions(
+        decayed=pd.concat(decayed, ignore_index=True),
+        windows=pd.concat(windows, ignore_index=True),
+        recent=recent,
+        members=pd.concat(members, ignore_index=True),
+        products=pd.concat(product_rows, ignore_index=True),
+        rankings=ranked[["row", "category", "product_id", "exponent"]].reset_index(drop=True),
+    )
+
+
+def log_sum(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Fold decayed contributions: ``exponent`` becomes log2 Σ 2^exponent per group."""
+    if frame.empty:
+        return frame[[*by, "exponent"]].copy()
+    peak = frame.groupby(by, sort=False)["exponent"].transform("max").to_numpy()
+    scaled = np.exp2(frame["exponent"].to_numpy() - peak)
+    summed = (
+        frame.assign(_scaled=scaled, _peak=peak)
+        .groupby(by, sort=False)
+        .agg(_scaled=("_scaled", "sum"), _peak=("_peak", "first"))
+    )
+    result = summed["_peak"] + np.log2(summed["_scaled"])
+    return result.rename("exponent").reset_index()
+
+
+def latest_recent(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per product the latest interaction; at equal times the stronger kind wins."""
+    ordered = frame.sort_values(["ts", "rank"], kind="stable")
+    return ordered.drop_duplicates(by, keep="last")

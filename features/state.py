@@ -1,0 +1,219 @@
+"""What the store knows about a shopper and about products at a moment ``at``.
+
+Both engines produce the same raw form (the fields of the user's Redis hash, the recent
+sorted set, the packed product vectors) and decode it here, with the same functions:
+training/serving skew cannot come from decoding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from features.definitions import (
+    CONVERSION_PRIOR_RATE,
+    CONVERSION_PRIOR_VIEWS,
+    COUNTED_TYPES,
+    HALF_LIVES,
+    MEMBER_KINDS,
+    PRICE_HALF_LIFE,
+    PRODUCT_SLOTS,
+    RANK_TYPE,
+    SLOT_INDEX,
+    WINDOWS,
+    decay_to,
+)
+from features.events import EventType
+
+N_SLOTS = len(PRODUCT_SLOTS)
+STATS_FORMAT = f"<{N_SLOTS}d"
+
+
+@dataclass(frozen=True, slots=True)
+class RecentItem:
+    product_id: str
+    type: EventType
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class PriceProfile:
+    """Decayed count, mean and spread of the prices seen; weight 0 means no profile."""
+
+    weight: float = 0.0
+    mean: float = 0.0
+    std: float = 0.0
+
+
+@dataclass(frozen=True)
+class UserState:
+    """A shopper's behavioural signals as of ``at`` (empty for an unknown shopper)."""
+
+    user_id: str
+    at: float
+    category_affinity: dict[str, dict[str, float]] = field(default_factory=dict)
+    brand_affinity: dict[str, dict[str, float]] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    recent: tuple[RecentItem, ...] = ()
+    price_viewed: PriceProfile = PriceProfile()
+    price_bought: PriceProfile = PriceProfile()
+    purchased: dict[str, float] = field(default_factory=dict)
+    followed_brands: dict[str, float] = field(default_factory=dict)
+    liked_categories: dict[str, float] = field(default_factory=dict)
+    last_event_ts: float | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.last_event_ts is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "at": self.at,
+            "last_event_ts": self.last_event_ts,
+            "category_affinity": self.category_affinity,
+            "brand_affinity": self.brand_affinity,
+            "counts": self.counts,
+            "recent": [
+                {"product_id": r.product_id, "type": r.type.value, "ts": r.ts} for r in self.recent
+            ],
+            "price_viewed": vars_of(self.price_viewed),
+            "price_bought": vars_of(self.price_bought),
+            "purchased": self.purchased,
+            "followed_brands": self.followed_brands,
+            "liked_categories": self.liked_categories,
+        }
+
+
+def vars_of(profile: PriceProfile) -> dict[str, float]:
+    return {"weight": profile.weight, "mean": profile.mean, "std": profile.std}
+
+
+def _price_profile(sums: Mapping[str, float], prefix: str, at: float) -> PriceProfile:
+    lw = sums.get(f"{prefix}:w")
+    if lw is None:
+        return PriceProfile()
+    lx, lxx = sums.get(f"{prefix}:x", -math.inf), sums.get(f"{prefix}:xx", -math.inf)
+    mean = 2.0 ** (lx - lw)
+    variance = 2.0 ** (lxx - lw) - mean * mean
+    # A difference of two large sums: below this, it is float rounding, not spread.
+    if variance <= 1e-9 * mean * mean:
+        variance = 0.0
+    weight = float(decay_to(lw, at, PRICE_HALF_LIFE))
+    return PriceProfile(weight=weight, mean=mean, std=math.sqrt(variance))
+
+
+def decode_user_state(
+    user_id: str,
+    fields: Mapping[str, str | float | int],
+    recent: Sequence[tuple[str, float]],
+    at: float,
+) -> UserState:
+    """A ``UserState`` from the user's hash fields and recent (product, ts) pairs."""
+    sums: dict[str, float] = {}
+    categories: dict[str, dict[str, float]] = {label: {} for label in HALF_LIVES}
+    brands: dict[str, dict[str, float]] = {label: {} for label in HALF_LIVES}
+    counts = {w.name: {t.value: 0 for t in COUNTED_TYPES} for w in WINDOWS}
+    firsts = {w.code: (w, w.first_bucket(at), w.bucket(at)) for w in WINDOWS}
+    members: dict[str, dict[str, float]] = {name: {} for name in MEMBER_KINDS.values()}
+    ranks: dict[str, int] = {}
+    last_ts: float | None = None
+    for name, raw in fields.items():
+        head, _, rest = name.partition(":")
+        if head == "t":
+            last_ts = float(raw)
+        elif head.startswith("a") and head[1:] in HALF_LIVES:
+            target, _, key = rest.partition(":")
+            value = float(decay_to(float(raw), at, head[1:]))
+            (categories if target == "c" else brands)[head[1:]][key] = value
+        elif head in ("pv", "pb"):
+            sums[name] = float(raw)
+        elif head == "w":
+            code, _, tail = rest.partition(":")
+            bucket_text, _, kind = tail.partition(":")
+            window, first, last = firsts[code]
+            if first <= int(bucket_text) <= last:
+                counts[window.name][kind] += int(raw)
+        elif head == "r":
+            ranks[rest] = int(raw)
+        elif head in MEMBER_KINDS:
+            members[MEMBER_KINDS[head]][rest] = float(raw)
+    ordered = sorted(recent, key=lambda pair: (pair[1], pair[0].encode()), reverse=True)
+    items = tuple(
+        RecentItem(product_id, RANK_TYPE[ranks.get(product_id, 1)], float(ts))
+        for product_id, ts in ordered
+    )
+    return UserState(
+        user_id=user_id,
+        at=at,
+        category_affinity=categories,
+        brand_affinity=brands,
+        counts=counts,
+        recent=items,
+        price_viewed=_price_profile(sums, "pv", at),
+        price_bought=_price_profile(sums, "pb", at),
+        purchased=members["purchased"],
+        followed_brands=members["followed_brands"],
+        liked_categories=members["liked_categories"],
+        last_event_ts=last_ts,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class ProductFeatures:
+    """Products' decayed signals as of ``at``.
+
+    ``log_sums[i]`` holds the raw log2 sums (``-inf`` for none) of catalog position
+    ``positions[i]``; values come out decayed to ``at``.
+    """
+
+    at: float
+    positions: np.ndarray
+    log_sums: np.ndarray
+
+    def rows_for(self, positions: np.ndarray) -> np.ndarray:
+        """Raw log sums for catalog ``positions`` (rows of ``-inf`` where unknown)."""
+        size = int(max(self.positions.max(initial=-1), positions.max(initial=-1))) + 1
+        lookup = np.full(size + 1, -1, dtype=np.int64)
+        lookup[self.positions] = np.arange(len(self.positions))
+        rows = lookup[np.where(positions >= 0, positions, size)]
+        padded = np.vstack([self.log_sums, np.full((1, N_SLOTS), -np.inf)])
+        return padded[rows]
+
+    def decayed(self, signal: str, half_life: str, positions: np.ndarray) -> np.ndarray:
+        slot = SLOT_INDEX[(signal, half_life)]
+        return np.asarray(decay_to(self.rows_for(positions)[:, slot], self.at, half_life))
+
+    def popularity(self, half_life: str, positions: np.ndarray) -> np.ndarray:
+        return self.decayed("popularity", half_life, positions)
+
+    def trending(self, positions: np.ndarray) -> np.ndarray:
+        """log2 of short- over long-term popularity, scaled so a steady product scores 0."""
+        ratio = HALF_LIVES["14d"] / HALF_LIVES["1d"]
+        short = self.popularity("1d", positions)
+        long = self.popularity("14d", positions)
+        return np.log2((short * ratio + 1.0) / (long + 1.0))
+
+    def conversion(self, positions: np.ndarray) -> np.ndarray:
+        """Purchases per view (14-day decayed), smoothed towards a prior rate."""
+        bought = self.decayed(EventType.PURCHASE.value, "14d", positions)
+        viewed = self.decayed(EventType.VIEW.value, "14d", positions)
+        prior = CONVERSION_PRIOR_RATE * CONVERSION_PRIOR_VIEWS
+        return (bought + prior) / (viewed + CONVERSION_PRIOR_VIEWS)
+
+    def to_json(self, product_ids: Sequence[str], positions: np.ndarray) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        rows = self.rows_for(positions)
+        for i, product_id in enumerate(product_ids):
+            values = {
+                f"{signal}_{half_life}": float(
+                    decay_to(rows[i, SLOT_INDEX[(signal, half_life)]], self.at, half_life)
+                )
+                for signal, half_life in PRODUCT_SLOTS
+            }
+            out[product_id] = values
+        return out

@@ -1,0 +1,158 @@
+"""Cross features at request time: one row per candidate product, from a UserState and
+product features. Column names and groups are stable: the ranker, its reason codes and
+training all index columns through ``FEATURE_NAMES`` / ``FEATURE_GROUPS``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from features.catalog import Catalog
+from features.definitions import RECENT_RANK
+from features.state import PriceProfile, ProductFeatures, UserState
+
+HOUR = 3600.0
+NEVER_HOURS = 24.0 * 365  # "hours since" for something that never happened
+UNKNOWN_AGE_DAYS = 365.0
+
+FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
+    "category_affinity": ("category_affinity_1d", "category_affinity_14d", "category_share_14d"),
+    "brand_affinity": ("brand_affinity_1d", "brand_affinity_14d", "brand_share_14d"),
+    "declared_interest": ("liked_category", "followed_brand"),
+    "recency": ("interacted_before", "log_hours_since_interaction", "last_interaction_rank"),
+    "purchased_before": ("purchased_before",),
+    "price_fit": ("price_z_viewed", "price_ratio_viewed", "price_z_bought", "log_price"),
+    "popularity": ("log_popularity_14d", "log_views_14d", "log_purchases_14d"),
+    "trending": ("trending", "log_popularity_1d"),
+    "conversion": ("conversion_rate",),
+    "discount": ("discount",),
+    "similarity_to_recent": ("recent_same_category_share", "recent_same_brand_share"),
+    "freshness": ("log_days_since_launch",),
+    "activity": ("log_views_24h", "log_purchases_7d", "log_events_1h"),
+}
+FEATURE_NAMES: tuple[str, ...] = tuple(name for group in FEATURE_GROUPS.values() for name in group)
+FEATURE_INDEX: dict[str, int] = {name: i for i, name in enumerate(FEATURE_NAMES)}
+GROUP_COLUMNS: dict[str, tuple[int, ...]] = {
+    group: tuple(FEATURE_INDEX[name] for name in names) for group, names in FEATURE_GROUPS.items()
+}
+
+
+def _by_code(values: dict[str, float], vocabulary: tuple[str, ...]) -> np.ndarray:
+    """A per-code lookup array with one trailing slot (code -1) holding 0."""
+    out = np.zeros(len(vocabulary) + 1)
+    for i, name in enumerate(vocabulary):
+        out[i] = values.get(name, 0.0)
+    return out
+
+
+def _share(values: dict[str, float]) -> dict[str, float]:
+    total = sum(values.values())
+    return {k: v / total for k, v in values.items()} if total > 0 else {}
+
+
+def _price_z(price: np.ndarray, profile: PriceProfile) -> np.ndarray:
+    if profile.weight <= 0:
+        return np.zeros_like(price)
+    spread = max(profile.std, 0.1 * profile.mean, 1e-6)
+    return np.asarray((price - profile.mean) / spread)
+
+
+def feature_matrix(
+    user: UserState,
+    products: np.ndarray,
+    product_features: ProductFeatures,
+    catalog: Catalog,
+    at: float | None = None,
+) -> np.ndarray:
+    """``(len(products), len(FEATURE_NAMES))`` float32 features for catalog positions."""
+    at = user.at if at is None else at
+    products = np.asarray(products, dtype=np.int64)
+    pf = (
+        product_features
+        if product_features.at == at
+        else dataclasses.replace(product_features, at=at)
+    )
+    n = len(products)
+    out = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float64)
+    category = catalog.category_code[products]
+    brand = catalog.brand_code[products]
+    price = catalog.price[products]
+
+    def put(name: str, values: np.ndarray | float) -> None:
+        out[:, FEATURE_INDEX[name]] = values
+
+    for label in ("1d", "14d"):
+        put(
+            f"category_affinity_{label}",
+            _by_code(user.category_affinity.get(label, {}), catalog.categories)[category],
+        )
+        put(
+            f"brand_affinity_{label}",
+            _by_code(user.brand_affinity.get(label, {}), catalog.brands)[brand],
+        )
+    put(
+        "category_share_14d",
+        _by_code(_share(user.category_affinity.get("14d", {})), catalog.categories)[category],
+    )
+    put(
+        "brand_share_14d",
+        _by_code(_share(user.brand_affinity.get("14d", {})), catalog.brands)[brand],
+    )
+    put(
+        "liked_category",
+        _by_code(dict.fromkeys(user.liked_categories, 1.0), catalog.categories)[category],
+    )
+    put("followed_brand", _by_code(dict.fromkeys(user.followed_brands, 1.0), catalog.brands)[brand])
+
+    latest = {item.product_id: item for item in user.recent}
+    ids = catalog.product_ids[products]
+    hours = np.full(n, NEVER_HOURS)
+    rank = np.zeros(n)
+    bought = np.zeros(n)
+    for i, product_id in enumerate(ids):
+        item = latest.get(product_id)
+        if item is not None:
+            hours[i] = min(max(at - item.ts, 0.0) / HOUR, NEVER_HOURS)
+            rank[i] = RECENT_RANK[item.type]
+        if product_id in user.purchased:
+            bought[i] = 1.0
+    put("interacted_before", (rank > 0).astype(np.float64))
+    put("log_hours_since_interaction", np.log1p(hours))
+    put("last_interaction_rank", rank)
+    put("purchased_before", bought)
+
+    put("price_z_viewed", _price_z(price, user.price_viewed))
+    mean = user.price_viewed.mean
+    put("price_ratio_viewed", price / mean if user.price_viewed.weight > 0 and mean > 0 else 1.0)
+    put("price_z_bought", _price_z(price, user.price_bought))
+    put("log_price", np.log1p(price))
+
+    put("log_popularity_14d", np.log1p(pf.popularity("14d", products)))
+    put("log_views_14d", np.log1p(pf.decayed("view", "14d", products)))
+    put("log_purchases_14d", np.log1p(pf.decayed("purchase", "14d", products)))
+    put("trending", pf.trending(products))
+    put("log_popularity_1d", np.log1p(pf.popularity("1d", products)))
+    put("conversion_rate", pf.conversion(products))
+    put("discount", catalog.discount[products])
+
+    if user.recent:
+        recent_positions = catalog.index_of(item.product_id for item in user.recent)
+        known = recent_positions[recent_positions >= 0]
+        size = max(len(user.recent), 1)
+        cat_counts = np.bincount(catalog.category_code[known], minlength=len(catalog.categories))
+        brand_codes = catalog.brand_code[known]
+        brand_counts = np.bincount(brand_codes[brand_codes >= 0], minlength=len(catalog.brands))
+        put("recent_same_category_share", np.append(cat_counts, 0)[category] / size)
+        put("recent_same_brand_share", np.append(brand_counts, 0)[brand] / size)
+
+    launch = catalog.launch_ts[products]
+    age_days = np.where(np.isnan(launch), UNKNOWN_AGE_DAYS, np.maximum(at - launch, 0.0) / 86400)
+    put("log_days_since_launch", np.log1p(age_days))
+
+    counts = user.counts
+    put("log_views_24h", np.log1p(counts.get("24h", {}).get("view", 0)))
+    put("log_purchases_7d", np.log1p(counts.get("7d", {}).get("purchase", 0)))
+    put("log_events_1h", np.log1p(sum(counts.get("1h", {}).values())))
+    return out.astype(np.float32)
