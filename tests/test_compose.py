@@ -1,0 +1,141 @@
+"""docker-compose.yml describes a deployment this project can really run: every command
+exists (checked through the CLI's own --help), every variable is a Settings field, ports
+and health checks agree, and the demo key in the file is the one the service stores."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import AliasChoices
+from typer.testing import CliRunner
+
+from service.cli import app as cli
+from service.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, Any] = COMPOSE["services"]
+# Variables read by libraries, not by Settings.
+NOT_SETTINGS = {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"}
+
+
+def settings_env_names() -> set[str]:
+    names = set()
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.update(str(choice) for choice in alias.choices)
+        else:
+            names.add(f"SHOPMODE_{name.upper()}")
+    return names
+
+
+def command_words(service: dict[str, Any]) -> list[str]:
+    command = service.get("command", [])
+    if isinstance(command, str):
+        return shlex.split(command)
+    if command[:2] == ["sh", "-c"]:
+        return shlex.split(command[2])
+    return [str(word) for word in command]
+
+
+def shopmode_calls(words: list[str]) -> list[list[str]]:
+    calls, current = [], None
+    for word in words:
+        if word == "shopmode":
+            current = []
+            calls.append(current)
+        elif word in ("&&", ";", "||"):
+            current = None
+        elif current is not None:
+            current.append(word)
+    return calls
+
+
+def test_every_shopmode_command_and_option_exists() -> None:
+    runner = CliRunner()
+    checked = 0
+    for name, service in SERVICES.items():
+        for call in shopmode_calls(command_words(service)):
+            help_text = runner.invoke(cli, [call[0], "--help"], terminal_width=200)
+            assert help_text.exit_code == 0, f"{name}: `shopmode {call[0]}` does not exist"
+            for option in (w for w in call[1:] if w.startswith("--")):
+                assert option in help_text.output, f"{name}: {call[0]} has no {option}"
+            checked += 1
+    assert checked >= 4  # seed: generate, ingest, train; api: serve
+
+
+def test_environment_names_are_settings_fields() -> None:
+    known = settings_env_names() | NOT_SETTINGS
+    for name, service in SERVICES.items():
+        for variable in service.get("environment", {}):
+            assert variable in known, f"{name}: {variable} is not a Settings field"
+
+
+def test_api_environment_builds_valid_settings_with_the_demo_key() -> None:
+    env = SERVICES["api"]["environment"]
+    keys = json.loads(env["SHOPMODE_API_KEYS"])
+    settings = Settings.model_validate({"api_keys": keys, "REDIS_URL": env["REDIS_URL"]})
+    demo_key = re.search(r'demo key below is "([^"]+)"', (ROOT / "docker-compose.yml").read_text())
+    assert demo_key is not None
+    digest = hashlib.sha256(demo_key.group(1).encode()).hexdigest()
+    assert settings.api_keys[0].sha256 == digest
+    assert "recommend" in settings.api_keys[0].scopes
+
+
+def test_redis_is_durable_and_health_checked() -> None:
+    redis = SERVICES["redis"]
+    words = command_words(redis)
+    assert words[words.index("--appendonly") + 1] == "yes"
+    assert "redis-cli" in redis["healthcheck"]["test"]
+    for dependent in ("api", "seed"):
+        assert SERVICES[dependent]["depends_on"]["redis"]["condition"] == "service_healthy"
+    redis_url = SERVICES["api"]["environment"]["REDIS_URL"]
+    assert redis_url.startswith("redis://redis:6379")
+
+
+def test_api_port_and_readiness_check_agree() -> None:
+    api = SERVICES["api"]
+    words = command_words(api)
+    port = words[words.index("--port") + 1]
+    assert f"{port}:{port}" in api["ports"]
+    probe = " ".join(api["healthcheck"]["test"])
+    assert f"127.0.0.1:{port}/readyz" in probe
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"EXPOSE {port}" in dockerfile
+
+
+def test_api_and_seed_share_the_data_volume() -> None:
+    home = SERVICES["api"]["environment"]["SHOPMODE_HOME"]
+    for name in ("api", "seed"):
+        mounts = {m.split(":")[1]: m.split(":")[0] for m in SERVICES[name]["volumes"]}
+        assert mounts[home] == "shopmode-data"
+
+
+@pytest.mark.llm
+def test_llm_profile_runs_a_real_llama_cpp_server_command() -> None:
+    llm = SERVICES["llm"]
+    assert llm["profiles"] == ["llm"]
+    words = command_words(llm)
+    assert words[:3] == ["python", "-m", "llama_cpp.server"]
+    help_text = subprocess.run(
+        [sys.executable, "-m", "llama_cpp.server", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    for option in (w for w in words[3:] if w.startswith("--")):
+        assert option in help_text
+    port = words[words.index("--port") + 1]
+    base_url = SERVICES["api"]["environment"]["SHOPMODE_OPENAI_BASE_URL"]
+    assert base_url == f"http://llm:{port}/v1"
