@@ -1,0 +1,74 @@
+"""Explanations: template text, LLM backends, the grounding check, cache and judge.
+
+from models.explain import Explainer, GroundingCheck, Vocabulary, build_backend
+
+backend = build_backend("local", threads=2)
+explainer = Explainer(backend, GroundingCheck(Vocabulary(brands, categories)))
+texts = await explainer.explain(evidence_packs, mode="llm", budget_s=1.5)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr
+
+from models.explain.backend import Completion, LLMBackend, Prompt
+from models.explain.cache import ExplanationCache, cache_key
+from models.explain.explainer import MODES, Explainer, Mode
+from models.explain.grounding import GroundingCheck, Problem, Verdict
+from models.explain.judge import Candidate, pick_best
+from models.explain.prompt import build_prompt, clean_output
+from models.explain.scripted import ScriptedBackend
+from models.explain.template import TemplateBackend, TemplateWriter
+from models.explain.vocabulary import Vocabulary
+
+BackendKind = Literal["local", "openai", "template"]
+
+
+def build_backend(
+    kind: BackendKind,
+    *,
+    model_path: Path | None = None,
+    threads: int = 2,
+    base_url: str = "https://api.openai.com/v1",
+    model: str = "gpt-4o-mini",
+    api_key: SecretStr | None = None,
+    timeout_s: float = 10.0,
+) -> LLMBackend:
+    """The backend named by ``kind`` (the ``SHOPMODE_LLM_BACKEND`` setting)."""
+    if kind == "template":
+        return TemplateBackend()
+    if kind == "openai":
+        from models.explain.openai_compatible import OpenAICompatibleBackend
+
+        return OpenAICompatibleBackend(base_url, model, api_key, timeout_s)
+    from models.explain.local import LocalBackend
+
+    return LocalBackend(model_path, n_threads=threads)
+
+
+__all__ = [
+    "MODES",
+    "BackendKind",
+    "Candidate",
+    "Completion",
+    "Explainer",
+    "ExplanationCache",
+    "GroundingCheck",
+    "LLMBackend",
+    "Mode",
+    "Problem",
+    "Prompt",
+    "ScriptedBackend",
+    "TemplateBackend",
+    "TemplateWriter",
+    "Verdict",
+    "Vocabulary",
+    "build_backend",
+    "build_prompt",
+    "cache_key",
+    "clean_output",
+    "pick_best",
+]

@@ -1,0 +1,227 @@
+"""What an explanation may claim, and which evidence allows each claim.
+
+Each ``Claim`` is a pattern over the (lower-cased, evidence-masked) text and the set of
+reason codes that support it. A claim with no supporting codes is never allowed: there is
+no evidence in Shopmode for free shipping, bundles, ratings or stock levels, so a text
+that mentions them was invented.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+AFFINITY = frozenset(
+    {"category_affinity", "brand_affinity", "liked_category", "followed_brand", "recently_viewed"}
+)
+VIEWS = frozenset(
+    {"recently_viewed", "similar_to_recent", "co_viewed", "category_affinity", "brand_affinity"}
+)
+TOGETHER = frozenset({"bought_together", "co_viewed"})
+TRENDING = frozenset({"trending", "region_trending"})
+
+
+@dataclass(frozen=True)
+class Claim:
+    kind: str  # the rejection kind reported in verdicts and metrics
+    name: str
+    pattern: re.Pattern[str]
+    supported_by: frozenset[str] = frozenset()
+    # a fact key containing any of these words also supports the claim
+    fact_words: tuple[str, ...] = ()
+
+
+def _p(regex: str) -> re.Pattern[str]:
+    return re.compile(regex, re.IGNORECASE)
+
+
+CLAIMS: tuple[Claim, ...] = (
+    # --- the shopper's own behaviour ------------------------------------------------
+    Claim(
+        "behaviour",
+        "shopper purchase",
+        _p(
+            r"\byou(?:'ve|\s+have|\s+had)?\s+(?:already\s+|recently\s+|just\s+|previously\s+)?"
+            r"(?:bought|purchased|ordered|own|owned)\b"
+            r"|\byour\s+(?:recent\s+|last\s+|past\s+|previous\s+)?(?:purchase|order)s?\b"
+            r"|\b(?:buy\w*|order\w*)\s+(?:it\s+|them\s+)?again\b|\bre-?order\w*|\brestock\w*"
+        ),
+        frozenset({"repurchase", "bought_before"}),
+        ("purchase",),
+    ),
+    Claim(
+        "behaviour",
+        "purchase",
+        _p(r"\b(?:bought|purchased|purchases|ordered)\b|\bbuy\w*\b[^.!?]{0,25}\btogether\b"),
+        frozenset({"bought_together", "repurchase", "bought_before"}),
+        ("purchase",),
+    ),
+    Claim(
+        "behaviour",
+        "cart",
+        _p(r"\b(?:cart|basket|checkout|wish\s?list|saved)\b"),
+        frozenset({"in_cart", "abandoned_cart"}),
+        ("cart", "wishlist"),
+    ),
+    Claim(
+        "behaviour",
+        "view",
+        _p(
+            r"\b(?:viewed|views|viewing|looked\s+at|browsed|browsing|checked\s+out|visited"
+            r"|clicked|seen|saw)\b|\bcaught\s+your\s+eye\b"
+        ),
+        VIEWS,
+        ("view",),
+    ),
+    Claim(
+        "behaviour",
+        "search",
+        _p(
+            r"\b(?:searched|searches|searching|typed|query)\b|\byour\s+(?:search|request)\b"
+            r"|\byou\s+(?:asked|searched|requested)\b"
+        ),
+        frozenset({"query_match"}),
+        ("query",),
+    ),
+    Claim(
+        "behaviour",
+        "follow",
+        _p(r"\b(?:follow|follows|followed|following)\b"),
+        frozenset({"followed_brand"}),
+    ),
+    Claim(
+        "behaviour",
+        "like",
+        _p(
+            r"\byou(?:'ve|\s+have)?\s+(?:really\s+|always\s+)?(?:liked|like|love|loved|adore)\b"
+            r"|\byour\s+favou?rite\b|\b(?:liked|favou?rited)\b"
+        ),
+        frozenset({"liked_category", "category_affinity", "brand_affinity", "followed_brand"}),
+    ),
+    Claim(
+        "behaviour",
+        "interest",
+        _p(
+            r"\b(?:shown\s+interest|interacted|engaged|keep\s+coming\s+back|come\s+back\s+to"
+            r"|returning\s+to)\b"
+        ),
+        AFFINITY,
+    ),
+    Claim(
+        "rating",
+        "review or rating",
+        _p(
+            r"\b(?:reviews?|reviewed|reviewers?|rated|ratings?|stars?|\d[\s-]?star"
+            r"|five[\s-]star|top[\s-]rated|highly[\s-]rated|testimonials?)\b"
+        ),
+        frozenset(),
+        ("rating", "review"),
+    ),
+    # --- offers and shop claims -----------------------------------------------------
+    Claim(
+        "offer",
+        "free item or shipping",
+        _p(
+            r"\bfree\b|\b(?:shipping|delivery|delivered|ships|dispatch\w*)\b|\bbundle\w*"
+            r"|\b(?:coupon|voucher|promo\w*|code|gift\w*|cashback|loyalty|points|rewards?)\b"
+        ),
+    ),
+    Claim(
+        "offer",
+        "guarantee or stock",
+        _p(
+            r"\b(?:warrant\w*|guarantee\w*|money[\s-]back|returns?|refund\w*|in\s+stock"
+            r"|out\s+of\s+stock|stock|sold\s+out|selling\s+fast|left\s+in|limited|exclusive\w*"
+            r"|hurry|act\s+now|don't\s+miss|while\s+supplies|last\s+chance|only\s+\w+\s+left)\b"
+        ),
+    ),
+    Claim(
+        "offer",
+        "best-seller or award",
+        _p(
+            r"\bbest[\s-]?sell\w*|\btop[\s-]?sell\w*|#\s?1\b|\bnumber\s+one\b|\baward\w*"
+            r"|\bbest\s+(?:seller|choice\s+of\s+shoppers)\b|\bcertified\b|\bofficial\b"
+        ),
+    ),
+    Claim(
+        "offer",
+        "discount",
+        _p(
+            r"\b(?:sale|discount\w*|save|saves|saving|savings|deals?|bargain|reduced"
+            r"|markdown|marked\s+down|clearance|price\s+drop)\b|(?:%|percent)\s*off\b"
+            r"|\boff\s+(?:the\s+)?(?:regular|original|usual|normal|list)\s+price"
+        ),
+        frozenset({"discount"}),
+        ("discount",),
+    ),
+    Claim(
+        "offer",
+        "trending",
+        _p(r"\btrend\w*|\bhot\s+right\s+now\b|\bbuzz\w*|\bviral\b"),
+        TRENDING,
+    ),
+    Claim(
+        "offer",
+        "popular",
+        _p(
+            r"\b(?:popular|popularity|crowd[\s-]favou?rite|fan[\s-]favou?rite|most[\s-]loved"
+            r"|in\s+demand|everyone\s+loves)\b|\bfavou?rite\s+(?:among|with|of)\b"
+        ),
+        frozenset({"popular"}) | TRENDING,
+    ),
+    Claim(
+        "offer",
+        "new arrival",
+        _p(
+            r"\b(?:new\s+arrivals?|just\s+arrived|just\s+launched|brand[\s-]new|newly|new\s+in"
+            r"|latest|launched|arrived|debut\w*)\b"
+        ),
+        frozenset({"new_arrival"}),
+    ),
+    Claim(
+        "offer",
+        "together",
+        _p(
+            r"\b(?:together|also\s+(?:bought|viewed|liked)|shoppers\s+who|customers\s+who"
+            r"|people\s+who|others\s+who)\b"
+        ),
+        TOGETHER,
+    ),
+    Claim(
+        "price",
+        "price judgement",
+        _p(
+            r"\b(?:cheap\w*|affordable|inexpensive|budget|low[\s-]price\w*|great\s+price"
+            r"|good\s+value|great\s+value|value\s+for\s+money|pay|spend|typically|usually)\b"
+        ),
+        frozenset({"price_fit", "discount"}),
+        ("price",),
+    ),
+)
+
+URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|shop|store|co)\b|@\w+\.", re.I)
+
+INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b[^.!?]{0,40}\b(?:instructions?|previous|above"
+    r"|rules?|prompt)\b|\b(?:system\s+prompt|prompt|instructions?|as\s+an\s+ai|language\s+model"
+    r"|assistant|chatgpt|openai|i\s+cannot|i\s+can't|i'm\s+sorry|i\s+am\s+sorry|evidence|facts?"
+    r"|json|tokens?)\b|<\|?\w*\|?>|\b(?:user|system|assistant)\s*:|```|\{\{|\}\}",
+    re.IGNORECASE,
+)
+
+# Time claims need a day count in the evidence that makes them true.
+TIME_CLAIMS: tuple[tuple[re.Pattern[str], int, int], ...] = (
+    (_p(r"\byesterday\b"), 1, 1),
+    (_p(r"\btoday\b|\bthis\s+morning\b"), 0, 0),
+    (_p(r"\b(?:last|this|past)\s+week\b"), 0, 7),
+    (_p(r"\b(?:last|this|past)\s+month\b"), 0, 31),
+    (_p(r"\b(?:last|this|past)\s+year\b"), 0, 366),
+)
+
+NUMBER_WORDS: dict[str, int] = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100, "thousand": 1000,
+    "twice": 2, "thrice": 3, "dozen": 12,
+}  # fmt: skip

@@ -1,0 +1,207 @@
+"""Explainer: the explanation for each recommended item, within a total time budget.
+
+Modes (DESIGN decision 6): ``none`` (no text), ``template`` (instant), ``llm`` (one
+grounded generation per item) and ``best_of`` (several candidates per item; the judge
+keeps the grounded one citing the most evidence in the fewest words). Generation runs in
+threads; a backend that cannot run concurrently (the local model) works through the items
+in priority order, and whatever is not done at the deadline gets template text. Every
+LLM text is grounding-checked before it is shown; a rejected, failed or late one falls
+back to the template, and ``Explanation.source`` says which happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+from features.errors import InvalidInput
+from models.evidence import Evidence, Explanation, ExplanationSource
+from models.explain.backend import LLMBackend, Prompt
+from models.explain.cache import ExplanationCache
+from models.explain.grounding import GroundingCheck
+from models.explain.judge import Candidate, pick_best
+from models.explain.prompt import build_prompt, clean_output
+from models.explain.template import TemplateWriter
+
+Mode = Literal["none", "template", "llm", "best_of"]
+MODES: tuple[str, ...] = get_args(Mode)
+
+
+@dataclass(frozen=True)
+class _Job:
+    item: int
+    round: int
+
+
+@dataclass
+class _ItemState:
+    candidates: list[Candidate] = field(default_factory=list)
+    errors: int = 0
+    timeouts: int = 0
+
+
+class Explainer:
+    """Writes explanations with ``backend``, shows only what ``check`` accepts.
+
+    ``counts`` tallies outcomes for metrics: one of ``template``, ``llm``, ``best_of``,
+    ``cache_hit``, ``fallback_rejected``, ``fallback_timeout``, ``fallback_error`` per item
+    shown, plus ``cache_miss``, ``cache_error``, ``candidates``, ``candidates_grounded``,
+    ``candidates_rejected`` and ``rejected_<kind>`` per grounding-problem kind.
+    """
+
+    def __init__(
+        self,
+        backend: LLMBackend,
+        check: GroundingCheck | None = None,
+        *,
+        cache: ExplanationCache | None = None,
+        writer: TemplateWriter | None = None,
+        max_tokens: int = 48,
+        best_of: int = 3,
+        max_workers: int = 4,
+    ) -> None:
+        self.backend = backend
+        self.check = check or GroundingCheck()
+        self.cache = cache
+        self.writer = writer or TemplateWriter()
+        self.max_tokens = max_tokens
+        self.best_of = best_of
+        self.max_workers = max_workers
+        self.counts: Counter[str] = Counter()
+        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="explain")
+
+    def template(self, evidence: Evidence) -> Explanation:
+        return Explanation(text=self.writer.write(evidence), source="template", grounded=True)
+
+    async def explain(
+        self, items: Sequence[Evidence], mode: str = "template", budget_s: float = 1.5
+    ) -> list[Explanation | None]:
+        """One explanation per item (``None`` for all in mode ``none``), in item order."""
+        if mode not in MODES:
+            raise InvalidInput(f"must be one of {', '.join(MODES)}, got {mode!r}", "explain")
+        if budget_s < 0:
+            raise InvalidInput("must not be negative", "budget_s")
+        if mode == "none":
+            return [None] * len(items)
+        if mode == "template" or not self.backend.generative or not items:
+            self.counts["template"] += len(items)
+            return [self.template(e) for e in items]
+        deadline = time.monotonic() + budget_s
+        out: list[Explanation | None] = [None] * len(items)
+        fingerprints = [e.fingerprint() for e in items]
+        for i, text in enumerate(await self._cached(mode, fingerprints)):
+            if text is not None and self.check.check(text, items[i]).grounded:
+                out[i] = Explanation(text=text, source="cache", grounded=True)
+                self.counts["cache_hit"] += 1
+        todo = [i for i, e in enumerate(out) if e is None]
+        self.counts["cache_miss"] += len(todo) if self.cache else 0
+        states = await self._generate(items, todo, mode, deadline)
+        fresh: dict[str, str] = {}
+        for i in todo:
+            explanation = self._decide(items[i], states[i], mode)
+            out[i] = explanation
+            if explanation.source in ("llm", "best_of"):
+                fresh[fingerprints[i]] = explanation.text
+        if self.cache is not None and fresh:
+            errors = self.cache.errors
+            await self.cache.put_many(self.backend.id, mode, fresh)
+            self.counts["cache_error"] += self.cache.errors - errors
+        return out
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _cached(self, mode: str, fingerprints: list[str]) -> list[str | None]:
+        if self.cache is None:
+            return [None] * len(fingerprints)
+        errors = self.cache.errors
+        texts = await self.cache.get_many(self.backend.id, mode, fingerprints)
+        self.counts["cache_error"] += self.cache.errors - errors
+        return texts
+
+    async def _generate(
+        self, items: Sequence[Evidence], todo: list[int], mode: str, deadline: float
+    ) -> dict[int, _ItemState]:
+        rounds = self.best_of if mode == "best_of" else 1
+        # Round-robin in priority order: every item gets a first text before any gets a
+        # second, so a short budget degrades best_of to llm rather than to the template.
+        jobs = deque(_Job(i, r) for r in range(rounds) for i in todo)
+        states = {i: _ItemState() for i in todo}
+        prompts = {i: build_prompt(items[i]) for i in todo}
+        workers = self.max_workers if self.backend.can_run_concurrently else 1
+        tasks = [
+            asyncio.create_task(self._work(jobs, items, prompts, states, deadline))
+            for _ in range(min(workers, len(jobs)))
+        ]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        return states
+
+    async def _work(
+        self,
+        jobs: deque[_Job],
+        items: Sequence[Evidence],
+        prompts: dict[int, Prompt],
+        states: dict[int, _ItemState],
+        deadline: float,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        while jobs and time.monotonic() < deadline:
+            job = jobs.popleft()
+            state = states[job.item]
+            options = self.backend.Options(
+                max_tokens=self.max_tokens,
+                temperature=min(0.2 + 0.4 * job.round, 1.2),
+                seed=job.round,
+            )
+            future = loop.run_in_executor(
+                self._executor, self.backend.complete, prompts[job.item], options, deadline
+            )
+            try:
+                done, _ = await asyncio.wait({future}, timeout=deadline - time.monotonic())
+            except asyncio.CancelledError:
+                state.timeouts += 1
+                raise
+            if not done:
+                state.timeouts += 1
+                return
+            try:
+                completion = future.result()
+            except Exception:  # every failure of a backend means: show the template
+                if time.monotonic() >= deadline:
+                    state.timeouts += 1
+                else:
+                    state.errors += 1
+                continue
+            text = clean_output(completion.text)
+            verdict = self.check.check(text, items[job.item])
+            state.candidates.append(Candidate(text, verdict))
+            self.counts["candidates"] += 1
+            if verdict.grounded:
+                self.counts["candidates_grounded"] += 1
+            else:
+                self.counts["candidates_rejected"] += 1
+                self.counts.update(f"rejected_{kind}" for kind in verdict.kinds)
+
+    def _decide(self, evidence: Evidence, state: _ItemState, mode: str) -> Explanation:
+        best = pick_best(state.candidates)
+        if best is not None:
+            source: ExplanationSource = "best_of" if mode == "best_of" else "llm"
+            self.counts[source] += 1
+            return Explanation(text=best.text, source=source, grounded=True)
+        if state.candidates:
+            source = "fallback_rejected"
+        elif state.errors:
+            source = "fallback_error"
+        else:
+            source = "fallback_timeout"
+        self.counts[source] += 1
+        return Explanation(text=self.writer.write(evidence), source=source, grounded=True)

@@ -1,0 +1,125 @@
+"""The shop's names (brands, categories, product titles, regions) and how to find them in text.
+
+Names are matched token by token, case-insensitively and tolerant of plurals
+("hiking boot" finds the category "Hiking Boots"); brands and regions, being proper
+nouns, must also match the catalog's capitalisation (or be written in capitals), so a
+brand that is also an English word is not found in ordinary prose.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"§|[a-z0-9]+(?:'[a-z]+)?", re.IGNORECASE)
+_SKIP = frozenset({"and", "the"})
+CASE_SENSITIVE = frozenset({"brand", "region"})
+
+
+def stem(word: str) -> str:
+    """A crude singular: enough to match 'boot' with 'Boots' and 'dress' with 'Dresses'."""
+    w = word.lower()
+    if len(w) > 4 and w.endswith("ies"):
+        return w[:-3] + "y"
+    if len(w) > 4 and w.endswith("es") and w[:-2].endswith(("ss", "ch", "sh", "x")):
+        return w[:-2]
+    if len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]
+    return w
+
+
+@dataclass(frozen=True)
+class Token:
+    key: str  # stemmed, lower case; "§" for masked evidence
+    start: int
+    end: int
+
+
+def tokens(text: str) -> list[Token]:
+    return [
+        Token(stem(m.group()), m.start(), m.end())
+        for m in _TOKEN.finditer(text)
+        if m.group().lower() not in _SKIP
+    ]
+
+
+def phrase_key(phrase: str) -> tuple[str, ...]:
+    return tuple(t.key for t in tokens(phrase))
+
+
+@dataclass(frozen=True)
+class Mention:
+    kind: str  # brand | category | product | region
+    name: str
+    start: int
+    end: int
+
+
+class PhraseIndex:
+    """Finds known phrases in text in one pass (indexed by first token)."""
+
+    def __init__(self, phrases: Iterable[tuple[str, str]]) -> None:
+        self._by_first: dict[str, list[tuple[tuple[str, ...], str, str]]] = defaultdict(list)
+        for kind, name in phrases:
+            key = phrase_key(name)
+            if key:
+                self._by_first[key[0]].append((key, kind, name))
+        for entries in self._by_first.values():
+            entries.sort(key=lambda e: -len(e[0]))  # longest phrase wins
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by_first.values())
+
+    def find(self, text: str) -> list[Mention]:
+        toks = tokens(text)
+        keys = [t.key for t in toks]
+        found: list[Mention] = []
+        i = 0
+        while i < len(toks):
+            hit = None
+            for key, kind, name in self._by_first.get(keys[i], ()):
+                if tuple(keys[i : i + len(key)]) != key:
+                    continue
+                start, end = toks[i].start, toks[i + len(key) - 1].end
+                if kind in CASE_SENSITIVE and not _same_case(text[start:end], name):
+                    continue
+                hit = Mention(kind, name, start, end)
+                i += len(key)
+                break
+            if hit is None:
+                i += 1
+            else:
+                found.append(hit)
+        return found
+
+
+def _same_case(written: str, name: str) -> bool:
+    squeeze = " ".join(written.split())
+    return squeeze.startswith(name.split()[0]) or squeeze.isupper()
+
+
+class Vocabulary:
+    """The catalog's names, so that a wrong brand or category is caught, not just numbers."""
+
+    def __init__(
+        self,
+        brands: Iterable[str] = (),
+        categories: Iterable[str] = (),
+        titles: Iterable[str] = (),
+        regions: Iterable[str] = (),
+    ) -> None:
+        self.brands = frozenset(b for b in brands if b.strip())
+        self.categories = frozenset(c for c in categories if c.strip())
+        self.titles = frozenset(t for t in titles if t.strip())
+        self.regions = frozenset(r for r in regions if r.strip())
+        self.index = PhraseIndex(
+            [("brand", b) for b in self.brands]
+            + [("category", c) for c in self.categories]
+            + [("product", t) for t in self.titles]
+            + [("region", r) for r in self.regions]
+        )
+
+    def find(self, text: str) -> list[Mention]:
+        return self.index.find(text)
