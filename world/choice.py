@@ -1,0 +1,68 @@
+"""Discrete choice with the Gumbel trick: multinomial logit, Plackett-Luce, binary logit.
+
+Adding independent Gumbel noise to log-weights and taking the top k draws k items without
+replacement in proportion to their weights; comparing noisy utilities against a noisy
+outside option is a multinomial logit with a no-choice alternative.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def top_k(score: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices of each row's ``k`` best scores, best first, and which are finite."""
+    k = min(k, score.shape[1])
+    part = np.argpartition(-score, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(score, part, axis=1), axis=1, kind="stable")
+    best = np.take_along_axis(part, order, axis=1)
+    return best, np.isfinite(np.take_along_axis(score, best, axis=1))
+
+
+def sample_top_k(
+    rng: np.random.Generator, log_weight: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` items per row without replacement, drawn in proportion to ``exp(log_weight)``."""
+    return top_k(log_weight + rng.gumbel(size=log_weight.shape), k)
+
+
+def choices_before_leaving(
+    rng: np.random.Generator, attraction: np.ndarray, leave: float, most: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Plackett-Luce picks from each row until "leave" wins, at most ``most`` per row.
+
+    Returns (row, column, rank) of every pick, in row order and then pick order.
+    """
+    noisy = attraction + rng.gumbel(size=attraction.shape)
+    outside = leave + rng.gumbel(size=(attraction.shape[0], 1))
+    order = np.argsort(-noisy, axis=1, kind="stable")
+    picked = np.take_along_axis(noisy > outside, order, axis=1)
+    rank = np.cumsum(picked, axis=1) - 1
+    keep = picked & (rank < most)
+    rows, slots = np.nonzero(keep)
+    return rows, order[rows, slots], rank[rows, slots]
+
+
+def accepts(rng: np.random.Generator, utility: np.ndarray, threshold: float) -> np.ndarray:
+    """Binary logit: each item beats a no-choice option of utility ``threshold``."""
+    chance = 1.0 / (1.0 + np.exp(np.clip(threshold - utility, -50.0, 50.0)))
+    return np.asarray(rng.random(utility.shape) < chance)
+
+
+def sample_top_k_weighted(
+    rng: np.random.Generator, weight: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Like ``sample_top_k`` on ``log(weight)``, without the logs (an exponential race).
+
+    ``weight / E`` with E ~ Exp(1) orders items as ``log(weight) + Gumbel`` does; zero
+    weights are never drawn.
+    """
+    race = weight / exponential(rng, weight.shape)
+    race[weight <= 0] = -np.inf
+    return top_k(race, k)
+
+
+def exponential(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Exp(1) draws in float32 (fast), kept away from zero so they can divide."""
+    draws = rng.standard_exponential(size=shape, dtype=np.float32)
+    return np.maximum(draws, np.float32(1e-30))
