@@ -16,12 +16,16 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.catalog import Catalog
 from features.errors import InvalidInput
 from models.intent_vocab import (
     BUDGET_WORDS,
@@ -117,6 +121,76 @@ class Intent(BaseModel):
             str(have.get(name, "")).casefold() in {w.casefold() for w in wanted}
             for name, wanted in self.attributes.items()
         )
+
+    def mask(self, catalog: Catalog) -> npt.NDArray[np.bool_]:
+        """``allows`` over the whole catalog at once (list prices, as the answer shows)."""
+        keep = np.ones(len(catalog), dtype=np.bool_)
+        if self.min_price is not None:
+            keep &= catalog.price >= self.min_price
+        if self.max_price is not None:
+            keep &= catalog.price <= self.max_price
+        if self.categories:
+            keep &= _named(catalog.categories, catalog.category_code, self.categories)
+        elif self.departments:
+            departments = _columns(catalog).department
+            keep &= np.isin(departments, [d.casefold() for d in self.departments])
+        if self.brands:
+            keep &= _named(catalog.brands, catalog.brand_code, self.brands)
+        for name, wanted in self.attributes.items():
+            values = _columns(catalog).attributes.get(name)
+            if values is None:
+                return np.zeros(len(catalog), dtype=np.bool_)
+            keep &= np.isin(values, [w.casefold() for w in wanted])
+        return keep
+
+
+def _named(
+    vocabulary: tuple[str, ...], codes: npt.NDArray[np.integer], names: list[str]
+) -> npt.NDArray[np.bool_]:
+    wanted = {n.casefold() for n in names}
+    hits = [i for i, name in enumerate(vocabulary) if name.casefold() in wanted]
+    return np.isin(codes, np.asarray(hits, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class _CatalogColumns:
+    department: npt.NDArray[np.str_]
+    attributes: dict[str, npt.NDArray[np.str_]]
+
+
+_COLUMNS: weakref.WeakKeyDictionary[Catalog, _CatalogColumns] = weakref.WeakKeyDictionary()
+
+
+def _attribute_dicts(catalog: Catalog) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for raw in catalog.frame["attributes"].tolist():
+        parsed: object = raw
+        if isinstance(raw, str):
+            try:
+                parsed = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                parsed = {}
+        out.append(parsed if isinstance(parsed, dict) else {})
+    return out
+
+
+def _columns(catalog: Catalog) -> _CatalogColumns:
+    # Parsing attribute JSON costs milliseconds per thousand products: once per catalog.
+    found = _COLUMNS.get(catalog)
+    if found is None:
+        rows = _attribute_dicts(catalog)
+        names = sorted({key for row in rows for key, v in row.items() if isinstance(v, str)})
+        found = _CatalogColumns(
+            department=np.array(
+                [str(d).casefold() for d in catalog.frame["department"].fillna("").tolist()]
+            ),
+            attributes={
+                name: np.array([str(row.get(name, "")).casefold() for row in rows])
+                for name in names
+            },
+        )
+        _COLUMNS[catalog] = found
+    return found
 
 
 def _tokens(text: str) -> list[str]:
@@ -215,6 +289,26 @@ class IntentVocabulary:
         return self._longest
 
     @classmethod
+    def from_catalog(cls, catalog: Catalog) -> IntentVocabulary:
+        """The vocabulary of a loaded catalog (built once per catalog snapshot)."""
+        found = _VOCABULARIES.get(catalog)
+        if found is None:
+            frame = catalog.frame
+            rows = (
+                {
+                    "category": catalog.categories[int(catalog.category_code[i])],
+                    "department": frame["department"].iat[i] or "",
+                    "brand": catalog.brand_of(str(catalog.product_ids[i])) or "",
+                    "price": float(catalog.price[i]),
+                    "attributes": attrs,
+                }
+                for i, attrs in enumerate(_attribute_dicts(catalog))
+            )
+            found = cls.from_products(rows)
+            _VOCABULARIES[catalog] = found
+        return found
+
+    @classmethod
     def from_products(cls, products: Iterable[Mapping[str, Any]]) -> IntentVocabulary:
         """Build from catalog rows (category, department, brand, price, attributes JSON)."""
         categories: dict[str, str] = {}
@@ -225,7 +319,8 @@ class IntentVocabulary:
         for row in products:
             category = str(row["category"])
             categories[category] = str(row["department"])
-            brands.add(str(row["brand"]))
+            if row.get("brand"):
+                brands.add(str(row["brand"]))
             price = float(row["price"])
             prices.setdefault(category, []).append(price)
             prices[""].append(price)
@@ -238,6 +333,9 @@ class IntentVocabulary:
                 materials.add(str(attrs["material"]))
         tiers = {name: _tier_bounds(values) for name, values in prices.items() if values}
         return cls(categories, brands, colours, materials, tiers)
+
+
+_VOCABULARIES: weakref.WeakKeyDictionary[Catalog, IntentVocabulary] = weakref.WeakKeyDictionary()
 
 
 def _tier_bounds(values: list[float]) -> tuple[float, float]:

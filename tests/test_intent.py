@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from features.catalog import Catalog
 from features.errors import InvalidInput
 from models.intent import MAX_QUERY_CHARS, Intent, IntentVocabulary, parse_intent
 from world.vocabulary import CATEGORIES, COLOURS, MATERIALS
@@ -202,3 +205,25 @@ def test_any_text_parses_to_a_consistent_intent(text: str) -> None:
     assert set(intent.categories) <= set(VOCAB.categories)
     assert set(intent.brands) <= set(VOCAB.brands)
     assert len(intent.terms) <= 24
+
+
+def test_generated_catalog_requests_filter_to_what_was_asked(small_world: Path) -> None:
+    catalog = Catalog.read(small_world / "catalog.parquet")
+    vocabulary = IntentVocabulary.from_catalog(catalog)
+    brand = catalog.brands[0]
+    category = catalog.categories[int(catalog.category_code[0])]
+    colour = json.loads(catalog.frame["attributes"].iat[0])["colour"]
+
+    intent = parse_intent(f"{colour} {category.lower()} by {brand.upper()} under $500", vocabulary)
+    assert intent.categories == [category]
+    assert intent.brands == [brand]
+    assert intent.attributes == {"colour": [colour]}
+    shown = np.flatnonzero(intent.mask(catalog))
+    for i in shown:
+        attrs = json.loads(catalog.frame["attributes"].iat[i])
+        assert catalog.price[i] <= 500
+        assert catalog.brand_of(str(catalog.product_ids[i])) == brand
+        assert attrs["colour"] == colour
+    everything = parse_intent("under $50", vocabulary).mask(catalog)
+    assert everything.sum() == (catalog.price <= 50).sum() > 0
+    assert IntentVocabulary.from_catalog(catalog) is vocabulary
