@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from service.auth import KeyRing
 from service.embedded_redis import EmbeddedRedis
+from service.explaining import build_explainer
 from service.freshness import keep_fresh, refresh_snapshot, sync_model
 from service.limits import BodyLimitMiddleware, RateLimiter
 from service.metrics import MetricsMiddleware, ServiceMetrics
@@ -54,6 +55,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = await asyncio.to_thread(embedded.start)
     redis = open_redis(url, settings)
     metrics: ServiceMetrics = app.state.metrics
+    explainer, llm_problem = await build_explainer(settings, redis)
     state = ServiceState(
         settings=settings,
         redis=redis,
@@ -62,6 +64,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         keys=KeyRing(settings.api_keys),
         limiter=RateLimiter(redis, settings.rate_limit_per_minute),
         models=ModelSlot(settings.models_dir),
+        explainer=explainer,
+        llm_problem=llm_problem,
     )
     app.state.shopmode = state
     if await state.health.probe():
@@ -79,6 +83,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         refresher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await refresher
+        explainer.close()
+        explainer.backend.close()
         with contextlib.suppress(RedisError, OSError):
             await redis.aclose()
         if embedded is not None:

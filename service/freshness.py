@@ -15,6 +15,7 @@ import time
 from redis.exceptions import RedisError
 
 from features.errors import ShopmodeError
+from service.explaining import follow_catalog
 from service.model_slot import SyncResult
 from service.snapshot import take_snapshot
 from service.state import ServiceState
@@ -24,7 +25,9 @@ log = logging.getLogger("shopmode.service")
 
 async def refresh_snapshot(state: ServiceState) -> None:
     try:
-        state.snapshot = await take_snapshot(state.redis)
+        snapshot = await take_snapshot(state.redis)
+        follow_catalog(state.explainer, snapshot)
+        state.snapshot = snapshot
         state.snapshot_error = None
     except (RedisError, OSError) as exc:
         state.health.mark_down(exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from models.explain import Explainer
 from service.auth import KeyRing
 from service.limits import RateLimiter
 from service.metrics import ServiceMetrics
@@ -22,6 +23,8 @@ class ServiceState:
     keys: KeyRing
     limiter: RateLimiter
     models: ModelSlot
+    explainer: Explainer
+    llm_problem: str | None = None
     snapshot: CatalogSnapshot | None = None
     snapshot_error: str | None = None
     background_errors: list[str] = field(default_factory=list)

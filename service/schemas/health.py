@@ -31,6 +31,10 @@ class ReadinessPublic(BaseModel):
     model_error: str | None = Field(
         default=None, description="Why the newest model version did not load, if it did not."
     )
+    explanations: str = Field(
+        description="The LLM backend writing explanations, or why only the template is used.",
+        examples=["local-smollm2-135m-instruct-q4_1"],
+    )
 
 
 class ModelReloadPublic(BaseModel):

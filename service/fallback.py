@@ -1,0 +1,71 @@
+"""Degraded answers: the most popular products inside the shopper's filters.
+
+Used when the feature store is unreachable (nothing about the shopper can be read) and
+as the ranking of last resort. It needs only the in-process snapshot, so it answers in
+microseconds with no I/O, and its explanations are template text.
+"""
+
+from __future__ import annotations
+
+from models.evidence import Evidence, Explanation, Reason
+from models.explain.template import TemplateWriter
+from service.filters import ProductFilter
+from service.schemas.recommendations import ExplanationPublic, RecommendedItemPublic
+from service.snapshot import CatalogSnapshot, words
+
+_writer = TemplateWriter()
+
+
+def popular_items(
+    snapshot: CatalogSnapshot,
+    product_filter: ProductFilter,
+    k: int,
+    query: str | None,
+    explain: bool,
+) -> list[RecommendedItemPublic]:
+    catalog = snapshot.catalog
+    titles = catalog.frame["title"]
+    wanted = words(query) if query else set()
+    items = []
+    for position in snapshot.popular_within(product_filter, k, query):
+        i = int(position)
+        category = catalog.categories[int(catalog.category_code[i])]
+        brand_code = int(catalog.brand_code[i])
+        title = str(titles.iloc[i])
+        reasons = [Reason(code="popular", facts={"category": category}, weight=1.0)]
+        matched = sorted(wanted & words(title))
+        if matched:
+            reasons.insert(
+                0,
+                Reason(code="query_match", facts={"matched_terms": " ".join(matched)}, weight=2.0),
+            )
+        item = RecommendedItemPublic(
+            product_id=str(catalog.product_ids[i]),
+            title=title,
+            category=category,
+            brand=catalog.brands[brand_code] if brand_code >= 0 else None,
+            price=float(catalog.price[i]),
+            discount=float(catalog.discount[i]),
+            score=float(snapshot.popularity[i]),
+            sources=["popular"],
+            reasons=reasons,
+        )
+        if explain:
+            item.explanation = template_explanation(item, query)
+        items.append(item)
+    return items
+
+
+def template_explanation(item: RecommendedItemPublic, query: str | None) -> ExplanationPublic:
+    evidence = Evidence(
+        product_id=item.product_id,
+        title=item.title,
+        brand=item.brand or "",
+        category=item.category,
+        price=item.price,
+        discount=min(max(item.discount, 0.0), 1.0),
+        reasons=item.reasons,
+        query=query,
+    )
+    text = Explanation(text=_writer.write(evidence), source="template", grounded=True)
+    return ExplanationPublic(text=text.text, source=text.source, grounded=text.grounded)
