@@ -46,6 +46,17 @@ def user_keys(user_id: str) -> list[str]:
     return [user_state(user_id), user_recent(user_id), user_seen(user_id)]
 
 
+def user_profile(user_id: str) -> str:
+    """Hash: what the users file says of a shopper (``region``); models.cold_start. No TTL:
+    reference data, replaced by the next users ingest."""
+    return f"{PREFIX}:{user_tag(user_id)}:profile"
+
+
+def region_trending(region: str) -> str:
+    """Sorted set: product → decayed interactions in that region (models.cold_start; TTL 14d)."""
+    return f"{PREFIX}:{{r:{escape(region)}}}:trending"
+
+
 def product_stats(product_id: str) -> str:
     """String: packed little-endian float64 log-sums (see features.definitions)."""
     return f"{PREFIX}:{{p:{escape(product_id)}}}:stats"
