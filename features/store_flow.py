@@ -1,0 +1,287 @@
+"""What the online store says to Redis, without saying it: the sync and async stores drive
+these flows (generators that yield batches of calls and receive their replies), so both
+share every key, script argument and decoding step.
+
+Applying a batch takes two pipelined round trips: the user scripts decide, atomically per
+shopper, which events are new (dedup lives in the shopper's slot); then products, rankings
+and the live log receive only those. A shopper whose batch mixes seen and unseen events
+costs one more round trip for that shopper.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features import keys
+from features.catalog import Catalog
+from features.definitions import (
+    CATEGORY_RANK_CAP,
+    MEMBER_CAP,
+    RECENT_CAP,
+    WINDOWS,
+    contributions,
+    latest_recent,
+    log_sum,
+)
+from features.events import EVENT_FIELDS
+from features.state import N_SLOTS, STATS_FORMAT, ProductFeatures, decode_user_state
+
+LUA_DIR = Path(__file__).parent / "lua"
+SCRIPTS: dict[str, str] = {
+    name: (LUA_DIR / f"{name}.lua").read_text()
+    for name in ("user_apply", "product_apply", "rank_apply")
+}
+_WINDOW_SPEC = ",".join(f"{w.code}:{w.bucket_seconds}:{w.buckets}" for w in WINDOWS)
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Retention of the online store (from ``Settings``; defaults fit the demo)."""
+
+    user_ttl_seconds: int = 90 * 86_400
+    product_ttl_seconds: int = 180 * 86_400
+    dedup_horizon_seconds: float = 7 * 86_400.0
+    stream_maxlen: int = 1_000_000
+    log_live_events: bool = True
+
+
+@dataclass(frozen=True)
+class Call:
+    """One command in a pipeline: a script by name, or a plain command."""
+
+    command: str
+    args: tuple[Any, ...]
+    script: str | None = None
+
+
+@dataclass
+class ApplyReport:
+    accepted: int = 0
+    duplicate: int = 0
+    accepted_ids: list[str] = field(default_factory=list)
+
+    def __add__(self, other: ApplyReport) -> ApplyReport:
+        return ApplyReport(
+            self.accepted + other.accepted,
+            self.duplicate + other.duplicate,
+            self.accepted_ids + other.accepted_ids,
+        )
+
+
+Flow = Generator[list[Call], list[Any], Any]
+
+
+def _num(value: float) -> str:
+    return repr(float(value))
+
+
+def _user_calls(
+    batch: pd.DataFrame, catalog: Catalog, config: StoreConfig
+) -> list[tuple[str, Call]]:
+    """One ``user_apply`` call per shopper in ``batch`` (rows already free of repeats)."""
+    c = contributions(batch, catalog)
+    decayed = log_sum(c.decayed, ["user_id", "field"])
+    windows = c.windows.groupby(["user_id", "field"], sort=False).size().rename("n").reset_index()
+    recent = latest_recent(c.recent, ["user_id", "product_id"])
+    members = c.members.groupby(["user_id", "field"], sort=False)["ts"].max().reset_index()
+
+    def by_user(frame: pd.DataFrame, columns: list[str]) -> dict[str, list[list[Any]]]:
+        grouped: dict[str, list[list[Any]]] = {}
+        values = [frame[column].tolist() for column in columns]
+        for user, *row in zip(frame["user_id"].tolist(), *values, strict=True):
+            grouped.setdefault(user, []).append(row)
+        return grouped
+
+    ids = by_user(batch.assign(_h=batch["event_id"].map(keys.event_hash)), ["_h", "ts"])
+    parts = (
+        by_user(decayed, ["field", "exponent"]),
+        by_user(windows, ["field", "n"]),
+        by_user(recent, ["product_id", "rank", "ts"]),
+        by_user(members, ["field", "ts"]),
+    )
+    head = (
+        config.user_ttl_seconds,
+        _num(config.dedup_horizon_seconds),
+        RECENT_CAP,
+        MEMBER_CAP,
+        _WINDOW_SPEC,
+    )
+    calls = []
+    for user, id_rows in ids.items():
+        args: list[Any] = [*head, len(id_rows)]
+        for event_hash, ts in id_rows:
+            args += [event_hash, _num(ts)]
+        for part, kinds in zip(parts, ("fe", "fn", "fnt", "ft"), strict=True):
+            rows = part.get(user, [])
+            args.append(len(rows))
+            for row in rows:
+                args += [
+                    _num(v) if k in "et" else str(v) if k == "f" else v
+                    for k, v in zip(kinds, row, strict=True)
+                ]
+        calls.append((user, Call("EVALSHA", (*keys.user_keys(user), *args), "user_apply")))
+    return calls
+
+
+def _entity_calls(batch: pd.DataFrame, catalog: Catalog, config: StoreConfig) -> list[Call]:
+    """Product vectors, rankings and the live log, for accepted events only."""
+    c = contributions(batch, catalog)
+    calls = []
+    products = log_sum(c.products, ["product_id", "slot"])
+    for product_id, group in products.groupby("product_id", sort=False):
+        args: list[Any] = [config.product_ttl_seconds, N_SLOTS]
+        for slot, exponent in zip(group["slot"].tolist(), group["exponent"].tolist(), strict=True):
+            args += [slot, _num(exponent)]
+        calls.append(Call("EVALSHA", (keys.product_stats(str(product_id)), *args), "product_apply"))
+    ranked = log_sum(c.rankings, ["category", "product_id"])
+    overall = log_sum(c.rankings, ["product_id"]).assign(category=None)
+    for table in (ranked, overall):
+        for category, group in table.groupby("category", sort=False, dropna=False):
+            key = keys.all_popular() if pd.isna(category) else keys.category_popular(str(category))
+            args = [CATEGORY_RANK_CAP]
+            for product_id, exponent in zip(group["product_id"], group["exponent"], strict=True):
+                args += [str(product_id), _num(exponent)]
+            calls.append(Call("EVALSHA", (key, *args), "rank_apply"))
+    if config.log_live_events:
+        for row in batch[list(EVENT_FIELDS)].to_dict("records"):
+            entry = json.dumps({k: _plain(v) for k, v in row.items() if not _absent(v)})
+            calls.append(
+                Call(
+                    "XADD",
+                    (
+                        keys.event_stream(),
+                        "MAXLEN",
+                        "~",
+                        config.stream_maxlen,
+                        "*",
+                        "event",
+                        entry,
+                    ),
+                )
+            )
+    return calls
+
+
+def _absent(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def apply_flow(batch: pd.DataFrame, catalog: Catalog, config: StoreConfig) -> Flow:
+    """Apply validated events (``EVENT_FIELDS`` frame) and return an ``ApplyReport``."""
+    batch = batch.reset_index(drop=True)
+    repeated = batch["event_id"].duplicated()
+    report = ApplyReport(duplicate=int(repeated.sum()))
+    pending = batch[~repeated].reset_index(drop=True)
+    accepted: list[pd.DataFrame] = []
+    while not pending.empty:
+        calls = _user_calls(pending, catalog, config)
+        replies = yield [call for _, call in calls]
+        retry: list[pd.DataFrame] = []
+        by_user = dict(tuple(pending.groupby("user_id", sort=False)))
+        for (user_id, _), reply in zip(calls, replies, strict=True):
+            user = by_user[user_id]
+            status = int(reply[0])
+            if status == 1:
+                accepted.append(user)
+            elif status == 0:
+                report.duplicate += len(user)
+            else:
+                seen = np.array([int(flag) for flag in reply[1:]], dtype=bool)
+                report.duplicate += int(seen.sum())
+                retry.append(user[~seen])
+        pending = pd.concat(retry, ignore_index=True) if retry else pending.iloc[0:0]
+    if accepted:
+        done = pd.concat(accepted, ignore_index=True)
+        yield _entity_calls(done, catalog, config)
+        report.accepted = len(done)
+        report.accepted_ids = done["event_id"].tolist()
+    return report
+
+
+def user_state_flow(user_id: str, at: float) -> Flow:
+    replies = yield [
+        Call("HGETALL", (keys.user_state(user_id),)),
+        Call("ZRANGE", (keys.user_recent(user_id), 0, -1, "WITHSCORES")),
+    ]
+    return decode_user_state(user_id, *decode_user_replies(replies), at)
+
+
+def decode_user_replies(replies: Sequence[Any]) -> tuple[dict[str, str], list[tuple[str, float]]]:
+    raw_fields, raw_recent = replies
+    fields = {_text(k): _text(v) for k, v in dict(raw_fields).items()}
+    if raw_recent and not isinstance(raw_recent[0], list | tuple):  # flat [m, s, m, s]
+        raw_recent = list(zip(raw_recent[::2], raw_recent[1::2], strict=True))
+    recent = [(_text(member), float(score)) for member, score in raw_recent]
+    return fields, recent
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def product_features_flow(
+    catalog: Catalog, positions: np.ndarray, at: float, *, cluster: bool
+) -> Flow:
+    """One MGET (standalone) or one pipelined GET per product (cluster: one slot each)."""
+    product_keys = [keys.product_stats(str(p)) for p in catalog.product_ids[positions]]
+    if cluster:
+        blobs = yield [Call("GET", (key,)) for key in product_keys]
+    elif product_keys:
+        (blobs,) = yield [Call("MGET", tuple(product_keys))]
+    else:
+        blobs = []
+    return ProductFeatures(at=at, positions=np.asarray(positions), log_sums=unpack_stats(blobs))
+
+
+def request_flow(
+    user_id: str, catalog: Catalog, positions: np.ndarray, at: float, *, cluster: bool
+) -> Flow:
+    """The user's state and the candidates' vectors, in one pipelined round trip."""
+    user_calls = [
+        Call("HGETALL", (keys.user_state(user_id),)),
+        Call("ZRANGE", (keys.user_recent(user_id), 0, -1, "WITHSCORES")),
+    ]
+    product_keys = [keys.product_stats(str(p)) for p in catalog.product_ids[positions]]
+    if cluster:
+        product_calls = [Call("GET", (key,)) for key in product_keys]
+    else:
+        product_calls = [Call("MGET", tuple(product_keys))] if product_keys else []
+    replies = yield user_calls + product_calls
+    state = decode_user_state(user_id, *decode_user_replies(replies[:2]), at)
+    blobs = replies[2:] if cluster else (replies[2] if product_keys else [])
+    features = ProductFeatures(at=at, positions=np.asarray(positions), log_sums=unpack_stats(blobs))
+    return state, features
+
+
+def unpack_stats(blobs: Sequence[bytes | None]) -> np.ndarray:
+    empty = struct.pack(STATS_FORMAT, *([-math.inf] * N_SLOTS))
+    joined = b"".join(blob if blob is not None else empty for blob in blobs)
+    return np.frombuffer(joined, dtype="<f8").reshape(len(blobs), N_SLOTS).copy()
+
+
+def popular_flow(category: str | None, limit: int) -> Flow:
+    key = keys.all_popular() if category is None else keys.category_popular(category)
+    (members,) = yield [Call("ZREVRANGE", (key, 0, limit - 1))]
+    return [_text(member) for member in members]
+
+
+def user_expiry_flow(user_id: str) -> Flow:
+    replies = yield [Call("TTL", (key,)) for key in keys.user_keys(user_id)]
+    return [int(ttl) for ttl in replies]
