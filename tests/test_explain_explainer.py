@@ -1,0 +1,136 @@
+"""The Explainer's modes, judge and fallbacks, driven by scripted and hanging backends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from features.errors import InvalidInput, LLMUnavailable
+from models.evidence import Evidence, Explanation, Reason
+from models.explain import (
+    Explainer,
+    GroundingCheck,
+    ScriptedBackend,
+    TemplateBackend,
+    TemplateWriter,
+    Vocabulary,
+)
+
+CHECK = GroundingCheck(Vocabulary(brands=["Northpeak", "Cedarwood"], categories=["Tents"]))
+
+
+def boots(product_id: str = "p1") -> Evidence:
+    return Evidence(
+        product_id=product_id,
+        title="Northpeak Waterproof Hiking Boots",
+        brand="Northpeak",
+        category="Hiking Boots",
+        price=79.99,
+        discount=0.2,
+        reasons=[
+            Reason(code="category_affinity", facts={"category": "Hiking Boots", "views_7d": 4}),
+            Reason(code="discount", facts={"discount_pct": 20}, weight=0.5),
+        ],
+    )
+
+
+GOOD = "You viewed 4 hiking boots this week, and these Northpeak boots are 20% off."
+SHORT_GOOD = "These Northpeak boots are 20% off."
+INVENTED = "These Northpeak boots ship free and are 50% off."
+
+
+def explain(
+    explainer: Explainer, items: list[Evidence], mode: str, budget_s: float = 5.0
+) -> list[Explanation | None]:
+    return asyncio.run(explainer.explain(items, mode=mode, budget_s=budget_s))
+
+
+@pytest.fixture
+def scripted() -> Iterator[ScriptedBackend]:
+    backend = ScriptedBackend()
+    yield backend
+    backend.release()
+
+
+def test_a_grounded_llm_text_is_shown_as_llm(scripted: ScriptedBackend) -> None:
+    scripted.enqueue(GOOD)
+    [shown] = explain(Explainer(scripted, CHECK), [boots()], "llm")
+    assert shown == Explanation(text=GOOD, source="llm", grounded=True)
+    prompt, options = scripted.history[0]
+    assert "Northpeak Waterproof Hiking Boots" in prompt.user
+    assert options.max_tokens == 48
+
+
+def test_an_invented_or_garbage_text_falls_back_to_the_template(
+    scripted: ScriptedBackend,
+) -> None:
+    scripted.enqueue(INVENTED, "%%%% ### 0x0 ??")
+    explainer = Explainer(scripted, CHECK)
+    shown = explain(explainer, [boots("p1"), boots("p2")], "llm")
+    writer = TemplateWriter()
+    assert [e.source for e in shown if e] == ["fallback_rejected", "fallback_rejected"]
+    assert [e.text for e in shown if e] == [writer.write(boots("p1")), writer.write(boots("p2"))]
+    assert all(e and e.grounded for e in shown)
+    assert explainer.counts["candidates_rejected"] == 2
+    assert explainer.counts["rejected_offer"] == 1
+    assert explainer.counts["rejected_garbage"] == 1
+
+
+def test_a_hanging_backend_gives_template_text_within_the_budget() -> None:
+    hanging = ScriptedBackend(default=GOOD, delay_s=60.0)
+    explainer = Explainer(hanging, CHECK)
+    try:
+        shown = explain(explainer, [boots("p1"), boots("p2")], "llm", budget_s=0.2)
+    finally:
+        hanging.release()
+        explainer.close()
+    # had the explainer waited for the backend, it would show the backend's text
+    assert [e.source for e in shown if e] == ["fallback_timeout", "fallback_timeout"]
+    assert shown[0]
+    assert shown[0].text == TemplateWriter().write(boots("p1"))
+    assert explainer.counts["fallback_timeout"] == 2
+
+
+def test_a_failing_backend_gives_template_text(scripted: ScriptedBackend) -> None:
+    scripted.enqueue(LLMUnavailable("connection refused"))
+    explainer = Explainer(scripted, CHECK)
+    [shown] = explain(explainer, [boots()], "llm")
+    assert shown
+    assert shown.source == "fallback_error"
+    assert shown.text == TemplateWriter().write(boots())
+
+
+def test_best_of_keeps_the_grounded_text_citing_most_facts(scripted: ScriptedBackend) -> None:
+    scripted.enqueue(INVENTED, SHORT_GOOD, GOOD)
+    explainer = Explainer(scripted, CHECK, best_of=3)
+    [shown] = explain(explainer, [boots()], "best_of")
+    assert shown == Explanation(text=GOOD, source="best_of", grounded=True)
+    options = [o for _, o in scripted.history]
+    assert len({(o.seed, o.temperature) for o in options}) == 3
+
+
+def test_a_serialised_backend_works_in_priority_order_round_robin() -> None:
+    serial = ScriptedBackend(default=SHORT_GOOD, concurrent=False)
+    items = [boots(f"p{i}") for i in range(3)]
+    shown = explain(Explainer(serial, CHECK, best_of=2), items, "best_of")
+    asked = [prompt.evidence.product_id for prompt, _ in serial.history]
+    assert asked == ["p0", "p1", "p2", "p0", "p1", "p2"]
+    assert all(e and e.source == "best_of" for e in shown)
+
+
+def test_modes_none_and_template_and_a_non_generative_backend() -> None:
+    explainer = Explainer(TemplateBackend(), CHECK)
+    assert explain(explainer, [boots()], "none") == [None]
+    for mode in ("template", "llm", "best_of"):
+        [shown] = explain(explainer, [boots()], mode)
+        assert shown == Explanation(
+            text=TemplateWriter().write(boots()), source="template", grounded=True
+        )
+
+
+def test_an_unknown_mode_names_the_field() -> None:
+    with pytest.raises(InvalidInput) as err:
+        explain(Explainer(TemplateBackend()), [boots()], "poetry")
+    assert err.value.field == "explain"
