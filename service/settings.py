@@ -92,6 +92,30 @@ class Settings(BaseSettings):
         default=500, ge=10, le=5000, description="Candidates scored per recommendation."
     )
 
+    # --- shopping mode: exploration and the demo page -----------------------------------
+    exploration_weight: float = Field(
+        default=0.1,
+        ge=0,
+        le=0.5,
+        description="Largest share of a list given to new products without signals of their "
+        "own (like Personalize's explorationWeight); 0 turns exploration off.",
+    )
+    exploration_max_age_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long after launch a product counts as new (explorationItemAgeCutOff).",
+    )
+    exploration_min_signals: float = Field(
+        default=5.0,
+        ge=0,
+        description="Decayed interactions after which a new product stands on its own.",
+    )
+    demo_key: SecretStr | None = Field(
+        default=None,
+        description="A demo-only API key the page at / is served with; it carries exactly "
+        "recommend + events:write (never admin). `shopmode demo` prints one.",
+    )
+
     # --- explanations (models/explain) ---------------------------------------------
     llm_backend: Literal["local", "openai", "template"] = Field(
         default="local",
