@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -22,7 +23,7 @@ _GAPS = {
 }
 _SLOW_BROWSE = 20.0  # a view reached by browsing comes after some scrolling
 
-SCHEMA = pa.schema(
+_COLUMNS = pa.schema(
     [
         ("event_id", pa.string()),
         ("user_id", pa.string()),
@@ -39,6 +40,21 @@ SCHEMA = pa.schema(
         ("recommendation_id", pa.string()),
     ]
 )
+
+
+_PANDAS_DTYPE = {"string": "str", "double": "float64", "int64": "Int64"}
+
+
+def _with_pandas_dtypes(schema: pa.Schema) -> pa.Schema:
+    """Tell pandas to read nullable integer columns as ``Int64``, not as float64."""
+    template = pd.DataFrame(
+        {field.name: pd.Series(dtype=_PANDAS_DTYPE[str(field.type)]) for field in schema}
+    )
+    metadata = pa.Schema.from_pandas(template, preserve_index=False).metadata
+    return schema.with_metadata({b"pandas": metadata[b"pandas"]})
+
+
+SCHEMA = _with_pandas_dtypes(_COLUMNS)
 
 
 def session_timestamps(

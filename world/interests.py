@@ -39,7 +39,7 @@ def interest_events(
     noisy = rng.random(user.size) < NOISE
     n_brands, n_cats = truth.brand_names.size, truth.taste_start.shape[1]
 
-    # A followed brand: one the shopper likes, if any; otherwise (or as noise) any brand.
+    # A followed brand: one the shopper likes, if any; otherwise (or as noise) any brand on sale.
     key_user = truth.affinity_key // n_brands
     liked = truth.affinity_value > 0
     lo = np.searchsorted(key_user, user)
@@ -47,11 +47,9 @@ def interest_events(
     pick = lo + np.floor(rng.random(user.size) * (hi - lo)).astype(np.int64)
     pick = np.minimum(pick, truth.affinity_key.size - 1)
     has_liked = (hi > lo) & liked[pick]
-    brand = np.where(
-        has_liked & ~noisy,
-        truth.affinity_key[pick] % n_brands,
-        rng.integers(0, n_brands, user.size),
-    )
+    on_sale = np.unique(truth.brand)  # noise only among brands the shop actually sells
+    anything = on_sale[rng.integers(0, on_sale.size, user.size)]
+    brand = np.where(has_liked & ~noisy, truth.affinity_key[pick] % n_brands, anything)
 
     tastes = truth.tastes_at(user, ts)
     in_taste = np.argmax(np.cumsum(tastes, axis=1) > rng.random(user.size)[:, None], axis=1)

@@ -149,7 +149,9 @@ def _brand_affinities(
     n_brands = len(catalog.brand_names)
     dislikers = np.flatnonzero(rng.random(taste.shape[0]) < 0.2)
     users = np.concatenate([users, dislikers])
-    brands = np.concatenate([brands, rng.integers(0, n_brands, size=len(dislikers))])
+    on_sale = np.unique(catalog.brand)
+    disliked = on_sale[rng.integers(0, on_sale.size, size=len(dislikers))]
+    brands = np.concatenate([brands, disliked])
     values = np.concatenate([values, -rng.uniform(0.5, 1.2, size=len(dislikers))])
     keep = brands >= 0
     key = users[keep] * n_brands + brands[keep]
@@ -177,7 +179,8 @@ def _declared(
     f_user, f_brand = aff_user[follow], aff_brand[follow]
     extra = np.flatnonzero(rng.random(n) < 0.1)
     f_user = np.concatenate([f_user, extra])
-    f_brand = np.concatenate([f_brand, rng.integers(0, len(catalog.brand_names), len(extra))])
+    on_sale = np.unique(catalog.brand)
+    f_brand = np.concatenate([f_brand, on_sale[rng.integers(0, on_sale.size, len(extra))]])
     order = np.lexsort((f_brand, f_user))
     f_user, f_brand = f_user[order], f_brand[order]
     bounds = np.searchsorted(f_user, np.arange(n + 1))
