@@ -67,16 +67,20 @@ def test_files_follow_the_documented_schemas(
         "product_id", "title", "description", "department", "category", "brand",
         "price", "discount", "attributes", "launch_ts",
     ]  # fmt: skip
-    assert catalog["price"].dtype == np.float64 and catalog["launch_ts"].dtype == np.float64
-    assert catalog["product_id"].is_unique and catalog["product_id"].iloc[0] == "p00001"
-    assert catalog["discount"].between(0.0, 0.9).all() and (catalog["price"] > 0).all()
+    assert catalog["price"].dtype == np.float64
+    assert catalog["launch_ts"].dtype == np.float64
+    assert catalog["product_id"].is_unique
+    assert catalog["product_id"].iloc[0] == "p00001"
+    assert catalog["discount"].between(0.0, 0.9).all()
+    assert (catalog["price"] > 0).all()
     attributes = catalog["attributes"].map(json.loads)
     assert attributes.map(lambda a: {"colour", "material"} <= a.keys()).all()
 
     assert list(users.columns) == [
         "user_id", "region", "age_band", "signup_ts", "brands_followed", "categories_liked",
     ]  # fmt: skip
-    assert users["user_id"].iloc[0] == "u000001" and users["user_id"].is_unique
+    assert users["user_id"].iloc[0] == "u000001"
+    assert users["user_id"].is_unique
     assert users["signup_ts"].dtype == np.float64
     assert users["brands_followed"].map(lambda v: all(isinstance(b, str) for b in v)).all()
 
@@ -84,8 +88,10 @@ def test_files_follow_the_documented_schemas(
         "event_id", "user_id", "type", "product_id", "ts", "price", "quantity", "query",
         "session_id", "position", "brand", "category", "recommendation_id",
     ]  # fmt: skip
-    assert str(events["quantity"].dtype) == "Int64" and str(events["position"].dtype) == "Int64"
-    assert events["ts"].dtype == np.float64 and events["event_id"].is_unique
+    assert str(events["quantity"].dtype) == "Int64"
+    assert str(events["position"].dtype) == "Int64"
+    assert events["ts"].dtype == np.float64
+    assert events["event_id"].is_unique
     assert set(events["type"]) == set(FUNNEL + INTERESTS)
     assert events["recommendation_id"].isna().all()
     summary = json.loads((world / "world.json").read_text())
@@ -120,7 +126,8 @@ def test_events_refer_to_known_users_and_products(
 def test_time_runs_forward_inside_the_period(events: pd.DataFrame, truth: Truth) -> None:
     ts = events["ts"].to_numpy()
     assert (np.diff(ts) >= 0).all()
-    assert ts.min() >= truth.start_ts and ts.max() < truth.end_ts
+    assert ts.min() >= truth.start_ts
+    assert ts.max() < truth.end_ts
     in_session = events.dropna(subset=["session_id"])
     assert in_session.groupby("session_id", sort=False)["ts"].is_monotonic_increasing.all()
     # A session's events stay within a couple of hours, as a visit does.
@@ -162,7 +169,8 @@ def test_the_funnel_narrows_at_plausible_rates(events: pd.DataFrame) -> None:
     assert (after.loc[clicks, "type"] == "view").all()
     assert (after.loc[clicks, "product_id"] == in_session.loc[clicks, "product_id"]).all()
     purchases = events[events["type"] == "purchase"]
-    assert purchases["price"].notna().all() and (purchases["quantity"] >= 1).all()
+    assert purchases["price"].notna().all()
+    assert (purchases["quantity"] >= 1).all()
 
 
 def test_purchase_prices_are_after_discount(events: pd.DataFrame, catalog: pd.DataFrame) -> None:
@@ -211,7 +219,8 @@ def test_declared_interests_agree_with_tastes_more_than_chance(
 
 def test_searches_say_what_the_shopper_wants(events: pd.DataFrame, catalog: pd.DataFrame) -> None:
     searches = events[events["type"] == "search"]
-    assert searches["query"].notna().all() and searches["product_id"].isna().all()
+    assert searches["query"].notna().all()
+    assert searches["product_id"].isna().all()
     names = [c.name.lower() for c in CATEGORIES]
     wanted = searches["query"].map(lambda q: next(n for n in names if n in q))
     assert searches["query"].str.contains(r"under \$\d+").any()
@@ -230,9 +239,12 @@ def test_interest_events_name_a_brand_or_category(
 ) -> None:
     follows = events[events["type"] == "follow_brand"]
     likes = events[events["type"] == "like_category"]
-    assert len(follows) > 20 and len(likes) > 20
-    assert follows["brand"].isin(catalog["brand"]).all() and follows["product_id"].isna().all()
-    assert likes["category"].isin(catalog["category"]).all() and likes["session_id"].isna().all()
+    assert len(follows) > 20
+    assert len(likes) > 20
+    assert follows["brand"].isin(catalog["brand"]).all()
+    assert follows["product_id"].isna().all()
+    assert likes["category"].isin(catalog["category"]).all()
+    assert likes["session_id"].isna().all()
 
 
 def _categories(catalog: pd.DataFrame) -> pd.DataFrame:
