@@ -29,7 +29,7 @@ from service.metrics import MetricsMiddleware, ServiceMetrics
 from service.model_slot import ModelSlot
 from service.problems import Problem, install_problem_handlers
 from service.redis_link import RedisHealth, open_redis
-from service.routes import admin, health, products
+from service.routes import admin, events, health, products, recommendations, users
 from service.settings import Settings, get_settings
 from service.state import ServiceState
 
@@ -112,6 +112,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (products, admin, health):
+    for module in (recommendations, users, events, products, admin, health):
         app.include_router(module.router)
     return app

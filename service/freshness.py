@@ -15,6 +15,7 @@ import time
 from redis.exceptions import RedisError
 
 from features.errors import ShopmodeError
+from features.online import AsyncOnlineFeatureStore
 from service.explaining import follow_catalog
 from service.model_slot import SyncResult
 from service.snapshot import take_snapshot
@@ -27,6 +28,8 @@ async def refresh_snapshot(state: ServiceState) -> None:
     try:
         snapshot = await take_snapshot(state.redis)
         follow_catalog(state.explainer, snapshot)
+        if state.store is None or state.store.catalog is not snapshot.catalog:
+            state.store = AsyncOnlineFeatureStore(state.redis, snapshot.catalog)
         state.snapshot = snapshot
         state.snapshot_error = None
     except (RedisError, OSError) as exc:

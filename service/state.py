@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from features.online import AsyncOnlineFeatureStore
 from models.explain import Explainer
 from service.auth import KeyRing
 from service.limits import RateLimiter
@@ -26,5 +27,6 @@ class ServiceState:
     explainer: Explainer
     llm_problem: str | None = None
     snapshot: CatalogSnapshot | None = None
+    store: AsyncOnlineFeatureStore | None = None
     snapshot_error: str | None = None
     background_errors: list[str] = field(default_factory=list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from models.evidence import ExplanationSource, Reason
 
@@ -46,15 +46,13 @@ class RecommendationContext(BaseModel):
     def _printable(cls, value: str | None) -> str | None:
         return _no_control_characters(value)
 
-    @model_validator(mode="after")
-    def _price_range(self) -> RecommendationContext:
-        if (
-            self.min_price is not None
-            and self.max_price is not None
-            and self.min_price > self.max_price
-        ):
-            raise ValueError("min_price must not exceed max_price")
-        return self
+    @field_validator("max_price")
+    @classmethod
+    def _price_range(cls, value: float | None, info: ValidationInfo) -> float | None:
+        low = info.data.get("min_price")
+        if value is not None and low is not None and low > value:
+            raise ValueError("must not be below min_price")
+        return value
 
 
 class RecommendationBase(BaseModel):

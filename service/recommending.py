@@ -1,0 +1,155 @@
+"""One recommendation request, end to end: filters, ranking, explanations, the record.
+
+The full path reads the shopper's state (one Redis round trip), ranks candidates with
+the current model (or heuristics when none is trained) and explains the top items. When
+Redis is down or too slow it answers from the in-process popularity snapshot instead,
+inside the same filters, with ``degraded: true`` and template text. Whatever ranked the
+items, every one is checked against the filters before it is returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from redis.exceptions import RedisError
+
+from features.errors import StoreUnavailable
+from service.fallback import popular_items
+from service.filters import ProductFilter
+from service.schemas.recommendations import (
+    RecommendationCreate,
+    RecommendationPublic,
+    RecommendedItemPublic,
+)
+from service.served import new_recommendation_id, record_served
+from service.state import ServiceState
+
+log = logging.getLogger("shopmode.service")
+
+
+def filter_of(request: RecommendationCreate) -> ProductFilter:
+    context = request.context
+    return ProductFilter(
+        category=context.category,
+        brand=context.brand,
+        min_price=context.min_price,
+        max_price=context.max_price,
+    )
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.last = self.started
+        self.stages: dict[str, float] = {}
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.stages[stage] = round((now - self.last) * 1000, 3)
+        self.last = now
+
+    def total(self) -> dict[str, float]:
+        return {**self.stages, "total": round((time.perf_counter() - self.started) * 1000, 3)}
+
+
+async def recommend(state: ServiceState, request: RecommendationCreate) -> RecommendationPublic:
+    """Answer one request; never raises for a store outage (degrades instead)."""
+    timer = Timer()
+    snapshot = state.snapshot
+    if snapshot is None:
+        raise StoreUnavailable("no catalog loaded yet: run `shopmode ingest`", retry_after=5)
+    product_filter = filter_of(request)
+    notes: list[str] = []
+    items: list[RecommendedItemPublic] | None = None
+    model_version = None
+    cause = "no_model"
+    if state.health.up:
+        try:
+            items, model_version = await full_path(state, request, product_filter, timer)
+        except (RedisError, OSError, StoreUnavailable) as exc:
+            state.health.mark_down(exc)
+            state.metrics.redis_errors.labels("recommend").inc()
+            items = None
+    if items is None:
+        cause = "store_unavailable"
+        notes.append(
+            "the feature store is unreachable: most popular products within your filters"
+            + ("; purchases could not be excluded" if request.context.exclude_purchased else "")
+        )
+        items = popular_items(
+            snapshot,
+            product_filter,
+            request.k,
+            request.context.query,
+            explain=request.explain != "none",
+        )
+        timer.lap("fallback")
+    degraded = cause == "store_unavailable" or model_version is None
+    if degraded and cause == "no_model" and state.models.loaded is None:
+        notes.append("no trained model yet: heuristic ranking")
+    allowed = [i for i in items if product_filter.allows(snapshot.catalog, i.product_id)]
+    if len(allowed) != len(items):
+        log.error("ranking returned %d items outside the filters", len(items) - len(allowed))
+    shortfall = request.k - len(allowed)
+    if shortfall > 0:
+        notes.append(
+            f"only {len(allowed)} of {request.k} products match {product_filter.describe()}"
+        )
+    recommendation_id = new_recommendation_id()
+    if state.health.up:
+        try:
+            await record_served(
+                state.redis,
+                recommendation_id,
+                request.user_id,
+                [i.product_id for i in allowed],
+                model_version,
+                state.settings.recommendation_ttl_seconds,
+            )
+        except (RedisError, OSError) as exc:
+            state.health.mark_down(exc)
+            state.metrics.redis_errors.labels("record_served").inc()
+        timer.lap("record")
+    metrics = state.metrics
+    if degraded:
+        metrics.degraded.labels(cause).inc()
+    for item in allowed:
+        if item.explanation is not None:
+            metrics.explanations.labels(item.explanation.source).inc()
+    return RecommendationPublic(
+        recommendation_id=recommendation_id,
+        model_version=model_version,
+        user_id=request.user_id,
+        items=allowed,
+        degraded=degraded,
+        shortfall=max(shortfall, 0),
+        note="; ".join(notes) or None,
+        timings_ms=timer.total(),
+    )
+
+
+async def full_path(
+    state: ServiceState,
+    request: RecommendationCreate,
+    product_filter: ProductFilter,
+    timer: Timer,
+) -> tuple[list[RecommendedItemPublic], str | None]:
+    """Personalised ranking; Redis errors propagate (the caller degrades)."""
+    store = state.store
+    snapshot = state.snapshot
+    if store is None or snapshot is None:
+        raise StoreUnavailable("the feature store is not ready")
+    user = await store.user_state(request.user_id)
+    timer.lap("user_state")
+    if request.context.exclude_purchased:
+        product_filter = product_filter.with_excluded(user.purchased)
+    items = popular_items(
+        snapshot,
+        product_filter,
+        request.k,
+        request.context.query,
+        explain=request.explain != "none",
+    )
+    timer.lap("rank")
+    return items, None

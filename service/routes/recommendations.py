@@ -1,0 +1,30 @@
+"""Recommendations for a shopper (POST form)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from service.deps import RecommendCaller, StateDep
+from service.problems import Problem
+from service.recommending import recommend
+from service.schemas.recommendations import RecommendationCreate, RecommendationPublic
+
+router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
+
+
+@router.post(
+    "",
+    summary="Recommend products to a shopper",
+    description="Ranked products with reasons and an explanation each. Filters in `context` "
+    "are hard constraints: when fewer than `k` products qualify, fewer come back and "
+    "`shortfall`/`note` say so. When the feature store is unreachable the answer comes "
+    "from a popularity snapshot within the same filters, with `degraded: true`.",
+    responses={
+        422: {"model": Problem, "description": "An invalid field (named in `errors`)."},
+        503: {"model": Problem, "description": "No catalog loaded yet."},
+    },
+)
+async def create_recommendation(
+    request: RecommendationCreate, caller: RecommendCaller, state: StateDep
+) -> RecommendationPublic:
+    return await recommend(state, request)
