@@ -105,7 +105,8 @@ def _assert_degraded_answer(answer: dict[str, object], catalog: Catalog) -> None
     assert answer["degraded"] is True
     assert "unreachable" in str(answer["note"])
     items = answer["items"]
-    assert isinstance(items, list) and items
+    assert isinstance(items, list)
+    assert items
     for item in items:
         assert item["category"] == "Outerwear"
         assert item["price"] <= 100
