@@ -143,6 +143,20 @@ class Intent(BaseModel):
             keep &= np.isin(values, [w.casefold() for w in wanted])
         return keep
 
+    def allows_position(self, catalog: Catalog, position: int) -> bool:
+        """``allows`` for the product at a catalog position."""
+        if not self.has_filters:
+            return True
+        columns = _columns(catalog)
+        brand_code = int(catalog.brand_code[position])
+        return self.allows(
+            category=catalog.categories[int(catalog.category_code[position])],
+            department=str(catalog.frame["department"].iat[position] or ""),
+            brand=catalog.brands[brand_code] if brand_code >= 0 else "",
+            price=float(catalog.price[position]),
+            attributes={name: str(v[position]) for name, v in columns.attributes.items()},
+        )
+
 
 def _named(
     vocabulary: tuple[str, ...], codes: npt.NDArray[np.integer], names: list[str]

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from features.catalog import Catalog
+from models.intent import Intent
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -26,6 +27,8 @@ class ProductFilter:
     min_price: float | None = None
     max_price: float | None = None
     excluded: frozenset[str] = frozenset()
+    # What a request in words asked for (models.intent): more categories, brands, colours...
+    intent: Intent | None = None
 
     def mask(self, catalog: Catalog) -> BoolArray:
         keep = np.ones(len(catalog), dtype=np.bool_)
@@ -40,6 +43,8 @@ class ProductFilter:
         if self.excluded:
             positions = catalog.index_of(self.excluded)
             keep[positions[positions >= 0]] = False
+        if self.intent is not None and self.intent.has_filters:
+            keep &= self.intent.mask(catalog)
         return keep
 
     def allows(self, catalog: Catalog, product_id: str) -> bool:
@@ -53,7 +58,9 @@ class ProductFilter:
         price = float(catalog.price[i])
         if self.min_price is not None and price < self.min_price:
             return False
-        return not (self.max_price is not None and price > self.max_price)
+        if self.max_price is not None and price > self.max_price:
+            return False
+        return self.intent is None or self.intent.allows_position(catalog, i)
 
     def with_excluded(self, product_ids: Collection[str]) -> ProductFilter:
         return ProductFilter(
@@ -62,6 +69,7 @@ class ProductFilter:
             self.min_price,
             self.max_price,
             self.excluded | frozenset(product_ids),
+            self.intent,
         )
 
     def describe(self) -> str:
@@ -74,6 +82,8 @@ class ProductFilter:
             parts.append(f"price ≥ {self.min_price:g}")
         if self.max_price is not None:
             parts.append(f"price ≤ {self.max_price:g}")
+        if self.intent is not None and self.intent.has_filters:
+            parts.append(f"your request ({self.intent.summary()})")
         if self.excluded:
             parts.append("not already purchased")
         return ", ".join(parts) or "no filters"

@@ -224,6 +224,10 @@ def test_generated_catalog_requests_filter_to_what_was_asked(small_world: Path) 
         assert catalog.price[i] <= 500
         assert catalog.brand_of(str(catalog.product_ids[i])) == brand
         assert attrs["colour"] == colour
+    for text in ("navy under $100", "electronics over 200", "leather bags", f"{brand} stuff"):
+        asked = parse_intent(text, vocabulary)
+        mask = asked.mask(catalog)
+        assert [asked.allows_position(catalog, i) for i in range(len(catalog))] == mask.tolist()
     everything = parse_intent("under $50", vocabulary).mask(catalog)
     assert everything.sum() == (catalog.price <= 50).sum() > 0
     assert IntentVocabulary.from_catalog(catalog) is vocabulary
