@@ -43,6 +43,7 @@ class RecommendationQuery(BaseModel):
     max_price: float | None = Field(default=None, ge=0, le=10_000_000, allow_inf_nan=False)
     exclude_purchased: bool = True
     explain: ExplainMode = "template"
+    diversity: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
 
 
 @router.get(
@@ -61,6 +62,7 @@ async def get_recommendations(
             user_id=user_id,
             k=params.k,
             explain=params.explain,
+            diversity=params.diversity,
             context=RecommendationContext(
                 query=params.query,
                 category=params.category,

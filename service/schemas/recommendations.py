@@ -66,6 +66,13 @@ class RecommendationBase(BaseModel):
         "grounded LLM text per item within the time budget; best_of: several, the most "
         "grounded kept. LLM text that fails the grounding check falls back to the template.",
     )
+    diversity: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="0 keeps the ranking as scored; 1 spreads the list over brands and "
+        "categories (MMR re-ranking).",
+    )
 
 
 class RecommendationCreate(RecommendationBase):
