@@ -14,7 +14,9 @@ import time
 
 from redis.exceptions import RedisError
 
+from features.catalog import Catalog
 from features.errors import StoreUnavailable
+from models.intent import IntentVocabulary, parse_intent
 from service.fallback import popular_items
 from service.filters import ProductFilter
 from service.schemas.recommendations import (
@@ -28,13 +30,19 @@ from service.state import ServiceState
 log = logging.getLogger("shopmode.service")
 
 
-def filter_of(request: RecommendationCreate) -> ProductFilter:
+def filter_of(request: RecommendationCreate, catalog: Catalog) -> ProductFilter:
+    """The request's hard constraints: the explicit filters plus what its query asks for."""
     context = request.context
+    intent = None
+    if context.query:
+        vocabulary = IntentVocabulary.from_catalog(catalog)
+        intent = parse_intent(context.query, vocabulary, field="context.query")
     return ProductFilter(
         category=context.category,
         brand=context.brand,
         min_price=context.min_price,
         max_price=context.max_price,
+        intent=intent,
     )
 
 
@@ -59,7 +67,7 @@ async def recommend(state: ServiceState, request: RecommendationCreate) -> Recom
     snapshot = state.snapshot
     if snapshot is None:
         raise StoreUnavailable("no catalog loaded yet: run `shopmode ingest`", retry_after=5)
-    product_filter = filter_of(request)
+    product_filter = filter_of(request, snapshot.catalog)
     notes: list[str] = []
     items: list[RecommendedItemPublic] | None = None
     model_version = None
