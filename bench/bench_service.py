@@ -1,0 +1,281 @@
+"""Service latency and throughput: /v1/recommendations against a trivial endpoint.
+
+    python -m bench.bench_service [--quick]
+
+One uvicorn worker serves the real app (a generated world ingested into a throwaway
+Redis, a trained model, 500 candidates per request) as a separate process; a second
+process sends load over keep-alive HTTP/1.1 connections at a fixed concurrency. In the
+same run a trivial FastAPI endpoint that returns a constant JSON body of the same size
+is measured the same way: the ratio of the two is the figure to watch, not absolute
+numbers (the machine is shared). Prints a table and JSON; writes
+bench/results/service.json. Asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from service.auth import hash_api_key
+from service.embedded_redis import EmbeddedRedis, free_port
+
+RESULTS = Path(__file__).resolve().parent / "results" / "service.json"
+BENCH_KEY = "sm_bench_key"
+TARGETS = {"template_p50_ms": 5.0, "template_p99_ms": 15.0, "throughput_ratio": 0.5}
+
+
+# --- the trivial endpoint (run by uvicorn in its own process) ---------------------------
+
+
+def trivial_app() -> Any:
+    """A FastAPI app returning a constant JSON body of ``BENCH_BODY_BYTES`` bytes."""
+    from fastapi import FastAPI
+    from starlette.responses import Response
+
+    size = int(os.environ.get("BENCH_BODY_BYTES", "2000"))
+    body = json.dumps({"items": "x" * max(0, size - 13)}).encode()
+    app = FastAPI()
+
+    @app.post("/v1/recommendations")
+    async def constant() -> Response:
+        return Response(body, media_type="application/json")
+
+    return app
+
+
+# --- the load generator (its own process) ------------------------------------------------
+
+
+async def _one_connection(
+    host: str,
+    port: int,
+    requests: list[bytes],
+    stop_at: float,
+    warm_until: float,
+    latencies: list[float],
+    errors: list[int],
+) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    i = random.randrange(len(requests))
+    try:
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            writer.write(requests[i % len(requests)])
+            i += 1
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            if started >= warm_until:
+                latencies.append(time.perf_counter() - started)
+                if status != 200:
+                    errors.append(status)
+    finally:
+        writer.close()
+
+
+async def _load(spec: dict[str, Any]) -> dict[str, Any]:
+    host, port = spec["host"], int(spec["port"])
+    requests = []
+    for body in spec["bodies"]:
+        payload = json.dumps(body).encode()
+        requests.append(
+            f"POST {spec['path']} HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {BENCH_KEY}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n".encode()
+            + payload
+        )
+    latencies: list[float] = []
+    errors: list[int] = []
+    now = time.perf_counter()
+    warm_until = now + spec["warmup_s"]
+    stop_at = warm_until + spec["duration_s"]
+    await asyncio.gather(
+        *(
+            _one_connection(host, port, requests, stop_at, warm_until, latencies, errors)
+            for _ in range(spec["concurrency"])
+        )
+    )
+    latencies.sort()
+    n = len(latencies)
+    return {
+        "requests": n,
+        "errors": len(errors),
+        "rps": n / spec["duration_s"],
+        "p50_ms": 1000 * latencies[n // 2] if n else None,
+        "p99_ms": 1000 * latencies[min(n - 1, int(n * 0.99))] if n else None,
+        "mean_ms": 1000 * statistics.fmean(latencies) if n else None,
+    }
+
+
+def run_load(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run the load generator in a separate process; its JSON summary."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.bench_service", "--load", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+# --- orchestration -----------------------------------------------------------------------
+
+
+@contextmanager
+def server(target: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    command = [sys.executable, "-m", "uvicorn", *target, "--port", str(port)]
+    command += ["--host", "127.0.0.1", "--workers", "1", "--log-level", "warning"]
+    command += ["--no-access-log"]
+    process = subprocess.Popen(command, env=os.environ | env | _PINNED)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz" if "service" in target[0] else base).status_code:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server {target[0]} did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+_PINNED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def prepare_world(home: Path, redis_url: str, quick: bool) -> list[str]:
+    """Generate, ingest and train into ``home``; the user ids to ask for."""
+    from service.cli.demo import DemoPlan, run_pipeline
+    from service.settings import get_settings
+
+    # The pipeline's steps are the CLI commands, which read their settings from the
+    # environment: point them at this run's Redis and home.
+    os.environ["SHOPMODE_REDIS_URL"] = redis_url
+    os.environ["SHOPMODE_HOME"] = str(home)
+    get_settings.cache_clear()
+    size: Literal["small", "default"] = "small" if quick else "default"
+    summary = run_pipeline(get_settings(), DemoPlan(size=size, fresh=True), echo=_progress)
+    return summary.user_ids[:200]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small world, short runs")
+    parser.add_argument("--load", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.load:
+        print(json.dumps(asyncio.run(_load(json.loads(args.load)))))
+        return
+    duration, warmup = (3.0, 1.0) if args.quick else (10.0, 2.0)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        EmbeddedRedis(Path(tmp) / "redis", persist=False) as redis,
+    ):
+        home = Path(tmp) / "home"
+        users = prepare_world(home, redis.url, args.quick)
+        env = {
+            "SHOPMODE_REDIS_URL": redis.url,
+            "SHOPMODE_HOME": str(home),
+            "SHOPMODE_API_KEYS": json.dumps(
+                [{"name": "bench", "sha256": hash_api_key(BENCH_KEY), "scopes": ["recommend"]}]
+            ),
+            "SHOPMODE_RATE_LIMIT_PER_MINUTE": "0",
+            "SHOPMODE_LLM_BACKEND": "template",
+            "SHOPMODE_CANDIDATES": "500",
+        }
+        rows: dict[str, dict[str, Any]] = {}
+        port = free_port()
+        with server(["service.main:create_app", "--factory"], env, port) as base:
+            ready = httpx.get(f"{base}/readyz").json()
+            sample = httpx.post(
+                f"{base}/v1/recommendations",
+                json={"user_id": users[0], "k": 10, "explain": "template"},
+                headers={"Authorization": f"Bearer {BENCH_KEY}"},
+            )
+            body_bytes = len(sample.content)
+            for explain in ("none", "template"):
+                bodies = [{"user_id": u, "k": 10, "explain": explain} for u in users]
+                for concurrency in (1, 8):
+                    spec = {
+                        "host": "127.0.0.1",
+                        "port": port,
+                        "path": "/v1/recommendations",
+                        "bodies": bodies,
+                        "concurrency": concurrency,
+                        "duration_s": duration,
+                        "warmup_s": warmup,
+                    }
+                    rows[f"recommend explain={explain} c={concurrency}"] = run_load(spec)
+        trivial_port = free_port()
+        trivial_env = {"BENCH_BODY_BYTES": str(body_bytes)}
+        with server(["bench.bench_service:trivial_app", "--factory"], trivial_env, trivial_port):
+            for concurrency in (1, 8):
+                spec = {
+                    "host": "127.0.0.1",
+                    "port": trivial_port,
+                    "path": "/v1/recommendations",
+                    "bodies": [{"user_id": "x"}],
+                    "concurrency": concurrency,
+                    "duration_s": duration,
+                    "warmup_s": warmup,
+                }
+                rows[f"trivial c={concurrency}"] = run_load(spec)
+    template = rows["recommend explain=template c=1"]
+    ratio = rows["recommend explain=template c=8"]["rps"] / rows["trivial c=8"]["rps"]
+    summary = {
+        "model_version": ready.get("model_version"),
+        "response_bytes": body_bytes,
+        "candidates": 500,
+        "rows": rows,
+        "template_p50_ms": template["p50_ms"],
+        "template_p99_ms": template["p99_ms"],
+        "throughput_ratio": ratio,
+        "targets": TARGETS,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))
+    print()
+    print(f"{'scenario':36} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for name, row in rows.items():
+        print(
+            f"{name:36} {row['rps']:9.0f} {row['p50_ms'] or 0:8.2f} "
+            f"{row['p99_ms'] or 0:8.2f} {row['errors']:7d}"
+        )
+    print(
+        f"\ntemplate p50 {template['p50_ms']:.2f} ms (target ≤ {TARGETS['template_p50_ms']}), "
+        f"p99 {template['p99_ms']:.2f} ms (target ≤ {TARGETS['template_p99_ms']}), "
+        f"throughput {ratio:.2f}× trivial (target ≥ {TARGETS['throughput_ratio']})"
+    )
+
+
+if __name__ == "__main__":
+    main()

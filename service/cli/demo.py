@@ -1,0 +1,198 @@
+"""``shopmode demo``: generate a world, ingest it, train a model and serve, in one command.
+
+Each step is skipped when its result is already there (a generated world, an ingest of
+that same world, a current model), so a rerun goes straight to serving; ``--fresh`` redoes
+everything. The world is generated so that it ends today, which keeps its decayed
+features and trends current. Steps call the same functions as ``shopmode generate``,
+``ingest`` and ``train``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pyarrow.parquet as pq
+import redis
+import typer
+from pydantic import SecretStr
+
+from features import keys
+from models.registry import CURRENT_KEY, list_versions
+from service.auth import hash_api_key
+from service.cli import app
+from service.cli.common import settings as current_settings
+from service.embedded_redis import redis_url_for
+from service.settings import ApiKeySpec, Settings
+
+Size = Literal["small", "default"]
+SIZES: dict[str, dict[str, int]] = {
+    "small": {"users": 1_000, "products": 500, "days": 21},
+    "default": {"users": 10_000, "products": 2_000, "days": 28},
+}
+DEMO_SCOPES: tuple[Literal["recommend"], Literal["events:write"]] = ("recommend", "events:write")
+_INGESTED = "ingested.json"
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    size: Size = "default"
+    fresh: bool = False
+    seed: int = 42
+
+
+@dataclass
+class DemoSummary:
+    world_dir: Path
+    user_ids: list[str] = field(default_factory=list)
+    steps: dict[str, str] = field(default_factory=dict)
+    model_version: str | None = None
+
+
+def demo_dir(settings: Settings) -> Path:
+    return settings.home / "demo"
+
+
+def _world_fingerprint(world_dir: Path) -> str:
+    return hashlib.sha256((world_dir / "world.json").read_bytes()).hexdigest()
+
+
+def generate_step(settings: Settings, plan: DemoPlan, echo: Callable[[str], None]) -> str:
+    from world.config import WorldConfig
+    from world.generate import generate_world
+
+    world_dir = settings.data_dir / "world"
+    if (world_dir / "world.json").exists() and not plan.fresh:
+        return "kept"
+    size = SIZES[plan.size]
+    start = (datetime.now(UTC) - timedelta(days=size["days"])).date()
+    echo(f"generating a {plan.size} world ({size['users']:,} shoppers) ending today…")
+    generate_world(WorldConfig(seed=plan.seed, start=start, **size), world_dir)
+    return "generated"
+
+
+def ingest_step(
+    settings: Settings, client: redis.Redis, plan: DemoPlan, echo: Callable[[str], None]
+) -> str:
+    from service.cli.ingest import ingest
+
+    world_dir = settings.data_dir / "world"
+    marker = demo_dir(settings) / _INGESTED
+    fingerprint = _world_fingerprint(world_dir)
+    done = marker.exists() and json.loads(marker.read_text()).get("world") == fingerprint
+    if done and not plan.fresh and client.exists(keys.catalog()):
+        return "kept"
+    if settings.redis_url is None:
+        client.flushdb()  # the embedded demo Redis holds nothing but the demo
+    echo("ingesting catalog, shoppers and events…")
+    ingest(
+        events=world_dir / "events.parquet",
+        catalog=world_dir / "catalog.parquet",
+        users=world_dir / "users.parquet",
+    )
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"world": fingerprint}))
+    return "ingested"
+
+
+def train_step(
+    settings: Settings, client: redis.Redis, plan: DemoPlan, echo: Callable[[str], None]
+) -> str:
+    from service.cli.train import train
+
+    current = _text(client.get(CURRENT_KEY))
+    if current is not None and not plan.fresh and current in list_versions(settings.models_dir):
+        return "kept"
+    echo("training the ranker…")
+    train()
+    return "trained"
+
+
+def _text(raw: bytes | str | None) -> str | None:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def run_pipeline(
+    settings: Settings, plan: DemoPlan, echo: Callable[[str], None] = typer.echo
+) -> DemoSummary:
+    """Generate → ingest → train, skipping what is already done (unless ``plan.fresh``)."""
+    world_dir = settings.data_dir / "world"
+    summary = DemoSummary(world_dir=world_dir)
+    with redis_url_for(settings.redis_url, settings.home) as url:
+        client = redis.Redis.from_url(url)
+        try:
+            summary.steps["generate"] = generate_step(settings, plan, echo)
+            summary.steps["ingest"] = ingest_step(settings, client, plan, echo)
+            summary.steps["train"] = train_step(settings, client, plan, echo)
+            summary.model_version = _text(client.get(CURRENT_KEY))
+        finally:
+            client.close()
+    users = pq.read_table(world_dir / "events.parquet", columns=["user_id"]).column("user_id")
+    summary.user_ids = list(dict.fromkeys(str(u) for u in users.to_pylist()[-5000:]))[::-1]
+    return summary
+
+
+def demo_key(settings: Settings) -> str:
+    """The demo's API key, created once and kept (owner-only) under SHOPMODE_HOME/demo."""
+    path = demo_dir(settings) / "api_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = "sm_demo_" + secrets.token_urlsafe(18)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def with_demo_key(settings: Settings, key: str) -> Settings:
+    spec = ApiKeySpec(name="demo", sha256=hash_api_key(key), scopes=DEMO_SCOPES)
+    return settings.model_copy(
+        update={"api_keys": (*settings.api_keys, spec), "demo_key": SecretStr(key)}
+    )
+
+
+@app.command("demo")
+def demo(
+    fresh: Annotated[bool, typer.Option("--fresh", help="Redo every step.")] = False,
+    size: Annotated[Size, typer.Option(help="World size: small (fast) or default.")] = "default",
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve when the data is ready.")
+    ] = True,
+) -> None:
+    """Generate → ingest → train → serve, printing a demo key and a curl call to paste."""
+    settings = current_settings()
+    summary = run_pipeline(settings, DemoPlan(size=size, fresh=fresh))
+    for step, outcome in summary.steps.items():
+        typer.echo(f"{step}: {outcome}")
+    key = demo_key(settings)
+    base = f"http://{host}:{port}"
+    user = summary.user_ids[0] if summary.user_ids else "u000001"
+    body = json.dumps({"user_id": user, "k": 5, "explain": "template"})
+    typer.echo(f"\nmodel: {summary.model_version or 'none (heuristic ranking)'}")
+    typer.echo(f"demo API key (recommend, events:write): {key}")
+    typer.echo("try:")
+    typer.echo(
+        f"  curl -s {base}/v1/recommendations -H 'Authorization: Bearer {key}' "
+        f"-H 'Content-Type: application/json' -d {shlex.quote(body)}"
+    )
+    typer.echo(f"API docs: {base}/docs   shop page: {base}/")
+    if not serve:
+        return
+    import uvicorn
+
+    from service.app import create_app
+    from service.cli.serve import prepare_worker_environment
+
+    prepare_worker_environment(1)
+    uvicorn.run(create_app(with_demo_key(settings, key)), host=host, port=port)
