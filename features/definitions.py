@@ -123,8 +123,8 @@ def _event_targets(events: pd.DataFrame, catalog: Catalog) -> tuple[pd.Series, p
     """Category and brand an event is about: the catalog's, or the interest event's own."""
     positions = catalog.index_of(events["product_id"].to_numpy(dtype=object))
     known = positions >= 0
-    categories = np.array(catalog.categories + ("",), dtype=object)
-    brands = np.array(catalog.brands + ("",), dtype=object)
+    categories = np.array((*catalog.categories, ""), dtype=object)
+    brands = np.array((*catalog.brands, ""), dtype=object)
     category = categories[np.where(known, catalog.category_code[positions], -1)]
     brand_code = np.where(known, catalog.brand_code[positions], -1)
     brand = brands[brand_code]

@@ -86,9 +86,10 @@ def event_stream() -> str:
     return f"{PREFIX}:{{events}}:live"
 
 
-def event_hash(event_id: str) -> str:
-    """A 64-bit digest of an event id: what the dedup set stores (ids may be 128 chars)."""
-    return hashlib.blake2b(event_id.encode(), digest_size=8).hexdigest()
+def event_hash(event_id: str) -> bytes:
+    """A 64-bit digest of an event id: what the dedup set stores (ids may be 128 chars;
+    8 raw bytes keep a shopper's dedup set small, and a collision needs ~2^32 ids)."""
+    return hashlib.blake2b(event_id.encode(), digest_size=8).digest()
 
 
 def served_recommendation(recommendation_id: str) -> str:

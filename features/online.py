@@ -45,8 +45,10 @@ SHAS = {name: hashlib.sha1(source.encode()).hexdigest() for name, source in SCRI
 EventsInput = pd.DataFrame | Sequence[Event]
 
 
-def events_frame(events: EventsInput) -> pd.DataFrame:
+def events_frame(events: EventsInput, *, validated: bool = False) -> pd.DataFrame:
     """Validated events as an ``EVENT_FIELDS`` frame (``Event`` objects are already valid)."""
+    if isinstance(events, pd.DataFrame) and validated:
+        return events
     if isinstance(events, pd.DataFrame):
         frame, rejections = validate_frame(events)
         if rejections:
@@ -108,9 +110,14 @@ class OnlineFeatureStore:
         self.catalog = catalog
         self.config = config or StoreConfig()
         self.cluster = _is_cluster(client)
+        self._scripts_loaded = False
 
     def _send(self, calls: list[Call]) -> list[Any]:
         try:
+            if not self._scripts_loaded:
+                for source in SCRIPTS.values():
+                    self.client.script_load(source)
+                self._scripts_loaded = True
             pipe = self.client.pipeline(transaction=False)
             for call in calls:
                 _queue(pipe, call)
@@ -136,10 +143,14 @@ class OnlineFeatureStore:
         except StopIteration as stop:
             return stop.value
 
-    def apply(self, events: EventsInput) -> ApplyReport:
+    def apply(self, events: EventsInput, *, validated: bool = False) -> ApplyReport:
         """Fold events in; each event counts once however often it is sent (within the
-        dedup horizon). Accepted events are also appended to the live event log."""
-        frame = events_frame(events)
+        dedup horizon). Accepted events are also appended to the live event log.
+
+        A DataFrame is validated first (``InvalidEvent`` on the first bad row) unless
+        ``validated`` says it came from ``validate_frame`` already.
+        """
+        frame = events_frame(events, validated=validated)
         if frame.empty:
             return ApplyReport()
         report: ApplyReport = self._run(apply_flow(frame, self.catalog, self.config))
@@ -189,9 +200,14 @@ class AsyncOnlineFeatureStore:
         self.catalog = catalog
         self.config = config or StoreConfig()
         self.cluster = _is_cluster(client)
+        self._scripts_loaded = False
 
     async def _send(self, calls: list[Call]) -> list[Any]:
         try:
+            if not self._scripts_loaded:
+                for source in SCRIPTS.values():
+                    await self.client.script_load(source)
+                self._scripts_loaded = True
             pipe = self.client.pipeline(transaction=False)
             for call in calls:
                 _queue(pipe, call)
@@ -219,8 +235,8 @@ class AsyncOnlineFeatureStore:
         except StopIteration as stop:
             return stop.value
 
-    async def apply(self, events: EventsInput) -> ApplyReport:
-        frame = events_frame(events)
+    async def apply(self, events: EventsInput, *, validated: bool = False) -> ApplyReport:
+        frame = events_frame(events, validated=validated)
         if frame.empty:
             return ApplyReport()
         report: ApplyReport = await self._run(apply_flow(frame, self.catalog, self.config))

@@ -28,6 +28,7 @@ from features.definitions import (
     MEMBER_CAP,
     RECENT_CAP,
     WINDOWS,
+    Contributions,
     contributions,
     latest_recent,
     log_sum,
@@ -49,9 +50,20 @@ class StoreConfig:
 
     user_ttl_seconds: int = 90 * 86_400
     product_ttl_seconds: int = 180 * 86_400
-    dedup_horizon_seconds: float = 7 * 86_400.0
+    dedup_horizon_seconds: float = 30 * 86_400.0
     stream_maxlen: int = 1_000_000
     log_live_events: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, log_live_events: bool = True) -> StoreConfig:
+        """From ``service.settings.Settings`` (duck-typed: features never imports service)."""
+        return cls(
+            user_ttl_seconds=round(settings.user_ttl_days * 86_400),
+            product_ttl_seconds=round(settings.product_ttl_days * 86_400),
+            dedup_horizon_seconds=float(settings.dedup_horizon_days) * 86_400,
+            stream_maxlen=int(settings.event_stream_maxlen),
+            log_live_events=log_live_events,
+        )
 
 
 @dataclass(frozen=True)
@@ -84,30 +96,43 @@ def _num(value: float) -> str:
     return repr(float(value))
 
 
+def _rows_of(table: pd.DataFrame, keep: np.ndarray | None) -> pd.DataFrame:
+    return table if keep is None else table[keep[table["row"].to_numpy()]]
+
+
+def _by_user(frame: pd.DataFrame, columns: list[str]) -> dict[str, list[list[Any]]]:
+    grouped: dict[str, list[list[Any]]] = {}
+    values = [frame[column].tolist() for column in columns]
+    for user, *row in zip(frame["user_id"].tolist(), *values, strict=True):
+        grouped.setdefault(user, []).append(row)
+    return grouped
+
+
 def _user_calls(
-    batch: pd.DataFrame, catalog: Catalog, config: StoreConfig
-) -> list[tuple[str, Call]]:
-    """One ``user_apply`` call per shopper in ``batch`` (rows already free of repeats)."""
-    c = contributions(batch, catalog)
-    decayed = log_sum(c.decayed, ["user_id", "field"])
-    windows = c.windows.groupby(["user_id", "field"], sort=False).size().rename("n").reset_index()
-    recent = latest_recent(c.recent, ["user_id", "product_id"])
-    members = c.members.groupby(["user_id", "field"], sort=False)["ts"].max().reset_index()
-
-    def by_user(frame: pd.DataFrame, columns: list[str]) -> dict[str, list[list[Any]]]:
-        grouped: dict[str, list[list[Any]]] = {}
-        values = [frame[column].tolist() for column in columns]
-        for user, *row in zip(frame["user_id"].tolist(), *values, strict=True):
-            grouped.setdefault(user, []).append(row)
-        return grouped
-
-    ids = by_user(batch.assign(_h=batch["event_id"].map(keys.event_hash)), ["_h", "ts"])
+    batch: pd.DataFrame,
+    c: Contributions,
+    hashes: list[bytes],
+    rows: np.ndarray,
+    config: StoreConfig,
+) -> list[tuple[str, np.ndarray, Call]]:
+    """One ``user_apply`` call per shopper among ``rows`` of ``batch``."""
+    keep = None
+    if len(rows) < len(batch):
+        keep = np.zeros(len(batch), dtype=bool)
+        keep[rows] = True
+    decayed = log_sum(_rows_of(c.decayed, keep), ["user_id", "field"])
+    windows = _rows_of(c.windows, keep).groupby(["user_id", "field"], sort=False).size()
+    windows = windows.rename("n").reset_index()
+    recent = latest_recent(_rows_of(c.recent, keep), ["user_id", "product_id"])
+    members = _rows_of(c.members, keep).groupby(["user_id", "field"], sort=False)["ts"].max()
     parts = (
-        by_user(decayed, ["field", "exponent"]),
-        by_user(windows, ["field", "n"]),
-        by_user(recent, ["product_id", "rank", "ts"]),
-        by_user(members, ["field", "ts"]),
+        _by_user(decayed, ["field", "exponent"]),
+        _by_user(windows, ["field", "n"]),
+        _by_user(recent, ["product_id", "rank", "ts"]),
+        _by_user(members.reset_index(), ["field", "ts"]),
     )
+    users = batch["user_id"].to_numpy(dtype=object)[rows]
+    ts = batch["ts"].to_numpy(dtype=np.float64)[rows]
     head = (
         config.user_ttl_seconds,
         _num(config.dedup_horizon_seconds),
@@ -115,35 +140,45 @@ def _user_calls(
         MEMBER_CAP,
         _WINDOW_SPEC,
     )
+    own_rows: dict[str, list[int]] = {}
+    for i, user in enumerate(users.tolist()):
+        own_rows.setdefault(user, []).append(i)
     calls = []
-    for user, id_rows in ids.items():
-        args: list[Any] = [*head, len(id_rows)]
-        for event_hash, ts in id_rows:
-            args += [event_hash, _num(ts)]
+    for user, positions in own_rows.items():
+        args: list[Any] = [*head, len(positions)]
+        for i in positions:
+            args += [hashes[rows[i]], math.floor(ts[i])]
         for part, kinds in zip(parts, ("fe", "fn", "fnt", "ft"), strict=True):
-            rows = part.get(user, [])
-            args.append(len(rows))
-            for row in rows:
+            found = part.get(user, [])
+            args.append(len(found))
+            for row in found:
                 args += [
                     _num(v) if k in "et" else str(v) if k == "f" else v
                     for k, v in zip(kinds, row, strict=True)
                 ]
-        calls.append((user, Call("EVALSHA", (*keys.user_keys(user), *args), "user_apply")))
+        call = Call("EVALSHA", (*keys.user_keys(user), *args), "user_apply")
+        calls.append((user, rows[positions], call))
     return calls
 
 
-def _entity_calls(batch: pd.DataFrame, catalog: Catalog, config: StoreConfig) -> list[Call]:
+def _entity_calls(
+    batch: pd.DataFrame, c: Contributions, rows: np.ndarray, config: StoreConfig
+) -> list[Call]:
     """Product vectors, rankings and the live log, for accepted events only."""
-    c = contributions(batch, catalog)
+    keep = None
+    if len(rows) < len(batch):
+        keep = np.zeros(len(batch), dtype=bool)
+        keep[rows] = True
     calls = []
-    products = log_sum(c.products, ["product_id", "slot"])
+    products = log_sum(_rows_of(c.products, keep), ["product_id", "slot"])
     for product_id, group in products.groupby("product_id", sort=False):
         args: list[Any] = [config.product_ttl_seconds, N_SLOTS]
         for slot, exponent in zip(group["slot"].tolist(), group["exponent"].tolist(), strict=True):
             args += [slot, _num(exponent)]
         calls.append(Call("EVALSHA", (keys.product_stats(str(product_id)), *args), "product_apply"))
-    ranked = log_sum(c.rankings, ["category", "product_id"])
-    overall = log_sum(c.rankings, ["product_id"]).assign(category=None)
+    rankings = _rows_of(c.rankings, keep)
+    ranked = log_sum(rankings, ["category", "product_id"])
+    overall = log_sum(rankings, ["product_id"]).assign(category=None)
     for table in (ranked, overall):
         for category, group in table.groupby("category", sort=False, dropna=False):
             key = keys.all_popular() if pd.isna(category) else keys.category_popular(str(category))
@@ -152,7 +187,7 @@ def _entity_calls(batch: pd.DataFrame, catalog: Catalog, config: StoreConfig) ->
                 args += [str(product_id), _num(exponent)]
             calls.append(Call("EVALSHA", (key, *args), "rank_apply"))
     if config.log_live_events:
-        for row in batch[list(EVENT_FIELDS)].to_dict("records"):
+        for row in batch.iloc[rows][list(EVENT_FIELDS)].to_dict("records"):
             entry = json.dumps({k: _plain(v) for k, v in row.items() if not _absent(v)})
             calls.append(
                 Call(
@@ -186,32 +221,32 @@ def _plain(value: object) -> object:
 def apply_flow(batch: pd.DataFrame, catalog: Catalog, config: StoreConfig) -> Flow:
     """Apply validated events (``EVENT_FIELDS`` frame) and return an ``ApplyReport``."""
     batch = batch.reset_index(drop=True)
-    repeated = batch["event_id"].duplicated()
+    repeated = batch["event_id"].duplicated().to_numpy()
     report = ApplyReport(duplicate=int(repeated.sum()))
-    pending = batch[~repeated].reset_index(drop=True)
-    accepted: list[pd.DataFrame] = []
-    while not pending.empty:
-        calls = _user_calls(pending, catalog, config)
-        replies = yield [call for _, call in calls]
-        retry: list[pd.DataFrame] = []
-        by_user = dict(tuple(pending.groupby("user_id", sort=False)))
-        for (user_id, _), reply in zip(calls, replies, strict=True):
-            user = by_user[user_id]
+    c = contributions(batch, catalog)
+    hashes = [keys.event_hash(event_id) for event_id in batch["event_id"].tolist()]
+    pending = np.flatnonzero(~repeated)
+    accepted: list[np.ndarray] = []
+    while len(pending):
+        calls = _user_calls(batch, c, hashes, pending, config)
+        replies = yield [call for _, _, call in calls]
+        retry: list[np.ndarray] = []
+        for (_, rows, _), reply in zip(calls, replies, strict=True):
             status = int(reply[0])
             if status == 1:
-                accepted.append(user)
+                accepted.append(rows)
             elif status == 0:
-                report.duplicate += len(user)
+                report.duplicate += len(rows)
             else:
                 seen = np.array([int(flag) for flag in reply[1:]], dtype=bool)
                 report.duplicate += int(seen.sum())
-                retry.append(user[~seen])
-        pending = pd.concat(retry, ignore_index=True) if retry else pending.iloc[0:0]
+                retry.append(rows[~seen])
+        pending = np.concatenate(retry) if retry else np.empty(0, dtype=np.int64)
     if accepted:
-        done = pd.concat(accepted, ignore_index=True)
-        yield _entity_calls(done, catalog, config)
-        report.accepted = len(done)
-        report.accepted_ids = done["event_id"].tolist()
+        rows = np.sort(np.concatenate(accepted))
+        yield _entity_calls(batch, c, rows, config)
+        report.accepted = len(rows)
+        report.accepted_ids = batch["event_id"].to_numpy(dtype=object)[rows].tolist()
     return report
 
 

@@ -18,7 +18,9 @@ SUFFIXES = {
 }
 
 
-def read_table(path: Path, *, field: str = "file") -> pd.DataFrame:
+def read_table(
+    path: Path, *, field: str = "file", string_columns: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """The file as a DataFrame, or ``InvalidInput`` naming the file and what is wrong."""
     path = Path(path)
     kind = SUFFIXES.get(path.suffix.lower())
@@ -31,7 +33,9 @@ def read_table(path: Path, *, field: str = "file") -> pd.DataFrame:
         if kind == "parquet":
             return pd.read_parquet(path)
         if kind == "csv":
-            return pd.read_csv(path, keep_default_na=True, low_memory=False)
+            # Ids stay text even when they look like numbers ("00123").
+            dtypes = dict.fromkeys(string_columns, "object")
+            return pd.read_csv(path, dtype=dtypes, keep_default_na=True, low_memory=False)
         return pd.read_json(path, lines=True, dtype=False, convert_dates=False)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"{path}: cannot read: {exc}", field=field) from None

@@ -116,6 +116,23 @@ class Settings(BaseSettings):
         "recommend + events:write (never admin). `shopmode demo` prints one.",
     )
 
+    # --- feature store (features/online) -------------------------------------------
+    user_ttl_days: float = Field(
+        default=90, gt=0, description="A shopper's features expire after this long without events."
+    )
+    product_ttl_days: float = Field(
+        default=180, gt=0, description="A product's counters expire after this long without events."
+    )
+    dedup_horizon_days: float = Field(
+        default=30,
+        gt=0,
+        description="An event id resent within this span (in event time, per shopper) is "
+        "recognised as a duplicate; older ids are forgotten to bound memory.",
+    )
+    event_stream_maxlen: int = Field(
+        default=1_000_000, gt=0, description="Live events kept in the Redis stream log."
+    )
+
     # --- explanations (models/explain) ---------------------------------------------
     llm_backend: Literal["local", "openai", "template"] = Field(
         default="local",

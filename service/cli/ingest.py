@@ -1,0 +1,90 @@
+"""``shopmode ingest``: load events, a catalog and shoppers' interests into the store."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from features.catalog import Catalog, load_catalog, store_catalog
+from features.errors import InvalidInput, NotFound
+from features.ingest import IngestReport, ingest_frame, interest_events, read_events
+from features.online import OnlineFeatureStore
+from features.store_flow import StoreConfig
+from features.tables import read_table
+from service.cli import app
+from service.cli.common import progress_bar, settings
+from service.cli.features import feature_client
+
+_OPTION = {"events": "--events", "catalog": "--catalog", "users": "--users"}
+
+
+def _fail(field: str | None, message: str) -> typer.Exit:
+    name = _OPTION.get(field or "")
+    typer.echo(f"error: {name}: {message}" if name else f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _print_report(what: str, report: IngestReport, seconds: float) -> None:
+    total = report.accepted + report.duplicate + report.rejected
+    rate = total / seconds if seconds > 0 else float("inf")
+    typer.echo(
+        f"{what}: accepted {report.accepted:,}, duplicate {report.duplicate:,}, "
+        f"rejected {report.rejected:,} ({rate:,.0f} rows/s)"
+    )
+    for rejection in report.rejections[:5]:
+        typer.echo(f"  rejected {rejection}")
+    if report.rejected > len(report.rejections[:5]):
+        typer.echo(f"  ... and {report.rejected - len(report.rejections[:5]):,} more")
+
+
+@app.command("ingest")
+def ingest(
+    events: Path | None = typer.Option(
+        None, "--events", help="Events file: Parquet, CSV or JSON Lines (see docs/import.md)."
+    ),
+    catalog: Path | None = typer.Option(
+        None, "--catalog", help="Catalog file; stored in Redis and used to resolve products."
+    ),
+    users: Path | None = typer.Option(
+        None, "--users", help="Shoppers file; declared interests become interest events."
+    ),
+) -> None:
+    """Load a catalog, events and shoppers' declared interests into the feature store."""
+    if events is None and catalog is None and users is None:
+        raise _fail("events", "give at least one of --events, --catalog, --users")
+    config = settings()
+    try:
+        # Read and check every file before touching the store: nothing half-applied.
+        product_table = Catalog.read(catalog) if catalog is not None else None
+        event_table = read_events(events) if events is not None else None
+        user_table = read_table(users, field="users") if users is not None else None
+        interests = (
+            interest_events(user_table, source=str(users)) if user_table is not None else None
+        )
+    except InvalidInput as exc:
+        raise _fail(exc.field, exc.message) from None
+    with feature_client(config) as client:
+        if product_table is not None:
+            store_catalog(client, product_table)
+            typer.echo(f"catalog: stored {len(product_table):,} products")
+        try:
+            known = product_table or load_catalog(client)
+        except NotFound:
+            raise _fail("catalog", "no catalog stored yet: pass --catalog FILE") from None
+        store_config = StoreConfig.from_settings(config, log_live_events=False)
+        store = OnlineFeatureStore(client, known, store_config)
+        for what, frame in (("users", interests), ("events", event_table)):
+            if frame is None:
+                continue
+            began = time.perf_counter()
+            with progress_bar() as bar:
+                task = bar.add_task(f"ingest {what}", total=len(frame))
+                report = ingest_frame(
+                    store,
+                    frame,
+                    data_dir=config.data_dir,
+                    on_progress=lambda n, task=task: bar.advance(task, n),
+                )
+            _print_report(what, report, time.perf_counter() - began)
