@@ -179,3 +179,18 @@ async def trending_in_region(
         if isinstance(pair, list | tuple) and math.isfinite(float(pair[1])):
             found.append((_text(pair[0]), float(pair[1])))
     return found
+
+
+def ingest_regions(
+    client: redis.Redis | redis.RedisCluster,
+    users: pd.DataFrame,
+    events: pd.DataFrame | None,
+) -> tuple[int, int]:
+    """Store regions from a users table and, given its events, each region's trending set
+    as of the last event. Returns (shoppers with a region, regions with a trending set)."""
+    regions = user_regions(users)
+    trending: dict[str, list[tuple[str, float]]] = {}
+    if events is not None and not events.empty:
+        trending = region_trending_from_log(events, regions, float(events["ts"].max()))
+    store_regions(client, regions, trending)
+    return len(regions), len(trending)

@@ -13,6 +13,7 @@ from features.ingest import IngestReport, ingest_frame, interest_events, read_ev
 from features.online import OnlineFeatureStore
 from features.store_flow import StoreConfig
 from features.tables import read_table
+from models.cold_start import ingest_regions
 from service.cli import app
 from service.cli.common import progress_bar, settings
 from service.cli.features import feature_client
@@ -88,3 +89,6 @@ def ingest(
                     on_progress=lambda n, task=task: bar.advance(task, n),
                 )
             _print_report(what, report, time.perf_counter() - began)
+        if user_table is not None:
+            shoppers, regions = ingest_regions(client, user_table, event_table)
+            typer.echo(f"regions: {shoppers:,} shoppers, trending sets for {regions} regions")
