@@ -49,17 +49,21 @@ def accepts(rng: np.random.Generator, utility: np.ndarray, threshold: float) -> 
     return np.asarray(rng.random(utility.shape) < chance)
 
 
-def sample_top_k_weighted(
-    rng: np.random.Generator, weight: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Like ``sample_top_k`` on ``log(weight)``, without the logs (an exponential race).
+def first_unique(drawn: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``k`` distinct allowed items of each row, in draw order, and which exist.
 
-    ``weight / E`` with E ~ Exp(1) orders items as ``log(weight) + Gumbel`` does; zero
-    weights are never drawn.
+    Rows drawn with replacement, repeats skipped: sampling without replacement.
     """
-    race = weight / exponential(rng, weight.shape)
-    race[weight <= 0] = -np.inf
-    return top_k(race, k)
+    order = np.argsort(drawn, axis=1, kind="stable")
+    ordered = np.take_along_axis(drawn, order, axis=1)
+    repeat_sorted = np.zeros(drawn.shape, dtype=bool)
+    repeat_sorted[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+    repeat = np.empty_like(repeat_sorted)
+    np.put_along_axis(repeat, order, repeat_sorted, axis=1)
+    keep = allowed & ~repeat
+    key = np.where(keep, np.arange(drawn.shape[1])[None, :], drawn.shape[1])
+    slots = np.argsort(key, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(drawn, slots, axis=1), np.take_along_axis(keep, slots, axis=1)
 
 
 def exponential(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from world.catalog import CATEGORY_DEPARTMENT, CATEGORY_REF_PRICE
+from world.catalog import CATEGORY_REF_PRICE
 from world.choice import exponential
 from world.vocabulary import CATEGORIES, COLOURS, PRICE_CAPS
 
@@ -74,6 +74,7 @@ def make_queries(
 def results_scores(
     rng: np.random.Generator,
     queries: Queries,
+    candidates: np.ndarray,
     popularity_in_category: np.ndarray,
     product_category: np.ndarray,
     product_brand: np.ndarray,
@@ -81,19 +82,21 @@ def results_scores(
     product_material: np.ndarray,
     paid_price: np.ndarray,
 ) -> np.ndarray:
-    """A (searches x products) score: the results page is its top slate."""
-    c = queries.category[:, None]
-    shape = (len(queries.category), len(product_category))
-    noise = -np.log(exponential(rng, shape))  # Gumbel
-    score = np.log(popularity_in_category)[None, :] + 0.7 * noise
-    same_dept = CATEGORY_DEPARTMENT[product_category][None, :] == CATEGORY_DEPARTMENT[c]
-    score += np.where(product_category[None, :] == c, 0.0, np.where(same_dept, -4.0, -9.0))
+    """Scores of ``candidates`` (searches x products of the intent's department, -1 padded).
+
+    The results page is the top of each row; padding scores ``-inf``.
+    """
+    p = np.maximum(candidates, 0)
+    noise = -np.log(exponential(rng, candidates.shape))  # Gumbel
+    score = np.log(popularity_in_category[p]) + 0.7 * noise
+    score += np.where(product_category[p] == queries.category[:, None], 0.0, -4.0)
     b = queries.brand[:, None]
-    score += np.where(b >= 0, np.where(product_brand[None, :] == b, 3.0, -2.0), 0.0)
+    score += np.where(b >= 0, np.where(product_brand[p] == b, 3.0, -2.0), 0.0)
     col = queries.colour[:, None]
-    score += np.where((col >= 0) & (product_colour[None, :] == col), 1.5, 0.0)
+    score += np.where((col >= 0) & (product_colour[p] == col), 1.5, 0.0)
     mat = queries.material[:, None]
-    score += np.where((mat >= 0) & (product_material[None, :] == mat), 1.5, 0.0)
+    score += np.where((mat >= 0) & (product_material[p] == mat), 1.5, 0.0)
     cap = queries.cap[:, None]
-    score += np.where(~np.isnan(cap) & (paid_price[None, :] > cap), -6.0, 0.0)
+    score += np.where(~np.isnan(cap) & (paid_price[p] > cap), -6.0, 0.0)
+    score[candidates < 0] = -np.inf
     return np.asarray(score)

@@ -18,15 +18,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from world.catalog import Catalog
+from world.catalog import CATEGORY_DEPARTMENT, Catalog
 from world.choice import (
     accepts,
     choices_before_leaving,
+    first_unique,
     sample_top_k,
-    sample_top_k_weighted,
     top_k,
 )
 from world.config import DAY, WorldConfig
+from world.layout import Layout, draw_categories
 from world.search import make_queries, results_scores
 from world.truth import Truth
 
@@ -54,7 +55,8 @@ LEAVE_SLATE = 1.4
 SKIP_CART = 1.8
 SKIP_CHECKOUT = 1.4
 POSITION_BIAS = -0.8 * np.log1p(np.arange(SLATE_SIZE))  # log attention at each position
-CHUNK = 1024  # sessions per batch: (CHUNK x products) matrices
+HOME_DRAWS = 40  # draws (with replacement) to fill a home slate of distinct products
+CHUNK = 4096  # sessions per batch
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class Schedule:
     user: np.ndarray
     start_ts: np.ndarray  # sorted
     intent: np.ndarray  # category index
-    members: np.ndarray  # products of each category, see members_by_category
+    layout: Layout
 
 
 @dataclass
@@ -105,8 +107,7 @@ def schedule_sessions(
     in_taste = np.argmax(np.cumsum(tastes, axis=1) > roll, axis=1)
     explore = rng.integers(0, tastes.shape[1], size=user.size)
     intent = np.where(rng.random(user.size) < OFF_TASTE_INTENT, explore, in_taste)
-    members = members_by_category(truth.category)
-    return Schedule(user=user, start_ts=start, intent=intent, members=members)
+    return Schedule(user=user, start_ts=start, intent=intent, layout=Layout.of(truth))
 
 
 def simulate_sessions(
@@ -160,72 +161,72 @@ class _Log:
         return {k: np.concatenate(v).astype(np.int64) for k, v in self.columns.items()}
 
 
-def members_by_category(category: np.ndarray) -> np.ndarray:
-    """(categories x largest category) product indices, padded with -1."""
-    n_cats = int(category.max()) + 1
-    order = np.argsort(category, kind="stable")
-    sizes = np.bincount(category, minlength=n_cats)
-    slot = np.arange(order.size) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    members = np.full((n_cats, int(sizes.max())), -1, dtype=np.int64)
-    members[category[order], slot] = order
-    return members
-
-
 def _simulate_chunk(
     schedule: Schedule, lo: int, hi: int, truth: Truth, catalog: Catalog, rng: np.random.Generator
 ) -> tuple[dict[str, np.ndarray], list[str]]:
     user, t0, intent = schedule.user[lo:hi], schedule.start_ts[lo:hi], schedule.intent[lo:hi]
+    layout = schedule.layout
     session = np.arange(lo, hi)
-    n, n_products = hi - lo, catalog.size
-    utility = truth.utility_matrix(user, t0)
-    pop = truth.popularity
-    pop_in_cat = pop / np.bincount(truth.category, weights=pop)[truth.category]
+    n = hi - lo
     log = _Log()
 
     roll = rng.random((n, 2))
     home = np.flatnonzero(roll[:, 0] >= SEARCH_FIRST)
     searching = np.flatnonzero((roll[:, 0] < SEARCH_FIRST) | (roll[:, 1] < SEARCH_AFTER_HOME))
 
-    tastes = truth.tastes_at(user[home], t0[home])[:, truth.category]
-    mix = 0.35 * pop[None, :] + 0.5 * tastes * pop_in_cat[None, :] + 0.15 / n_products
-    mix[~np.isfinite(utility[home])] = 0.0
-    home_slate = sample_top_k_weighted(rng, mix, SLATE_SIZE)
-    views = [_show_slate(rng, log, session, home, home_slate, utility, 0)]
-
-    # The intent category's products, by shopper's liking: what they search for or browse.
-    candidates = schedule.members[intent]
-    liking = np.where(
-        candidates >= 0,
-        utility[np.arange(n)[:, None], np.maximum(candidates, 0)],
-        -np.inf,
+    # Home page: popular, in-taste and random items. Drawing with replacement and keeping
+    # first occurrences is drawing without replacement in proportion to the mixture.
+    source = rng.random((home.size, HOME_DRAWS))
+    tastes = truth.tastes_at(user[home], t0[home])
+    drawn = np.where(
+        source < 0.35,
+        layout.popular(rng, source.shape),
+        np.where(
+            source < 0.85,
+            layout.from_categories(rng, draw_categories(rng, tastes, HOME_DRAWS)),
+            rng.integers(0, catalog.size, size=source.shape),
+        ),
     )
-    liking += np.log(pop_in_cat)[np.maximum(candidates, 0)]
+    launched = truth.launch_ts[drawn] <= t0[home][:, None]
+    home_slate = first_unique(drawn, launched, SLATE_SIZE)
+    views = [_show_slate(rng, log, session, home, home_slate, truth, user, t0, 0)]
+
+    # The intent category's products, by the shopper's liking: what they search for or browse.
+    candidates = layout.in_category[intent]
+    p = np.maximum(candidates, 0)
+    liking = truth.utility_at(user[:, None], p, t0[:, None])
+    liking += np.log(layout.popularity_in_category[p])
+    liking[candidates < 0] = -np.inf
     ranked, valid = sample_top_k(rng, liking, 3)
     favourites = np.take_along_axis(candidates, ranked, axis=1)
 
     queries = make_queries(
         rng,
         intent[searching],
-        favourites[searching, 0],
+        np.where(valid[searching, 0], favourites[searching, 0], -1),
         truth.price_sensitivity[user[searching]],
         truth.brand,
         catalog.material_code,
     )
     texts = queries.texts(truth.brand_names, catalog.material_names)
     log.add(session[searching], 2, np.zeros(1, np.int64), SEARCH, query=np.arange(len(texts)))
+    shelf = layout.in_department[CATEGORY_DEPARTMENT[intent[searching]]]
     paid = truth.price * (1.0 - truth.discount)
     results = results_scores(
         rng,
         queries,
-        pop_in_cat,
+        shelf,
+        layout.popularity_in_category,
         truth.category,
         truth.brand,
         catalog.colour,
         catalog.material_code,
         paid,
     )
-    results[~np.isfinite(utility[searching])] = -np.inf
-    views.append(_show_slate(rng, log, session, searching, top_k(results, SLATE_SIZE), utility, 3))
+    results[truth.launch_ts[np.maximum(shelf, 0)] > t0[searching][:, None]] = -np.inf
+    best, shown = top_k(results, SLATE_SIZE)
+    search_slate = (np.take_along_axis(shelf, best, axis=1), shown)
+    views.append(_show_slate(rng, log, session, searching, search_slate, truth, user, t0, 3))
 
     # Browsing the intent category directly: product pages reached without a slate click.
     wanted = np.minimum(rng.poisson(BROWSE_RATE, n), 3)[:, None] > np.arange(3)[None, :]
@@ -235,10 +236,10 @@ def _simulate_chunk(
 
     rows = np.concatenate([v[0] for v in views])
     products = np.concatenate([v[1] for v in views])
-    _, first = np.unique(rows * n_products + products, return_index=True)
+    _, first = np.unique(rows * catalog.size + products, return_index=True)
     first.sort()
     rows, products = rows[first], products[first]
-    carted = accepts(rng, utility[rows, products], SKIP_CART)
+    carted = accepts(rng, truth.utility_at(user[rows], products, t0[rows]), SKIP_CART)
     rows, products = rows[carted], products[carted]
     bulk = catalog.bulk[products]
     quantity = np.where(
@@ -246,7 +247,7 @@ def _simulate_chunk(
     )
     step = np.arange(rows.size)
     log.add(session[rows], 6, step, CART, product=products, quantity=quantity)
-    bought = accepts(rng, utility[rows, products], SKIP_CHECKOUT)
+    bought = accepts(rng, truth.utility_at(user[rows], products, t0[rows]), SKIP_CHECKOUT)
     log.add(
         session[rows[bought]],
         7,
@@ -264,7 +265,9 @@ def _show_slate(
     session: np.ndarray,
     rows: np.ndarray,
     slate: tuple[np.ndarray, np.ndarray],
-    utility: np.ndarray,
+    truth: Truth,
+    user: np.ndarray,
+    t0: np.ndarray,
     phase: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Log a slate's impressions, then its clicks and their product views.
@@ -274,7 +277,8 @@ def _show_slate(
     items, shown = slate
     r, pos = np.nonzero(shown)
     log.add(session[rows[r]], phase, pos, IMPRESSION, product=items[r, pos], position=pos)
-    attraction = np.where(shown, utility[rows[:, None], items] + POSITION_BIAS[None, :], -np.inf)
+    utility = truth.utility_at(user[rows][:, None], items, t0[rows][:, None])
+    attraction = np.where(shown, utility + POSITION_BIAS[None, : items.shape[1]], -np.inf)
     r, pos, rank = choices_before_leaving(rng, attraction, LEAVE_SLATE, MAX_CLICKS)
     clicked = items[r, pos]
     log.add(session[rows[r]], phase + 1, 2 * rank, CLICK, product=clicked, position=pos)

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints JSON and a table, and asserts nothing."""
