@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import pandas as pd
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -96,8 +97,8 @@ def required_for(event_type: str) -> str:
 
 
 def is_missing(value: object) -> bool:
-    """None and NaN (pandas' missing value) both mean 'not given'."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """None, NaN and pandas' NA all mean 'not given'."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def check_id(value: object, *, required_reason: str | None = None) -> str | None:
