@@ -22,12 +22,14 @@ class WorldConfig:
     start: date = date(2026, 10, 1)
 
     def __post_init__(self) -> None:
-        for name, low in (("users", 10), ("products", 50), ("days", 2)):
+        # Lower bounds keep every category stocked; upper bounds keep a run on one machine.
+        bounds = {"users": (10, 5_000_000), "products": (50, 1_000_000), "days": (2, 3_660)}
+        for name, (low, high) in bounds.items():
             value = getattr(self, name)
-            if not isinstance(value, int) or value < low:
-                raise InvalidInput(f"must be an integer of at least {low}, got {value!r}", name)
-        if self.users > 5_000_000 or self.products > 1_000_000 or self.days > 3_660:
-            raise InvalidInput("is larger than one machine can generate", "size")
+            if not isinstance(value, int) or not low <= value <= high:
+                raise InvalidInput(
+                    f"must be an integer from {low:,} to {high:,}, got {value!r}", name
+                )
         if not isinstance(self.seed, int) or self.seed < 0:
             raise InvalidInput(f"must be a non-negative integer, got {self.seed!r}", "seed")
 
