@@ -29,7 +29,7 @@ from service.metrics import MetricsMiddleware, ServiceMetrics
 from service.model_slot import ModelSlot
 from service.problems import Problem, install_problem_handlers
 from service.redis_link import RedisHealth, open_redis
-from service.routes import admin, events, health, products, recommendations, users
+from service.routes import admin, ask, events, health, products, recommendations, users, web
 from service.settings import Settings, get_settings
 from service.state import ServiceState
 
@@ -61,7 +61,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis=redis,
         health=RedisHealth(redis),
         metrics=metrics,
-        keys=KeyRing(settings.api_keys),
+        # The demo page's key first: it keeps exactly recommend + events:write.
+        keys=KeyRing((*web.demo_key_specs(settings), *settings.api_keys)),
         limiter=RateLimiter(redis, settings.rate_limit_per_minute),
         models=ModelSlot(settings.models_dir),
         explainer=explainer,
@@ -112,6 +113,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (recommendations, users, events, products, admin, health):
+    for module in (recommendations, ask, users, events, products, admin, health, web):
         app.include_router(module.router)
     return app

@@ -1,0 +1,170 @@
+"""The demo shop page at ``/`` and the two shopper-facing reads it needs.
+
+The page is static HTML, CSS and JavaScript calling the public API. When a demo key is
+configured (``SHOPMODE_DEMO_KEY``), the page is served with it; that key carries exactly
+``recommend`` and ``events:write`` whatever else is configured, so the page can never act
+as an admin. ``/v1/users/{id}/profile`` shows a shopper what they would see of themselves
+in a shop (recent activity, followed brands, liked categories, region), never raw
+features; ``/v1/shoppers/demo`` offers a few shoppers to try.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from importlib import resources
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from features import keys
+from features.errors import StoreUnavailable
+from models.cold_start import region_of
+from service.auth import hash_api_key
+from service.deps import RecommendCaller, StateDep
+from service.problems import Problem
+from service.settings import ApiKeySpec, Settings
+
+router = APIRouter(tags=["shop page"])
+
+DEMO_SCOPES: tuple[Literal["recommend"], Literal["events:write"]] = ("recommend", "events:write")
+_ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+}
+PROFILE_RECENT = 10
+DEMO_SCAN_LIMIT = 2000
+
+UserId = Annotated[str, Path(min_length=1, max_length=128, examples=["u000042"])]
+
+
+def demo_key_specs(settings: Settings) -> tuple[ApiKeySpec, ...]:
+    """The demo key as a key-ring entry (first, so its narrow scopes win any overlap)."""
+    if settings.demo_key is None:
+        return ()
+    digest = hash_api_key(settings.demo_key.get_secret_value())
+    return (ApiKeySpec(name="demo-page", sha256=digest, scopes=DEMO_SCOPES),)
+
+
+def _static(name: str) -> str:
+    return resources.files("service").joinpath("static", name).read_text(encoding="utf-8")
+
+
+@router.get("/", include_in_schema=False)
+async def shop_page(state: StateDep) -> Response:
+    key = state.settings.demo_key
+    page = _static("index.html").replace(
+        "{{DEMO_KEY}}", html.escape(key.get_secret_value(), quote=True) if key else ""
+    )
+    return Response(page, media_type="text/html; charset=utf-8", headers=_HEADERS)
+
+
+@router.get("/static/{asset}", include_in_schema=False)
+async def shop_asset(asset: str) -> Response:
+    media_type = _ASSETS.get(asset)
+    if media_type is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    headers = {**_HEADERS, "Cache-Control": "no-cache"}
+    return Response(_static(asset), media_type=f"{media_type}; charset=utf-8", headers=headers)
+
+
+class RecentActivity(BaseModel):
+    product_id: str
+    title: str | None = Field(description="None when the product left the catalog.")
+    type: str = Field(description="The strongest interaction: view, click, add_to_cart, purchase.")
+    ts: float
+
+
+class ProfilePublic(BaseModel):
+    """What a shopper would see of themselves in a shop: no scores, no raw features."""
+
+    user_id: str
+    known: bool = Field(description="The shop has seen activity or interests from them.")
+    region: str | None
+    recent: list[RecentActivity]
+    followed_brands: list[str]
+    liked_categories: list[str]
+    purchases: int = Field(description="How many products they have bought.")
+
+
+@router.get(
+    "/v1/users/{user_id}/profile",
+    summary="A shopper's own activity and interests",
+    responses={503: {"model": Problem, "description": "The feature store is unreachable."}},
+)
+async def shopper_profile(user_id: UserId, caller: RecommendCaller, state: StateDep) -> Response:
+    snapshot, store = state.snapshot, state.store
+    if snapshot is None or store is None or not state.health.up:
+        raise StoreUnavailable("the feature store is unavailable", retry_after=5)
+    shopper = await store.user_state(user_id, time.time())
+    region = await region_of(state.redis, user_id)
+    titles = snapshot.catalog.frame["title"]
+    recent = []
+    for item in shopper.recent[:PROFILE_RECENT]:
+        position = snapshot.catalog.position(item.product_id)
+        title = str(titles.iat[position]) if position >= 0 else None
+        recent.append(
+            RecentActivity(
+                product_id=item.product_id, title=title, type=item.type.value, ts=item.ts
+            )
+        )
+    body = ProfilePublic(
+        user_id=user_id,
+        known=shopper.known,
+        region=region,
+        recent=recent,
+        followed_brands=[b for b, _ in sorted(shopper.followed_brands.items(), key=_latest)],
+        liked_categories=[c for c, _ in sorted(shopper.liked_categories.items(), key=_latest)],
+        purchases=len(shopper.purchased),
+    )
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+def _latest(pair: tuple[str, float]) -> tuple[float, str]:
+    return (-pair[1], pair[0])
+
+
+class DemoShopper(BaseModel):
+    user_id: str
+    label: str
+
+
+class DemoShoppers(BaseModel):
+    shoppers: list[DemoShopper]
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@router.get("/v1/shoppers/demo", summary="A few shoppers to try the demo page with")
+async def demo_shoppers(caller: RecommendCaller, state: StateDep) -> DemoShoppers:
+    """The most active shoppers among the first ones found, one with interests only, a guest."""
+    prefix, suffix = keys.user_state("@@").split("@@")
+    found: list[str] = []
+    async for key in state.redis.scan_iter(match=f"{prefix}*{suffix}", count=500):
+        found.append(keys.unescape(_text(key)[len(prefix) : -len(suffix)]))
+        if len(found) >= DEMO_SCAN_LIMIT:
+            break
+    found.sort()
+    pipe = state.redis.pipeline(transaction=False)
+    for user_id in found:
+        pipe.zcard(keys.user_recent(user_id))
+    counts = [int(n) for n in await pipe.execute()] if found else []
+    by_activity = sorted(zip(found, counts, strict=True), key=lambda p: (-p[1], p[0]))
+    shoppers = [
+        DemoShopper(user_id=u, label=f"{u} · {n} recent products")
+        for u, n in by_activity[:4]
+        if n > 0
+    ]
+    quiet = next((u for u, n in reversed(by_activity) if n == 0), None)
+    if quiet is not None:
+        shoppers.append(DemoShopper(user_id=quiet, label=f"{quiet} · interests only"))
+    shoppers.append(DemoShopper(user_id="guest", label="guest · brand new, nothing known"))
+    return DemoShoppers(shoppers=shoppers)

@@ -1,0 +1,87 @@
+"""A small shopping world loaded into a real Redis, for tests of what a shopper meets.
+
+The world ends now, so its decayed signals and trends are current; events the tests send
+land right after it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import redis
+
+from features.catalog import Catalog, store_catalog
+from features.ingest import ingest_frame, interest_events
+from features.online import OnlineFeatureStore
+from models.cold_start import ingest_regions
+from service.auth import hash_api_key
+from service.settings import Settings
+from world.config import WorldConfig
+from world.generate import generate_world
+
+DEMO_KEY = "sm_test_demo_page_key"
+ADMIN_KEY = "sm_test_shop_admin_key"
+
+
+@dataclass(frozen=True)
+class ShopWorld:
+    world_dir: Path
+    redis_url: str
+    catalog: Catalog
+    users: pd.DataFrame
+    events: pd.DataFrame
+
+    def settings(self, home: Path, **overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "REDIS_URL": self.redis_url,
+            "home": home,
+            "demo_key": DEMO_KEY,
+            "api_keys": [
+                {"name": "admin", "sha256": hash_api_key(ADMIN_KEY), "scopes": ["admin"]},
+            ],
+            "llm_backend": "template",
+            "model_poll_seconds": 0.2,
+            "rate_limit_per_minute": 0,
+        }
+        values.update(overrides)
+        return Settings.model_validate(values)
+
+    def attributes(self, product_id: str) -> dict[str, str]:
+        position = self.catalog.position(product_id)
+        parsed: dict[str, str] = json.loads(self.catalog.frame["attributes"].iat[position])
+        return parsed
+
+    def active_shopper(self) -> str:
+        """The shopper with the most views in the log."""
+        views = self.events[self.events["type"] == "view"]
+        return str(views["user_id"].value_counts().idxmax())
+
+
+def build_shop(redis_url: str, out: Path, *, seed: int = 11) -> ShopWorld:
+    """Generate a small world ending today and ingest it as ``shopmode ingest`` would."""
+    days = 10
+    # Ends at midnight today: every event is in the past, the latest only hours old.
+    start = (datetime.now(UTC) - timedelta(days=days + 1)).date()
+    generate_world(WorldConfig(users=300, products=160, days=days, seed=seed, start=start), out)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.flushall()
+        catalog = Catalog.read(out / "catalog.parquet")
+        store_catalog(client, catalog)
+        users = pd.read_parquet(out / "users.parquet")
+        events = pd.read_parquet(out / "events.parquet")
+        store = OnlineFeatureStore(client, catalog)
+        ingest_frame(store, interest_events(users))
+        ingest_frame(store, events)
+        ingest_regions(client, users, events)
+    finally:
+        client.close()
+    return ShopWorld(out, redis_url, catalog, users, events)
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
