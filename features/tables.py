@@ -36,7 +36,7 @@ def read_table(
             # Ids stay text even when they look like numbers ("00123").
             dtypes = dict.fromkeys(string_columns, "object")
             return pd.read_csv(path, dtype=dtypes, keep_default_na=True, low_memory=False)
-        return pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+        return pd.read_json(path, lines=True, dtype=False)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"{path}: cannot read: {exc}", field=field) from None
     except Exception as exc:  # pyarrow raises its own error types for corrupt files

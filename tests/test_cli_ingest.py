@@ -1,0 +1,158 @@
+"""``shopmode ingest`` and ``shopmode features`` through the real CLI and a real Redis."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import redis
+from features_support import BASE_TS, small_catalog
+from typer.testing import CliRunner
+
+from features import keys
+from service.cli import app
+
+CATALOG_FRAME = small_catalog().frame
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def cli_env(redis_url: str, shopmode_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SHOPMODE_REDIS_URL", redis_url)
+    from service.settings import get_settings
+
+    get_settings.cache_clear()
+    return shopmode_home
+
+
+def _files(tmp_path: Path) -> tuple[Path, Path]:
+    catalog = tmp_path / "catalog.csv"
+    CATALOG_FRAME[["product_id", "title", "category", "brand", "price"]].to_csv(
+        catalog, index=False
+    )
+    events = tmp_path / "events.jsonl"
+    rows = [
+        {"event_id": "1", "user_id": "007", "type": "view", "product_id": "p1", "ts": BASE_TS},
+        {"event_id": "2", "user_id": "007", "type": "purchase", "product_id": "p:2",
+         "ts": "2026-10-28T00:10:00Z", "price": 90},
+        {"event_id": "3", "user_id": "007", "type": "levitate", "product_id": "p1", "ts": BASE_TS},
+        {"event_id": "4", "user_id": "007", "type": "click", "ts": BASE_TS},
+    ]  # fmt: skip
+    events.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    return catalog, events
+
+
+def test_ingest_reports_counts_and_reasons_and_is_idempotent(
+    cli_env: Path, tmp_path: Path, redis_client: redis.Redis
+) -> None:
+    catalog, events = _files(tmp_path)
+    code, output = _run("ingest", "--events", str(events), "--catalog", str(catalog))
+    assert code == 0, output
+    assert "catalog: stored 5 products" in output
+    assert "accepted 2, duplicate 0, rejected 2" in output
+    assert "row 2: type: unknown event type" in output
+    assert "row 3: product_id: is required for a 'click' event" in output
+    assert redis_client.exists(keys.user_state("007"))
+    assert list((cli_env / "data" / "events").glob("*.parquet"))
+    code, output = _run("ingest", "--events", str(events))
+    assert code == 0, output
+    assert "accepted 0, duplicate 2, rejected 2" in output
+
+
+def test_users_file_interests_become_features(cli_env: Path, tmp_path: Path) -> None:
+    catalog, _ = _files(tmp_path)
+    users = tmp_path / "users.parquet"
+    pd.DataFrame(
+        {
+            "user_id": ["ann"],
+            "signup_ts": [BASE_TS],
+            "brands_followed": [["Nord"]],
+            "categories_liked": [["Caps", "Bags:Totes"]],
+        }
+    ).to_parquet(users)
+    code, output = _run("ingest", "--catalog", str(catalog), "--users", str(users))
+    assert code == 0, output
+    assert "users: accepted 3" in output
+    code, output = _run("features", "ann", "--at", str(BASE_TS + 60))
+    state = json.loads(output)["user"]
+    assert set(state["liked_categories"]) == {"Caps", "Bags:Totes"}
+    assert set(state["followed_brands"]) == {"Nord"}
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--events", "nope.parquet"], "--events"),
+        (["--events", "events.txt"], "--events"),
+        (["--catalog", "missing.csv"], "--catalog"),
+        ([], "--events"),
+    ],
+)
+def test_unreadable_input_exits_2_naming_it(
+    cli_env: Path, tmp_path: Path, args: list[str], named: str
+) -> None:
+    (tmp_path / "events.txt").write_text("hello")
+    code, output = _run("ingest", *[str(tmp_path / a) if "." in a else a for a in args])
+    assert code == 2
+    assert named in output
+
+
+def test_missing_column_exits_2_naming_the_column(cli_env: Path, tmp_path: Path) -> None:
+    events = tmp_path / "events.csv"
+    pd.DataFrame({"user_id": ["u"], "type": ["view"]}).to_csv(events, index=False)
+    code, output = _run("ingest", "--events", str(events))
+    assert code == 2
+    assert "missing required column ts" in output
+
+
+def test_events_without_any_catalog_exit_2(cli_env: Path, tmp_path: Path) -> None:
+    _, events = _files(tmp_path)
+    code, output = _run("ingest", "--events", str(events))
+    assert code == 2
+    assert "--catalog" in output
+
+
+def test_features_online_and_offline_print_the_same(cli_env: Path, tmp_path: Path) -> None:
+    catalog, events = _files(tmp_path)
+    assert _run("ingest", "--events", str(events), "--catalog", str(catalog))[0] == 0
+    at = str(BASE_TS + 7200)
+    code, online = _run("features", "007", "--products", "p1,p:2,p 5", "--at", at)
+    assert code == 0, online
+    offline_args = ["--offline", "--events", str(events), "--catalog", str(catalog)]
+    code, offline = _run("features", "007", "--products", "p1,p:2,p 5", "--at", at, *offline_args)
+    assert code == 0, offline
+    a, b = json.loads(online), json.loads(offline)
+    _assert_same_numbers(a, b)
+    assert a["cross_features"]["p:2"]["purchased_before"] == 1.0
+    assert a["user"]["counts"]["24h"]["purchase"] == 1
+
+
+def test_features_rejects_unknown_products_and_bad_times(cli_env: Path, tmp_path: Path) -> None:
+    catalog, events = _files(tmp_path)
+    assert _run("ingest", "--catalog", str(catalog))[0] == 0
+    code, output = _run("features", "007", "--products", "p1,nope")
+    assert code == 2 and "--products" in output and "nope" in output
+    code, output = _run("features", "007", "--at", "soon")
+    assert code == 2 and "--at" in output
+
+
+def _assert_same_numbers(a: object, b: object) -> None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys()
+        for key in a:
+            _assert_same_numbers(a[key], b[key])
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _assert_same_numbers(x, y)
+    elif isinstance(a, float) and isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9), (a, b)
+    else:
+        assert a == b

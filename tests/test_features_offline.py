@@ -1,0 +1,94 @@
+"""The offline engine: one sweep over many decision points equals asking point by point;
+cross features say what the shopper did."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from features_support import BASE_TS, assert_same_products, assert_same_state, small_catalog
+
+from features.catalog import Catalog
+from features.offline import OfflineFeatureEngine
+from features.vector import FEATURE_GROUPS, FEATURE_INDEX, FEATURE_NAMES, feature_matrix
+
+DAY = 86_400.0
+
+
+@pytest.fixture(scope="module")
+def world_engine(small_world: Path) -> OfflineFeatureEngine:
+    catalog = Catalog.read(small_world / "catalog.parquet")
+    return OfflineFeatureEngine(pd.read_parquet(small_world / "events.parquet"), catalog)
+
+
+def test_sweep_equals_point_in_time_replay(world_engine: OfflineFeatureEngine) -> None:
+    events = world_engine.events_
+    rng = np.random.default_rng(3)
+    picked = events.iloc[rng.choice(len(events), size=60, replace=False)]
+    points = pd.DataFrame({"user_id": picked["user_id"].to_numpy(), "ts": picked["ts"].to_numpy()})
+    seen = set()
+    for row, state in world_engine.user_states_at(points, strictly_before=True):
+        seen.add(row)
+        user, at = points.iloc[row]
+        expected = world_engine.user_state(user, np.nextafter(at, -np.inf))
+        assert_same_state(state, expected)
+    assert seen == set(range(len(points)))
+
+
+def test_strictly_before_leaves_out_the_decision_event(world_engine: OfflineFeatureEngine) -> None:
+    purchase = world_engine.events_[world_engine.events_["type"] == "purchase"].iloc[0]
+    points = pd.DataFrame({"user_id": [purchase["user_id"]], "ts": [purchase["ts"]]})
+    (_, before), = world_engine.user_states_at(points, strictly_before=True)
+    (_, including), = world_engine.user_states_at(points)
+    assert purchase["product_id"] in including.purchased
+    assert purchase["product_id"] not in before.purchased
+
+
+def test_product_sweep_equals_point_in_time(world_engine: OfflineFeatureEngine) -> None:
+    ts = world_engine.events_["ts"]
+    times = np.linspace(ts.min(), ts.max() + DAY, 5)
+    for at, swept in zip(times, world_engine.product_features_at(times), strict=True):
+        assert_same_products(swept, world_engine.product_features(at))
+
+
+def test_feature_columns_are_named_grouped_and_cover_the_matrix() -> None:
+    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
+    grouped = [name for names in FEATURE_GROUPS.values() for name in names]
+    assert sorted(grouped) == sorted(FEATURE_NAMES)
+    for group in ("category_affinity", "brand_affinity", "price_fit", "recency", "trending"):
+        assert group in FEATURE_GROUPS
+
+
+def test_cross_features_reflect_what_the_shopper_did() -> None:
+    catalog = small_catalog()
+    rows = [
+        {"event_id": "1", "user_id": "ann", "type": "view", "product_id": "p1", "ts": BASE_TS},
+        {"event_id": "2", "user_id": "ann", "type": "purchase", "product_id": "p:2",
+         "ts": BASE_TS + 60, "price": 90.0},
+        {"event_id": "3", "user_id": "ann", "type": "follow_brand", "brand": "Vent*",
+         "ts": BASE_TS},
+        {"event_id": "4", "user_id": "bob", "type": "purchase", "product_id": "p*4",
+         "ts": BASE_TS},
+    ]  # fmt: skip
+    engine = OfflineFeatureEngine(pd.DataFrame(rows), catalog)
+    at = BASE_TS + 3600
+    state = engine.user_state("ann", at)
+    positions = catalog.index_of(["p1", "p:2", "p{3}", "p*4", "p 5"])
+    matrix = feature_matrix(state, positions, engine.product_features(at), catalog, at)
+    column = {name: matrix[:, FEATURE_INDEX[name]] for name in FEATURE_NAMES}
+    assert matrix.shape == (5, len(FEATURE_NAMES)) and matrix.dtype == np.float32
+    assert column["purchased_before"].tolist() == [0, 1, 0, 0, 0]
+    assert column["last_interaction_rank"].tolist() == [1, 4, 0, 0, 0]
+    assert column["followed_brand"].tolist() == [0, 0, 0, 0, 1]
+    assert column["category_affinity_14d"][0] > 0 and column["category_affinity_14d"][2] == 0
+    assert column["recent_same_category_share"][:2].tolist() == [1.0, 1.0]
+    assert column["log_purchases_14d"][3] > 0  # bob's purchase makes p*4 popular
+    assert column["price_z_bought"][1] == pytest.approx((95.0 - 90.0) / 9.0, rel=1e-5)
+    assert np.isfinite(matrix).all()
+
+
+def test_unknown_shopper_gets_an_empty_state(world_engine: OfflineFeatureEngine) -> None:
+    state = world_engine.user_state("nobody", BASE_TS)
+    assert not state.known and state.recent == () and state.counts["7d"]["view"] == 0
