@@ -95,6 +95,24 @@ class Intent(BaseModel):
         """The request as understood, e.g. "Sneakers, Navy, under $80"; safe to show an LLM."""
         return ", ".join(self.understood)
 
+    def filter_summary(self) -> str:
+        """Only the parts that filter (no recipient or occasion), for "only 3 match ..."."""
+        gift_words = {f"a gift for {_whom(self.recipient)}" if self.recipient else "a gift"}
+        if self.occasion:
+            gift_words.add(self.occasion)
+        return ", ".join(u for u in self.understood if u not in gift_words)
+
+    def evidence_query(self, product_text: str) -> str | None:
+        """What an explanation may repeat of the request for one product.
+
+        The leftover words that the product's own text contains, then the understood
+        summary: never the raw message, so nothing typed can steer the explanation.
+        """
+        own = set(_tokens(normalise(product_text).replace("-", " ")))
+        matched = " ".join(term for term in self.terms if term in own)
+        parts = ([matched] if matched else []) + self.understood
+        return ", ".join(parts) or None
+
     def allows(
         self,
         *,

@@ -51,7 +51,10 @@ def popular_items(
             reasons=reasons,
         )
         if explain:
-            item.explanation = template_explanation(item, query)
+            # The request as understood, never the raw text (see models.intent).
+            intent = product_filter.intent
+            asked = intent.evidence_query(title) if intent is not None else None
+            item.explanation = template_explanation(item, asked)
         items.append(item)
     return items
 

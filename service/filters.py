@@ -83,7 +83,7 @@ class ProductFilter:
         if self.max_price is not None:
             parts.append(f"price ≤ {self.max_price:g}")
         if self.intent is not None and self.intent.has_filters:
-            parts.append(f"your request ({self.intent.summary()})")
+            parts.append(f"your request ({self.intent.filter_summary()})")
         if self.excluded:
             parts.append("not already purchased")
         return ", ".join(parts) or "no filters"
