@@ -145,7 +145,7 @@ def _user_calls(
         own_rows.setdefault(user, []).append(i)
     calls = []
     for user, positions in own_rows.items():
-        args: list[Any] = [*head, len(positions)]
+        args: list[Any] = [*head, _num(max(ts[i] for i in positions)), len(positions)]
         for i in positions:
             args += [hashes[rows[i]], math.floor(ts[i])]
         for part, kinds in zip(parts, ("fe", "fn", "fnt", "ft"), strict=True):

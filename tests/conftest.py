@@ -16,6 +16,9 @@ import redis
 from service.embedded_redis import EmbeddedRedis
 from service.settings import Settings
 
+# A 3-master Redis Cluster of real servers, and a store client over both topologies.
+from cluster import redis_cluster_url, store_client  # noqa: E402, F401
+
 
 @pytest.fixture(scope="session")
 def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
+import redis.cluster
 from features_support import BASE_TS, small_catalog
 from redis.cluster import key_slot
 
@@ -23,6 +25,18 @@ from features.online import AsyncOnlineFeatureStore, OnlineFeatureStore
 from features.store_flow import StoreConfig
 
 CATALOG = small_catalog()
+StoreClient = redis.Redis | redis.cluster.RedisCluster
+
+
+def _async_twin(client: StoreClient) -> redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster:
+    """An asyncio client on the same server or cluster as ``client``."""
+    if isinstance(client, redis.cluster.RedisCluster):
+        node = client.get_default_node()
+        return redis.asyncio.cluster.RedisCluster(host=node.host, port=node.port)
+    kwargs = client.connection_pool.connection_kwargs
+    return redis.asyncio.Redis(host=kwargs["host"], port=kwargs["port"])
+
+
 HOUR, DAY = 3600.0, 86_400.0
 
 
@@ -30,8 +44,8 @@ def _event(i: int, ts: float, kind: str = "view", product: str = "p1", user: str
     return {"event_id": f"e{i}", "user_id": user, "type": kind, "product_id": product, "ts": ts}
 
 
-def test_a_resent_batch_changes_nothing(redis_client: redis.Redis) -> None:
-    store = OnlineFeatureStore(redis_client, CATALOG)
+def test_a_resent_batch_changes_nothing(store_client: StoreClient) -> None:
+    store = OnlineFeatureStore(store_client, CATALOG)
     batch = pd.DataFrame([_event(i, BASE_TS + i) for i in range(5)])
     first = store.apply(batch)
     before = store.user_state("ann", BASE_TS + 10)
@@ -43,9 +57,9 @@ def test_a_resent_batch_changes_nothing(redis_client: redis.Redis) -> None:
 
 
 def test_a_batch_mixing_seen_and_new_events_applies_only_the_new(
-    redis_client: redis.Redis,
+    store_client: StoreClient,
 ) -> None:
-    store = OnlineFeatureStore(redis_client, CATALOG)
+    store = OnlineFeatureStore(store_client, CATALOG)
     store.apply(pd.DataFrame([_event(i, BASE_TS + i) for i in range(3)]))
     mixed = pd.DataFrame([_event(i, BASE_TS + i) for i in range(1, 6)] + [_event(5, BASE_TS + 5)])
     report = store.apply(mixed)
@@ -53,9 +67,9 @@ def test_a_batch_mixing_seen_and_new_events_applies_only_the_new(
     assert store.user_state("ann", BASE_TS + 10).counts["1h"]["view"] == 6
 
 
-def test_late_events_give_the_same_state_as_in_order(redis_client: redis.Redis) -> None:
+def test_late_events_give_the_same_state_as_in_order(store_client: StoreClient) -> None:
     rows = [_event(i, BASE_TS + (i * 7919) % 50_000, "click") for i in range(30)]
-    store = OnlineFeatureStore(redis_client, CATALOG)
+    store = OnlineFeatureStore(store_client, CATALOG)
     for chunk in (rows[20:], rows[:7], rows[7:20]):
         store.apply(pd.DataFrame(chunk))
     at = BASE_TS + 60_000
@@ -67,8 +81,8 @@ def test_late_events_give_the_same_state_as_in_order(redis_client: redis.Redis) 
     )
 
 
-def test_window_counts_follow_bucket_edges(redis_client: redis.Redis) -> None:
-    store = OnlineFeatureStore(redis_client, CATALOG)
+def test_window_counts_follow_bucket_edges(store_client: StoreClient) -> None:
+    store = OnlineFeatureStore(store_client, CATALOG)
     at = BASE_TS + 10 * DAY  # midnight: the 10-minute, hour and day buckets all start here
     offsets = {
         "a": -600 * 6,  # 1h window = the 6 ten-minute buckets ending with at's: this one is out
@@ -88,8 +102,8 @@ def test_window_counts_follow_bucket_edges(redis_client: redis.Redis) -> None:
     assert store.user_state("ann", at + 600).counts["1h"]["view"] == 1
 
 
-def test_recent_items_purchases_and_buckets_are_capped(redis_client: redis.Redis) -> None:
-    store = OnlineFeatureStore(redis_client, CATALOG)
+def test_recent_items_purchases_and_buckets_are_capped(store_client: StoreClient) -> None:
+    store = OnlineFeatureStore(store_client, CATALOG)
     many = [_event(i, BASE_TS + i, "view", f"x{i:03d}") for i in range(RECENT_CAP + 15)]
     bought = [
         _event(1000 + i, BASE_TS + i, "purchase", f"y{i:03d}") for i in range(MEMBER_CAP + 20)
@@ -103,36 +117,36 @@ def test_recent_items_purchases_and_buckets_are_capped(redis_client: redis.Redis
     assert state.recent[0].product_id == f"y{MEMBER_CAP + 19:03d}"
     assert len(state.purchased) == MEMBER_CAP
     assert min(state.purchased.values()) == BASE_TS + 20
-    assert redis_client.zcard(keys.user_recent("ann")) == RECENT_CAP
-    fields = [f.decode() for f in redis_client.hkeys(keys.user_state("ann"))]
+    assert store_client.zcard(keys.user_recent("ann")) == RECENT_CAP
+    fields = [f.decode() for f in store_client.hkeys(keys.user_state("ann"))]
     assert sum(f.startswith("r:") for f in fields) == RECENT_CAP
     day_buckets = [int(f.split(":")[2]) for f in fields if f.startswith("w:d:")]
     assert min(day_buckets) >= int(BASE_TS // DAY) - 6  # older day buckets were pruned
 
 
-def test_inactive_shoppers_expire(redis_client: redis.Redis) -> None:
-    store = OnlineFeatureStore(redis_client, CATALOG, StoreConfig(user_ttl_seconds=1))
+def test_inactive_shoppers_expire(store_client: StoreClient) -> None:
+    store = OnlineFeatureStore(store_client, CATALOG, StoreConfig(user_ttl_seconds=1))
     store.apply(pd.DataFrame([_event(1, BASE_TS)]))
     assert store.user_state("ann", BASE_TS).known
     assert all(0 < ttl <= 1 for ttl in store.user_ttls("ann"))
     deadline = time.monotonic() + 5
-    while redis_client.exists(*keys.user_keys("ann")) and time.monotonic() < deadline:
+    while store_client.exists(*keys.user_keys("ann")) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not store.user_state("ann", BASE_TS).known
-    assert redis_client.ttl(keys.product_stats("p1")) > 0  # products keep their own TTL
+    assert store_client.ttl(keys.product_stats("p1")) > 0  # products keep their own TTL
 
 
-def test_event_ids_are_forgotten_after_the_dedup_horizon(redis_client: redis.Redis) -> None:
-    store = OnlineFeatureStore(redis_client, CATALOG, StoreConfig(dedup_horizon_seconds=DAY))
+def test_event_ids_are_forgotten_after_the_dedup_horizon(store_client: StoreClient) -> None:
+    store = OnlineFeatureStore(store_client, CATALOG, StoreConfig(dedup_horizon_seconds=DAY))
     store.apply(pd.DataFrame([_event(1, BASE_TS)]))
     store.apply(pd.DataFrame([_event(2, BASE_TS + 2 * DAY)]))
-    assert redis_client.zcard(keys.user_seen("ann")) == 1
+    assert store_client.zcard(keys.user_seen("ann")) == 1
     assert store.apply(pd.DataFrame([_event(2, BASE_TS + 2 * DAY)])).duplicate == 1
     assert store.apply(pd.DataFrame([_event(1, BASE_TS)])).accepted == 1  # documented limit
 
 
-def test_ids_with_key_syntax_stay_in_their_own_slot(redis_client: redis.Redis) -> None:
-    store = OnlineFeatureStore(redis_client, CATALOG)
+def test_ids_with_key_syntax_stay_in_their_own_slot(store_client: StoreClient) -> None:
+    store = OnlineFeatureStore(store_client, CATALOG)
     users = ["a}b", "a%7Db", "{x}", "u:1*", "x" * 128]
     store.apply(pd.DataFrame([_event(i, BASE_TS, user=u) for i, u in enumerate(users)]))
     for user in users:
@@ -142,8 +156,8 @@ def test_ids_with_key_syntax_stay_in_their_own_slot(redis_client: redis.Redis) -
     assert len({keys.user_state(u) for u in users}) == len(users)
 
 
-def test_features_for_reads_user_and_candidates_together(redis_client: redis.Redis) -> None:
-    store = OnlineFeatureStore(redis_client, CATALOG)
+def test_features_for_reads_user_and_candidates_together(store_client: StoreClient) -> None:
+    store = OnlineFeatureStore(store_client, CATALOG)
     store.apply(pd.DataFrame([_event(1, BASE_TS, "purchase", "p{3}"), _event(2, BASE_TS, "view")]))
     state, products = store.features_for("ann", ["p{3}", "p1", "unknown"], BASE_TS)
     assert state == store.user_state("ann", BASE_TS)
@@ -154,11 +168,11 @@ def test_features_for_reads_user_and_candidates_together(redis_client: redis.Red
     assert store.popular("Trail Running") == ["p1"]
 
 
-def test_async_store_shares_keys_and_numbers(redis_url: str, redis_client: redis.Redis) -> None:
+def test_async_store_shares_keys_and_numbers(store_client: StoreClient) -> None:
     rows = [_event(i, BASE_TS + i * 100, kind) for i, kind in enumerate(["view", "click"] * 3)]
 
     async def run() -> tuple[object, object]:
-        client = redis.asyncio.Redis.from_url(redis_url)
+        client = _async_twin(store_client)
         try:
             store = AsyncOnlineFeatureStore(client, CATALOG)
             events, _ = parse_events(rows, now=BASE_TS + DAY)
@@ -171,17 +185,18 @@ def test_async_store_shares_keys_and_numbers(redis_url: str, redis_client: redis
             await client.aclose()
 
     state, products = asyncio.run(run())
-    sync = OnlineFeatureStore(redis_client, CATALOG)
+    sync = OnlineFeatureStore(store_client, CATALOG)
     assert state == sync.user_state("ann", BASE_TS + HOUR)
     assert (products.log_sums == sync.product_features(["p1"], BASE_TS + HOUR).log_sums).all()
 
 
-def test_a_bad_frame_is_refused_whole(redis_client: redis.Redis) -> None:
-    store = OnlineFeatureStore(redis_client, CATALOG)
+def test_a_bad_frame_is_refused_whole(store_client: StoreClient) -> None:
+    store = OnlineFeatureStore(store_client, CATALOG)
     with pytest.raises(InvalidEvent) as caught:
         store.apply(pd.DataFrame([_event(1, BASE_TS), {**_event(2, BASE_TS), "type": "warp"}]))
     assert caught.value.field == "type"
-    assert redis_client.dbsize() == 0
+    assert not store_client.exists(*keys.user_keys("ann"))
+    assert not store_client.exists(keys.product_stats("p1"))
 
 
 def test_unreachable_redis_is_store_unavailable() -> None:
@@ -190,16 +205,16 @@ def test_unreachable_redis_is_store_unavailable() -> None:
         OnlineFeatureStore(client, CATALOG).user_state("ann")
 
 
-def test_catalog_snapshot_round_trips(redis_url: str, redis_client: redis.Redis) -> None:
+def test_catalog_snapshot_round_trips(store_client: StoreClient) -> None:
     with pytest.raises(NotFound):
-        load_catalog(redis_client)
-    store_catalog(redis_client, CATALOG)
-    loaded = load_catalog(redis_client)
+        load_catalog(store_client)
+    store_catalog(store_client, CATALOG)
+    loaded = load_catalog(store_client)
     assert loaded.product_ids.tolist() == CATALOG.product_ids.tolist()
     assert loaded.brand_of("p{3}") is None and loaded.category_of("p:2") == "Trail Running"
 
     async def load() -> list[str]:
-        client = redis.asyncio.Redis.from_url(redis_url)
+        client = _async_twin(store_client)
         try:
             return (await load_catalog_async(client)).categories  # type: ignore[return-value]
         finally:
@@ -209,11 +224,11 @@ def test_catalog_snapshot_round_trips(redis_url: str, redis_client: redis.Redis)
 
 
 def test_event_log_merges_stream_and_parts_once(
-    redis_client: redis.Redis, tmp_path: pd.DataFrame
+    store_client: StoreClient, tmp_path: pd.DataFrame
 ) -> None:
-    store = OnlineFeatureStore(redis_client, CATALOG)
+    store = OnlineFeatureStore(store_client, CATALOG)
     store.apply(pd.DataFrame([_event(1, BASE_TS), _event(2, BASE_TS + 1)]))
     bulk = pd.DataFrame([_event(2, BASE_TS + 1), _event(3, BASE_TS + 2)])
     write_event_part(OfflineFeatureEngine(bulk, CATALOG).events_, tmp_path)
-    log = read_event_log(redis_client, tmp_path)
+    log = read_event_log(store_client, tmp_path)
     assert log["event_id"].tolist() == ["e1", "e2", "e3"]

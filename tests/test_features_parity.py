@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import redis
+import redis.cluster
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -71,12 +72,13 @@ def histories(draw: st.DrawFn) -> tuple[list[list[dict[str, object]]], float]:
 )
 @given(history=histories())
 def test_online_store_equals_offline_replay(
-    redis_client: redis.Redis, history: tuple[list[list[dict[str, object]]], float]
+    store_client: redis.Redis | redis.cluster.RedisCluster,
+    history: tuple[list[list[dict[str, object]]], float],
 ) -> None:
     batches, at = history
-    redis_client.flushall()  # one fixture instance serves every example
+    store_client.flushall()  # one fixture instance serves every example
     config = StoreConfig(dedup_horizon_seconds=60 * 86_400.0)
-    store = OnlineFeatureStore(redis_client, CATALOG, config)
+    store = OnlineFeatureStore(store_client, CATALOG, config)
     accepted = 0
     for batch in batches:
         accepted += store.apply(pd.DataFrame(batch)).accepted
@@ -91,7 +93,7 @@ def test_online_store_equals_offline_replay(
     popular = offline.product_features(at)
     slot = SLOT_INDEX[("popularity", RANKING_HALF_LIFE)]
     for position, product_id in enumerate(CATALOG.product_ids):
-        score = redis_client.zscore(keys.all_popular(), product_id)
+        score = store_client.zscore(keys.all_popular(), product_id)
         expected = popular.log_sums[position, slot]
         if score is None:
             assert expected == float("-inf")

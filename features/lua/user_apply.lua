@@ -1,7 +1,7 @@
 -- Fold one batch of a shopper's events into their keys, atomically and idempotently.
 -- KEYS: state (hash), recent (zset), seen (zset). All share the hash tag {u:<id>}.
 -- ARGV: ttl, horizon, recent_cap, member_cap, windows ("m:600:6,h:3600:24,..."),
---   n_ids, (id_hash, ts)*, n_dec, (field, exponent)*, n_win, (field, count)*,
+--   newest event time in the batch, n_ids, (id_hash, whole seconds)*, n_dec, (field, exponent)*, n_win, (field, count)*,
 --   n_rec, (product_id, rank, ts)*, n_mem, (field, ts)*
 -- Returns {1} applied, {0} every event already seen, {2, dup_1, ..., dup_n} some seen
 -- (nothing applied: the caller folds the unseen ones again and retries).
@@ -15,7 +15,7 @@ local function logaddexp2(a, b)
   return a + math.log(1 + 2 ^ (b - a)) / LN2
 end
 
-local i = 6
+local i = 7
 local n_ids = tonumber(ARGV[i])
 local dup, n_dup = {}, 0
 for k = 1, n_ids do
@@ -34,11 +34,12 @@ end
 
 local newest = tonumber(redis.call('HGET', state, 't') or '-inf')
 for k = 1, n_ids do
-  local ts = ARGV[i + 2 * k]
-  redis.call('ZADD', seen, ts, ARGV[i + 2 * k - 1])
-  if tonumber(ts) > newest then newest = tonumber(ts) end
+  redis.call('ZADD', seen, ARGV[i + 2 * k], ARGV[i + 2 * k - 1])
 end
-redis.call('HSET', state, 't', string.format('%.17g', newest))
+if tonumber(ARGV[6]) > newest then
+  newest = tonumber(ARGV[6])
+  redis.call('HSET', state, 't', ARGV[6])
+end
 i = i + 2 * n_ids + 1
 
 local n = tonumber(ARGV[i])
