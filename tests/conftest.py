@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import redis
 
+# A 3-master Redis Cluster of real servers, and a store client over both topologies.
+from cluster import redis_cluster_url, store_client  # noqa: F401
+
 from service.embedded_redis import EmbeddedRedis
 from service.settings import Settings
-
-# A 3-master Redis Cluster of real servers, and a store client over both topologies.
-from cluster import redis_cluster_url, store_client  # noqa: E402, F401
 
 
 @pytest.fixture(scope="session")

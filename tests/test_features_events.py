@@ -58,7 +58,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("row", "field", "reason"), CASES)
-def test_each_rule_rejects_with_the_field_named(row: dict[str, object], field: str, reason: str) -> None:
+def test_each_rule_rejects_with_the_field_named(
+    row: dict[str, object], field: str, reason: str
+) -> None:
     events, rejections = parse_events([GOOD, row, GOOD], now=NOW)
     assert len(events) == 2  # the bad row never stops the good ones
     assert [(r.index, r.field) for r in rejections] == [(1, field)]

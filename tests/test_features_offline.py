@@ -40,8 +40,8 @@ def test_sweep_equals_point_in_time_replay(world_engine: OfflineFeatureEngine) -
 def test_strictly_before_leaves_out_the_decision_event(world_engine: OfflineFeatureEngine) -> None:
     purchase = world_engine.events_[world_engine.events_["type"] == "purchase"].iloc[0]
     points = pd.DataFrame({"user_id": [purchase["user_id"]], "ts": [purchase["ts"]]})
-    (_, before), = world_engine.user_states_at(points, strictly_before=True)
-    (_, including), = world_engine.user_states_at(points)
+    ((_, before),) = world_engine.user_states_at(points, strictly_before=True)
+    ((_, including),) = world_engine.user_states_at(points)
     assert purchase["product_id"] in including.purchased
     assert purchase["product_id"] not in before.purchased
 
@@ -78,11 +78,13 @@ def test_cross_features_reflect_what_the_shopper_did() -> None:
     positions = catalog.index_of(["p1", "p:2", "p{3}", "p*4", "p 5"])
     matrix = feature_matrix(state, positions, engine.product_features(at), catalog, at)
     column = {name: matrix[:, FEATURE_INDEX[name]] for name in FEATURE_NAMES}
-    assert matrix.shape == (5, len(FEATURE_NAMES)) and matrix.dtype == np.float32
+    assert matrix.shape == (5, len(FEATURE_NAMES))
+    assert matrix.dtype == np.float32
     assert column["purchased_before"].tolist() == [0, 1, 0, 0, 0]
     assert column["last_interaction_rank"].tolist() == [1, 4, 0, 0, 0]
     assert column["followed_brand"].tolist() == [0, 0, 0, 0, 1]
-    assert column["category_affinity_14d"][0] > 0 and column["category_affinity_14d"][2] == 0
+    assert column["category_affinity_14d"][0] > 0
+    assert column["category_affinity_14d"][2] == 0
     assert column["recent_same_category_share"][:2].tolist() == [1.0, 1.0]
     assert column["log_purchases_14d"][3] > 0  # bob's purchase makes p*4 popular
     assert column["price_z_bought"][1] == pytest.approx((95.0 - 90.0) / 9.0, rel=1e-5)
@@ -91,4 +93,6 @@ def test_cross_features_reflect_what_the_shopper_did() -> None:
 
 def test_unknown_shopper_gets_an_empty_state(world_engine: OfflineFeatureEngine) -> None:
     state = world_engine.user_state("nobody", BASE_TS)
-    assert not state.known and state.recent == () and state.counts["7d"]["view"] == 0
+    assert not state.known
+    assert state.recent == ()
+    assert state.counts["7d"]["view"] == 0

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import redis
 import redis.cluster
+from features_support import BASE_TS, assert_same_products, assert_same_state, small_catalog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +17,6 @@ from features.events import EventType
 from features.offline import OfflineFeatureEngine
 from features.online import OnlineFeatureStore
 from features.store_flow import StoreConfig
-from features_support import BASE_TS, assert_same_products, assert_same_state, small_catalog
 
 CATALOG = small_catalog()
 USERS = ["ann", "u:{b}*", "Zoë 3"]
