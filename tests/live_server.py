@@ -1,0 +1,147 @@
+"""The service as a real server process (uvicorn or ``shopmode serve``) on a loopback port,
+and a small shop seeded into a real Redis, for the fault and scale-out tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import redis
+import redis.cluster
+
+from features.catalog import Catalog, store_catalog
+from features.events import parse_events
+from features.online import OnlineFeatureStore
+from service.auth import hash_api_key
+from service.embedded_redis import free_port
+
+KEYS = {
+    "reader": ("sm_live_reader_key", ["recommend"]),
+    "writer": ("sm_live_writer_key", ["recommend", "events:write"]),
+    "admin": ("sm_live_admin_key", ["recommend", "events:write", "admin"]),
+}
+CATEGORIES = ["Trail Running", "Outerwear", "Camping"]
+
+
+def auth(who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {KEYS[who][0]}"}
+
+
+def shop_catalog(n: int = 30) -> Catalog:
+    return Catalog.from_frame(
+        pd.DataFrame(
+            {
+                "product_id": [f"p{i}" for i in range(n)],
+                "title": [f"Item {i}" for i in range(n)],
+                "category": [CATEGORIES[i % 3] for i in range(n)],
+                "brand": ["Northpeak" if i % 2 else "Ember" for i in range(n)],
+                "price": [10.0 + 5 * i for i in range(n)],
+                "discount": [0.0] * n,
+            }
+        )
+    )
+
+
+def seed_shop(client: redis.Redis | redis.cluster.RedisCluster) -> Catalog:
+    """Store the catalog and a few purchases (so popularity is not flat)."""
+    catalog = shop_catalog()
+    store_catalog(client, catalog)
+    now = time.time() - 120
+    rows = [
+        {"event_id": f"seed{i}-{j}", "user_id": f"seed{j}", "type": "purchase"}
+        | {"product_id": f"p{i}", "ts": now, "price": 10.0 + 5 * i, "quantity": 1}
+        for i in range(30)
+        for j in range(i % 5)
+    ]
+    events, rejected = parse_events(rows)
+    assert not rejected
+    OnlineFeatureStore(client, catalog).apply(events)
+    return catalog
+
+
+def service_env(redis_url: str, home: Path, **overrides: str) -> dict[str, str]:
+    """``SHOPMODE_*`` variables for a server on ``redis_url`` with the three live keys."""
+    keys = [
+        {"name": name, "sha256": hash_api_key(key), "scopes": scopes}
+        for name, (key, scopes) in KEYS.items()
+    ]
+    env = {
+        "SHOPMODE_REDIS_URL": redis_url,
+        "SHOPMODE_HOME": str(home),
+        "SHOPMODE_API_KEYS": json.dumps(keys),
+        "SHOPMODE_LLM_BACKEND": "template",
+        "SHOPMODE_RATE_LIMIT_PER_MINUTE": "0",
+        "SHOPMODE_REDIS_SOCKET_TIMEOUT": "0.2",
+        "SHOPMODE_MODEL_POLL_SECONDS": "0.2",
+        "OMP_NUM_THREADS": "1",
+    }
+    return env | {f"SHOPMODE_{k.upper()}": v for k, v in overrides.items()}
+
+
+@dataclass
+class LiveService:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what}: not reached within {timeout} s"
+        time.sleep(0.05)
+
+
+@contextmanager
+def live_service(env: dict[str, str], log: Path, *, workers: int = 0) -> Iterator[LiveService]:
+    """A real server: ``uvicorn`` (workers=0) or ``shopmode serve --workers N``."""
+    port = free_port()
+    if workers:
+        command = [sys.executable, "-c", "from service.cli import main; main()", "serve"]
+        command += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "service.main:create_app", "--factory"]
+        command += ["--port", str(port), "--host", "127.0.0.1", "--log-level", "warning"]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SHOPMODE_")}
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command,
+            env=clean | env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    service = LiveService(f"http://127.0.0.1:{port}", process, log)
+
+    def up() -> bool:
+        assert process.poll() is None, f"the server exited:\n{service.log_text()[-3000:]}"
+        try:
+            return httpx.get(f"{service.url}/healthz", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for(up, 60.0, "the server answering /healthz")
+        yield service
+    finally:
+        # The server's own process group (uvicorn's workers included), started above.
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
