@@ -234,14 +234,15 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
 
     product_rows = []
     has_product = pd.notna(products)
+    popularity = np.zeros(len(events))
+    for kind, value in POPULARITY_WEIGHTS.items():
+        popularity[kinds == kind.value] = value
     for signal in PRODUCT_SIGNALS:
         if signal == "popularity":
-            w = np.zeros(len(events))
-            for kind, value in POPULARITY_WEIGHTS.items():
-                w[kinds == kind.value] = value
-            mask = has_product & (w > 0)
+            counted = popularity
+            mask = has_product & (counted > 0)
         else:
-            w = np.ones(len(events))
+            counted = np.ones(len(events))
             mask = has_product & (kinds == signal)
         for label, half_life in HALF_LIVES.items():
             product_rows.append(
@@ -249,7 +250,7 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
                     row=rows[mask],
                     product_id=products[mask],
                     slot=SLOT_INDEX[(signal, label)],
-                    exponent=np.log2(w[mask]) + (ts[mask] - TIME_ORIGIN) / half_life,
+                    exponent=np.log2(counted[mask]) + (ts[mask] - TIME_ORIGIN) / half_life,
                 )
             )
     popular = product_rows[SLOT_INDEX[("popularity", RANKING_HALF_LIFE)]]
@@ -278,7 +279,8 @@ def log_sum(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
         .agg(_scaled=("_scaled", "sum"), _peak=("_peak", "first"))
     )
     result = summed["_peak"] + np.log2(summed["_scaled"])
-    return result.rename("exponent").reset_index()
+    folded: pd.DataFrame = result.rename("exponent").reset_index()
+    return folded
 
 
 def latest_recent(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:

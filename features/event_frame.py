@@ -27,6 +27,14 @@ OUTPUT_DTYPES: dict[str, str] = {
 }
 
 
+def _first_reason(conditions: list[np.ndarray], reasons: list[str], size: int) -> np.ndarray:
+    """Per row, the reason of the first true condition (None where none holds)."""
+    out = np.empty(size, dtype=object)
+    for condition, reason in zip(reversed(conditions), reversed(reasons), strict=True):
+        out[condition] = reason
+    return out
+
+
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     if name in frame.columns:
         return frame[name].reset_index(drop=True)
@@ -77,10 +85,10 @@ def _check_ids(column: pd.Series, required: np.ndarray, required_reason: str) ->
     lengths = text.str.len().to_numpy()
     blank = (text.str.strip() == "").to_numpy()
     control = text.str.contains(ev.CONTROL_CHARACTERS.pattern, regex=True).to_numpy(dtype=bool)
-    found = np.select(
+    found = _first_reason(
         [lengths == 0, blank, lengths > ev.MAX_ID_LENGTH, control],
         [ev.EMPTY, ev.BLANK, ev.TOO_LONG_ID, ev.CONTROL],
-        default=None,
+        len(text),
     )
     reasons[present] = found
     return reasons
@@ -108,7 +116,7 @@ def _numeric_or_cellwise(
             choices.append(ev.NOT_AN_INTEGER)
         conditions.append(present & finite & (values < 0))
         choices.append(ev.NEGATIVE)
-    reasons[:] = np.select(conditions, choices, default=None)
+    reasons[:] = _first_reason(conditions, choices, len(values))
     out = values.astype(object)
     out[~present] = None
     return out, reasons
@@ -119,7 +127,7 @@ def _check_ts(column: pd.Series, now: float) -> tuple[np.ndarray, np.ndarray]:
         ts = column.to_numpy(dtype=np.float64)
         reasons = np.empty(len(column), dtype=object)
         with np.errstate(invalid="ignore"):
-            reasons[:] = np.select(
+            reasons[:] = _first_reason(
                 [
                     np.isnan(ts),
                     ~np.isfinite(ts),
@@ -127,7 +135,7 @@ def _check_ts(column: pd.Series, now: float) -> tuple[np.ndarray, np.ndarray]:
                     ts > now + ev.FUTURE_TOLERANCE_SECONDS,
                 ],
                 [ev.REQUIRED, ev.NOT_FINITE, ev.TOO_EARLY, ev.IN_FUTURE],
-                default=None,
+                len(ts),
             )
         return ts, reasons
     values, reasons = _cellwise(column, lambda cell: ev.check_ts(cell, now))
@@ -159,7 +167,9 @@ def validate_frame(
     type_values = types.to_numpy(dtype=object)
     type_missing = _missing(types)
     known_type = np.isin(type_values, _TYPES) & ~type_missing
-    type_reasons = np.where(type_missing, ev.REQUIRED, np.where(known_type, None, ev.UNKNOWN_TYPE))
+    type_reasons = _first_reason(
+        [type_missing, ~known_type], [ev.REQUIRED, ev.UNKNOWN_TYPE], len(type_values)
+    )
     for name in EVENT_FIELDS:
         column = _column(frame, name)
         if name == "type":
@@ -194,7 +204,7 @@ def validate_frame(
         elif name == "query":
             lengths = column.astype(object).str.len().to_numpy(dtype=np.float64, na_value=np.nan)
             if _all_strings(column, ~_missing(column)):
-                reasons = np.where(lengths > ev.MAX_QUERY_LENGTH, ev.TOO_LONG_QUERY, None)
+                reasons = _first_reason([lengths > ev.MAX_QUERY_LENGTH], [ev.TOO_LONG_QUERY], n)
             else:
                 _, reasons = _cellwise(column, ev.check_query)
             record(name, reasons)
@@ -208,7 +218,7 @@ def validate_frame(
     result = pd.DataFrame({name: out[name][good] for name in EVENT_FIELDS})
     for name in EVENT_FIELDS:
         if name in OUTPUT_DTYPES:
-            result[name] = result[name].astype(OUTPUT_DTYPES[name])
+            result[name] = result[name].astype(OUTPUT_DTYPES[name])  # type: ignore[call-overload]
         else:
             column = result[name].astype(object)
             result[name] = column.where(column.notna(), None)
@@ -228,8 +238,8 @@ def _fill_event_ids(frame: pd.DataFrame) -> None:
     frame["event_id"] = pd.Series(ids, index=frame.index, dtype=object)
 
 
-_ID_CONTENT = ("user_id", "type", "product_id", "ts", "query", "session_id", "position")
-_ID_CONTENT += ("brand", "category", "recommendation_id", "price", "quantity")
+_ID_CONTENT: tuple[str, ...] = ("user_id", "type", "product_id", "ts", "query", "session_id")
+_ID_CONTENT += ("position", "brand", "category", "recommendation_id", "price", "quantity")
 
 
 def _plain(value: object) -> object:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import redis
@@ -45,14 +46,16 @@ def _stream_events(client: redis.Redis | redis.cluster.RedisCluster) -> pd.DataF
     rows: list[dict[str, object]] = []
     start = "-"
     while True:
-        page = client.xrange(keys.event_stream(), min=start, max="+", count=_PAGE)
+        page: list[Any] = list(
+            client.xrange(keys.event_stream(), min=start, max="+", count=_PAGE) or []
+        )
         if not page:
             break
-        for _, entry in page:  # type: ignore[union-attr]
+        for _, entry in page:
             rows.append(json.loads(entry[b"event"]))
-        last_id = page[-1][0]  # type: ignore[index]
+        last_id = page[-1][0]
         start = "(" + (last_id.decode() if isinstance(last_id, bytes) else str(last_id))
-        if len(page) < _PAGE:  # type: ignore[arg-type]
+        if len(page) < _PAGE:
             break
     return pd.DataFrame(rows, columns=list(EVENT_FIELDS))
 

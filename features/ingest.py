@@ -21,7 +21,14 @@ from features.tables import read_table, require_columns
 
 EVENT_REQUIRED_COLUMNS = ("user_id", "type", "ts")
 USER_REQUIRED_COLUMNS = ("user_id",)
-STRING_COLUMNS = ("event_id", "user_id", "type", "product_id", "query", "session_id")
+STRING_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "user_id",
+    "type",
+    "product_id",
+    "query",
+    "session_id",
+)
 STRING_COLUMNS += ("brand", "category", "recommendation_id")
 BATCH_SIZE = 100_000
 

@@ -106,7 +106,7 @@ class OfflineFeatureEngine:
         windows = tables.get("windows")
         if windows is not None:
             counted = windows[windows["ts"] <= at].groupby("field").size()
-            fields.update(counted.astype(float).to_dict())
+            fields.update({str(k): float(v) for k, v in counted.items()})
             if (windows["ts"] <= at).any():
                 fields["t"] = float(windows.loc[windows["ts"] <= at, "ts"].max())
         recent_pairs: list[tuple[str, float]] = []

@@ -121,8 +121,8 @@ def _user_calls(
         keep = np.zeros(len(batch), dtype=bool)
         keep[rows] = True
     decayed = log_sum(_rows_of(c.decayed, keep), ["user_id", "field"])
-    windows = _rows_of(c.windows, keep).groupby(["user_id", "field"], sort=False).size()
-    windows = windows.rename("n").reset_index()
+    window_counts = _rows_of(c.windows, keep).groupby(["user_id", "field"], sort=False).size()
+    windows = window_counts.rename("n").reset_index()
     recent = latest_recent(_rows_of(c.recent, keep), ["user_id", "product_id"])
     members = _rows_of(c.members, keep).groupby(["user_id", "field"], sort=False)["ts"].max()
     parts = (

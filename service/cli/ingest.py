@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.progress import TaskID
 
 from features.catalog import Catalog, load_catalog, store_catalog
 from features.errors import InvalidInput, NotFound
@@ -82,12 +83,11 @@ def ingest(
             began = time.perf_counter()
             with progress_bar() as bar:
                 task = bar.add_task(f"ingest {what}", total=len(frame))
-                report = ingest_frame(
-                    store,
-                    frame,
-                    data_dir=config.data_dir,
-                    on_progress=lambda n, task=task: bar.advance(task, n),
-                )
+
+                def advance(rows: int, task: TaskID = task) -> None:
+                    bar.advance(task, rows)
+
+                report = ingest_frame(store, frame, data_dir=config.data_dir, on_progress=advance)
             _print_report(what, report, time.perf_counter() - began)
         if user_table is not None:
             shoppers, regions = ingest_regions(client, user_table, event_table)
