@@ -21,6 +21,10 @@ TOGETHER = frozenset({"bought_together", "co_viewed"})
 TRENDING = frozenset({"trending", "region_trending"})
 
 
+# Who a behaviour claim is about: the shopper, however the model refers to them.
+SUBJECT = r"(?:you|the\s+shopper|they|he|she)"
+
+
 @dataclass(frozen=True)
 class Claim:
     kind: str  # the rejection kind reported in verdicts and metrics
@@ -41,10 +45,11 @@ CLAIMS: tuple[Claim, ...] = (
         "behaviour",
         "shopper purchase",
         _p(
-            r"\byou(?:'ve|\s+have|\s+had)?\s+(?:already\s+|recently\s+|just\s+|previously\s+)?"
+            rf"\b{SUBJECT}(?:'ve|\s+have|\s+has|\s+had)?\s+(?:already\s+|recently\s+|just\s+|previously\s+)?"
             r"(?:bought|purchased|ordered|own|owned)\b"
             r"|\byour\s+(?:recent\s+|last\s+|past\s+|previous\s+)?(?:purchase|order)s?\b"
             r"|\b(?:buy\w*|order\w*)\s+(?:it\s+|them\s+)?again\b|\bre-?order\w*|\brestock\w*"
+            r"|\b(?:chose|chosen|picked\s+up|grabbed|decided\s+to\s+buy|already\s+own)\b"
         ),
         frozenset({"repurchase", "bought_before"}),
         ("purchase",),
@@ -77,8 +82,8 @@ CLAIMS: tuple[Claim, ...] = (
         "behaviour",
         "search",
         _p(
-            r"\b(?:searched|searches|searching|typed|query)\b|\byour\s+(?:search|request)\b"
-            r"|\byou\s+(?:asked|searched|requested)\b"
+            r"\b(?:searched|searches|searching|typed|query|requested|asked\s+for)\b"
+            r"|\b(?:your|their|the\s+shopper's)\s+(?:search|request)\b"
         ),
         frozenset({"query_match"}),
         ("query",),
@@ -93,8 +98,8 @@ CLAIMS: tuple[Claim, ...] = (
         "behaviour",
         "like",
         _p(
-            r"\byou(?:'ve|\s+have)?\s+(?:really\s+|always\s+)?(?:liked|like|love|loved|adore)\b"
-            r"|\byour\s+favou?rite\b|\b(?:liked|favou?rited)\b"
+            rf"\b{SUBJECT}(?:'ve|\s+have)?\s+(?:really\s+|always\s+)?(?:liked?|loves?|loved|adores?)\b"
+            r"|\bfavou?rite\b|\b(?:liked|favou?rited|admired?)\b"
         ),
         frozenset({"liked_category", "category_affinity", "brand_affinity", "followed_brand"}),
     ),
@@ -205,7 +210,8 @@ INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b[^.!?]{0,40}\b(?:instructions?|previous|above"
     r"|rules?|prompt)\b|\b(?:system\s+prompt|prompt|instructions?|as\s+an\s+ai|language\s+model"
     r"|assistant|chatgpt|openai|i\s+cannot|i\s+can't|i'm\s+sorry|i\s+am\s+sorry|evidence|facts?"
-    r"|json|tokens?)\b|<\|?\w*\|?>|\b(?:user|system|assistant)\s*:|```|\{\{|\}\}",
+    r"|json|tokens?|one\s+short\s+sentence|using\s+only|the\s+above|double\s+quotes|data)\b"
+    r"|<\|?\w*\|?>|\b(?:user|system|assistant)\s*:|```|\{\{|\}\}",
     re.IGNORECASE,
 )
 

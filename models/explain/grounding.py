@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from models.evidence import Evidence
 from models.explain.claims import CLAIMS, INSTRUCTION, NUMBER_WORDS, TIME_CLAIMS, URL, Claim
-from models.explain.template import shopper_query
+from models.explain.template import TemplateWriter, shopper_query
 from models.explain.vocabulary import PhraseIndex, Vocabulary, tokens
 
 MASK = "§"
@@ -44,6 +44,9 @@ _BUDGET = re.compile(
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _WINDOW = re.compile(r"_(\d+)d$")
 _DAY_FACTS = ("days_ago", "days_since_launch")
+# Naming the product is not a reason: a text must also cite a reason fact or claim.
+_PRODUCT_LABELS = frozenset({"title", "brand", "category"})
+_WRITER = TemplateWriter()
 _FIRST_PERSON = frozenset({"i", "i'm", "i'd", "i've", "i'll"})
 
 
@@ -113,7 +116,7 @@ class GroundingCheck:
             problems.append(Problem("url", "links are never part of the evidence"))
         if m := INSTRUCTION.search(masked):
             problems.append(Problem("instruction", f"echoes instructions: {m.group()!r}"))
-        problems += _claim_problems(masked, codes, fact_keys, evidence)
+        problems += _claim_problems(masked, codes, fact_keys, evidence, cited)
         numbers = _evidence_numbers(evidence)
         problems += _number_problems(masked, numbers, cited)
         problems += _time_problems(masked, numbers)
@@ -124,9 +127,15 @@ class GroundingCheck:
         for mention in reversed(mentions):  # reported once: not again as an unknown name
             masked = masked[: mention.start] + MASK + masked[mention.end :]
         problems += _proper_noun_problems(masked, evidence)
-        if self.require_citation and not cited:
-            problems.append(Problem("no_evidence", "cites nothing from the evidence"))
+        if self.require_citation and not _cites_enough(cited, evidence):
+            problems.append(Problem("no_evidence", "gives no reason from the evidence"))
         return Verdict(tuple(problems), tuple(dict.fromkeys(cited)), words)
+
+
+def _cites_enough(cited: list[str], evidence: Evidence) -> bool:
+    if not _WRITER.sentences(evidence, vary=False):
+        return bool(cited)  # no reason can be stated (unknown codes only): naming will do
+    return bool(set(cited) - _PRODUCT_LABELS)
 
 
 def _shape_problems(text: str, max_words: int, max_sentences: int) -> list[Problem]:
@@ -184,8 +193,9 @@ def _supported(claim: Claim, codes: set[str], fact_keys: str) -> bool:
 
 
 def _claim_problems(
-    masked: str, codes: set[str], fact_keys: str, evidence: Evidence
+    masked: str, codes: set[str], fact_keys: str, evidence: Evidence, cited: list[str]
 ) -> list[Problem]:
+    """Unsupported claims; each supported one is recorded in ``cited`` as a reason given."""
     if evidence.discount > 0:
         codes = codes | {"discount"}
     if evidence.query:
@@ -193,10 +203,13 @@ def _claim_problems(
     problems: list[Problem] = []
     for claim in CLAIMS:
         m = claim.pattern.search(masked)
-        if m and not _supported(claim, codes, fact_keys):
-            problems.append(
-                Problem(claim.kind, f"{claim.name} claim not in evidence: {m.group()!r}")
-            )
+        if m is None:
+            continue
+        if _supported(claim, codes, fact_keys):
+            cited.append(f"claim:{claim.name}")
+        else:
+            detail = f"{claim.name} claim not in evidence: {m.group()!r}"
+            problems.append(Problem(claim.kind, detail))
     return problems
 
 

@@ -1,0 +1,336 @@
+"""LLM explanation benchmark: speed and grounded-acceptance of generated texts.
+
+    python -m bench.bench_llm [--packs 36] [--best-of 3] [--threads 2] [--json out.json]
+
+Evidence packs are built from a small generated world: real catalog products, brands and
+categories, each shopper's own views, follows and likes, co-viewed items, discounts and
+requests typed in words. Measured in one run:
+
+- template text (the baseline): microseconds per explanation, always grounded;
+- ``llm``: one generation per pack: latency, tokens/s, share accepted by the grounding check;
+- ``best_of``: N candidates per pack, judge picks: share of packs that get a grounded text;
+- a service-like page (10 items, the default 1.5 s budget): share shown as LLM text.
+
+Prints JSON and a table; asserts nothing about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from models.evidence import Evidence, Reason
+from models.explain import (
+    Explainer,
+    GroundingCheck,
+    LLMBackend,
+    TemplateWriter,
+    Vocabulary,
+    build_backend,
+    build_prompt,
+    clean_output,
+)
+
+
+def world_packs(n: int, seed: int) -> tuple[list[Evidence], Vocabulary]:
+    from world.config import WorldConfig
+    from world.generate import generate_world
+
+    out = Path(tempfile.mkdtemp(prefix="bench_llm_")) / "world"
+    generate_world(WorldConfig(users=300, products=300, days=14, seed=seed), out)
+    catalog = pd.read_parquet(out / "catalog.parquet").set_index("product_id")
+    users = pd.read_parquet(out / "users.parquet").set_index("user_id")
+    events = pd.read_parquet(out / "events.parquet")
+    vocabulary = Vocabulary(
+        brands=catalog["brand"].unique(),
+        categories=catalog["category"].unique(),
+        titles=catalog["title"],
+        regions=users["region"].unique(),
+    )
+    rng = np.random.default_rng(seed)
+    end = float(events["ts"].max())
+    views = events.loc[
+        (events["type"] == "view") & events["product_id"].notna(), ["user_id", "product_id", "ts"]
+    ]
+    views = views.join(catalog[["category", "brand", "title", "price"]], on="product_id")
+    active = views["user_id"].value_counts()
+    packs: list[Evidence] = []
+    for user_id in active.index[: n * 3]:
+        if len(packs) == n:
+            break
+        mine = views[views["user_id"] == user_id]
+        user = users.loc[user_id]
+        top_category = mine["category"].value_counts().index[0]
+        pool = catalog[
+            (catalog["category"] == top_category) & ~catalog.index.isin(mine["product_id"])
+        ]
+        if pool.empty:
+            continue
+        product_id = str(rng.choice(pool.index))
+        product = catalog.loc[product_id]
+        recent = mine[mine["ts"] > end - 7 * 86_400]
+        last = mine.sort_values("ts").iloc[-1]
+        candidates = [
+            Reason(
+                code="category_affinity",
+                facts={
+                    "category": top_category,
+                    "views_7d": int((recent["category"] == top_category).sum()),
+                },
+                weight=float(rng.uniform(0.4, 1.0)),
+            ),
+            Reason(
+                code="recently_viewed",
+                facts={"title": str(last["title"]), "days_ago": int((end - last["ts"]) // 86_400)},
+                weight=float(rng.uniform(0.2, 0.9)),
+            ),
+            Reason(
+                code="trending", facts={"category": top_category}, weight=float(rng.uniform(0, 0.5))
+            ),
+            Reason(
+                code="region_trending",
+                facts={"region": str(user["region"])},
+                weight=float(rng.uniform(0, 0.4)),
+            ),
+            Reason(
+                code="price_fit",
+                facts={
+                    "price": float(product["price"]),
+                    "typical_price": round(float(mine["price"].median()), 2),
+                },
+                weight=float(rng.uniform(0, 0.6)),
+            ),
+            Reason(
+                code="co_viewed",
+                facts={"title": str(last["title"])},
+                weight=float(rng.uniform(0, 0.6)),
+            ),
+        ]
+        if product["brand"] in list(user["brands_followed"]):
+            candidates.append(
+                Reason(code="followed_brand", facts={"brand": str(product["brand"])}, weight=0.8)
+            )
+        if top_category in list(user["categories_liked"]):
+            candidates.append(
+                Reason(code="liked_category", facts={"category": top_category}, weight=0.7)
+            )
+        if float(product["discount"]) > 0:
+            pct = round(float(product["discount"]) * 100)
+            candidates.append(Reason(code="discount", facts={"discount_pct": pct}, weight=0.6))
+        days_since_launch = int((end - float(product["launch_ts"])) // 86_400)
+        if 0 <= days_since_launch <= 30:
+            candidates.append(
+                Reason(
+                    code="new_arrival", facts={"days_since_launch": days_since_launch}, weight=0.5
+                )
+            )
+        k = int(rng.integers(1, 4))
+        reasons = list(
+            rng.choice(
+                np.array(candidates, dtype=object), size=min(k, len(candidates)), replace=False
+            )
+        )
+        query = None
+        if rng.random() < 0.35:
+            cap = next(
+                c for c in (25, 50, 100, 200, 500, 1000, 5000) if c >= float(product["price"])
+            )
+            query = f"{top_category.lower()} under ${cap}"
+            reasons.insert(
+                0, Reason(code="query_match", facts={"terms": top_category.lower()}, weight=0.9)
+            )
+        packs.append(
+            Evidence(
+                product_id=product_id,
+                title=str(product["title"]),
+                brand=str(product["brand"]),
+                category=str(product["category"]),
+                price=float(product["price"]),
+                discount=float(product["discount"]),
+                reasons=reasons,
+                query=query,
+            )
+        )
+    return packs, vocabulary
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def bench_template(packs: list[Evidence], check: GroundingCheck) -> dict[str, Any]:
+    writer = TemplateWriter()
+    start = time.perf_counter()
+    rounds = 50
+    for _ in range(rounds):
+        texts = [writer.write(p) for p in packs]
+    per_item_us = (time.perf_counter() - start) / (rounds * len(packs)) * 1e6
+    grounded = sum(check.check(t, p).grounded for t, p in zip(texts, packs, strict=True))
+    start = time.perf_counter()
+    for t, p in zip(texts, packs, strict=True):
+        check.check(t, p)
+    check_us = (time.perf_counter() - start) / len(packs) * 1e6
+    return {
+        "latency_us": round(per_item_us, 1),
+        "grounded_share": grounded / len(packs),
+        "grounding_check_us": round(check_us, 1),
+    }
+
+
+def bench_single(
+    backend: LLMBackend, packs: list[Evidence], check: GroundingCheck, max_tokens: int
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    latencies, tokens, seconds, accepted = [], 0, 0.0, 0
+    kinds: Counter[str] = Counter()
+    samples: list[tuple[str, str]] = []
+    for pack in packs:
+        options = backend.Options(max_tokens=max_tokens, temperature=0.2, seed=0)
+        start = time.perf_counter()
+        completion = backend.complete(build_prompt(pack), options)
+        text = clean_output(completion.text)
+        verdict = check.check(text, pack)
+        latencies.append(time.perf_counter() - start)
+        tokens += completion.completion_tokens
+        seconds += completion.seconds
+        accepted += verdict.grounded
+        kinds.update(verdict.kinds)
+        tag = ("ok " if verdict.grounded else "REJ") + f" {'/'.join(verdict.kinds)}"
+        samples.append((tag, text))
+    return {
+        "latency_s_p50": round(pct(latencies, 50), 3),
+        "latency_s_p95": round(pct(latencies, 95), 3),
+        "tokens_per_s": round(tokens / seconds, 1) if seconds else 0.0,
+        "tokens_per_text": round(tokens / len(packs), 1),
+        "grounded_share": accepted / len(packs),
+        "rejections": dict(kinds.most_common()),
+    }, samples
+
+
+def bench_explainer(
+    backend: LLMBackend,
+    packs: list[Evidence],
+    check: GroundingCheck,
+    mode: str,
+    best_of: int,
+    max_tokens: int,
+    budget_s: float,
+    page: int,
+) -> dict[str, Any]:
+    explainer = Explainer(backend, check, max_tokens=max_tokens, best_of=best_of)
+    latencies: list[float] = []
+    sources: Counter[str] = Counter()
+
+    async def run() -> None:
+        for i in range(0, len(packs), page):
+            batch = packs[i : i + page]
+            start = time.perf_counter()
+            shown = await explainer.explain(batch, mode=mode, budget_s=budget_s)
+            latencies.append((time.perf_counter() - start) / len(batch))
+            sources.update(e.source for e in shown if e)
+
+    asyncio.run(run())
+    explainer.close()
+    total = sum(sources.values())
+    return {
+        "mode": mode,
+        "page": page,
+        "budget_s": budget_s,
+        "latency_s_per_item_p50": round(pct(latencies, 50), 3),
+        "llm_share": (sources["llm"] + sources["best_of"]) / total,
+        "sources": dict(sources.most_common()),
+        "candidates": explainer.counts["candidates"],
+        "candidate_grounded_share": round(
+            explainer.counts["candidates_grounded"] / max(1, explainer.counts["candidates"]), 3
+        ),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--packs", type=int, default=36)
+    parser.add_argument("--best-of", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--max-tokens", type=int, default=48)
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--backend", choices=["local", "openai"], default="local")
+    parser.add_argument("--base-url", default="http://127.0.0.1:8080/v1")
+    parser.add_argument("--model", default="smollm2")
+    parser.add_argument("--samples", type=int, default=0, help="print this many generated texts")
+    parser.add_argument("--json", type=Path, help="also write the JSON report here")
+    args = parser.parse_args(argv)
+
+    packs, vocabulary = world_packs(args.packs, args.seed)
+    check = GroundingCheck(vocabulary)
+    start = time.perf_counter()
+    backend = build_backend(
+        args.backend, threads=args.threads, base_url=args.base_url, model=args.model
+    )
+    load_s = time.perf_counter() - start
+    report: dict[str, Any] = {
+        "backend": backend.id,
+        "packs": len(packs),
+        "threads": args.threads,
+        "load_s": round(load_s, 3),
+        "template": bench_template(packs, check),
+    }
+    report["llm_single"], samples = bench_single(backend, packs, check, args.max_tokens)
+    report["llm"] = bench_explainer(
+        backend, packs, check, "llm", args.best_of, args.max_tokens, 60.0, 1
+    )
+    report["best_of"] = bench_explainer(
+        backend, packs, check, "best_of", args.best_of, args.max_tokens, 60.0, 1
+    )
+    report["page_llm_1.5s"] = bench_explainer(
+        backend, packs, check, "llm", args.best_of, args.max_tokens, 1.5, 10
+    )
+    report["page_best_of_1.5s"] = bench_explainer(
+        backend, packs, check, "best_of", args.best_of, args.max_tokens, 1.5, 10
+    )
+    backend.close()
+
+    print(json.dumps(report, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
+    single = report["llm_single"]
+    rows = [
+        (
+            "template (baseline)",
+            f"{report['template']['latency_us']} µs",
+            "-",
+            f"{report['template']['grounded_share']:.0%}",
+        ),
+        (
+            "llm, one call",
+            f"{single['latency_s_p50']} s p50 / {single['latency_s_p95']} s p95",
+            str(report["llm_single"]["tokens_per_s"]),
+            f"{report['llm_single']['grounded_share']:.0%}",
+        ),
+    ]
+    for key in ("llm", "best_of", "page_llm_1.5s", "page_best_of_1.5s"):
+        r = report[key]
+        rows.append(
+            (
+                f"{key} (page {r['page']}, {r['budget_s']} s)",
+                f"{r['latency_s_per_item_p50']} s/item p50",
+                "-",
+                f"{r['llm_share']:.0%} shown as LLM text",
+            )
+        )
+    print(f"\n{'path':34} {'latency':32} {'tokens/s':>9}  grounded")
+    for name, latency, tps, share in rows:
+        print(f"{name:34} {latency:32} {tps:>9}  {share}")
+    for tag, text in samples[: args.samples]:
+        print(f"  [{tag}] {text}")
+
+
+if __name__ == "__main__":
+    main()
