@@ -53,7 +53,14 @@ class ModelMetadata(BaseModel):
     baseline: list[float] = Field(description="Population baseline per feature.")
     data_fingerprint: str = Field(description="sha256 of the training event log summary.")
     data_dir: str | None = Field(default=None, description="Where events/catalog came from.")
+    events_source: str | None = Field(
+        default=None, description="The events file trained on, or 'store' for the store's log."
+    )
+    catalog_source: str | None = Field(
+        default=None, description="The catalog file, or 'store' for the stored snapshot."
+    )
     split_ts: float = Field(description="Train on events before, evaluate on events after.")
+    test_days: int = Field(default=7, description="Held-out days after split_ts.")
     metrics: dict[str, float] = Field(default_factory=dict)
     params: dict[str, Any] = Field(default_factory=dict)
     code_version: str

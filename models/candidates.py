@@ -1,0 +1,241 @@
+"""Candidate generation: a few hundred products worth ranking for one shopper at one time.
+
+Every source tags what it contributed, so the ranker can weigh sources and the response
+can say where an item came from. ``candidates_for`` is pure: offline (training,
+evaluation) it gets point-in-time inputs, online the service passes the user state,
+snapshot and co-occurrence neighbours it fetched; the code path is the same.
+
+Sources, in the order of ``SOURCES``:
+
+- ``co_occurrence``: neighbours of the shopper's recent products (co-view, co-purchase);
+- ``top_category``: the most popular products of the shopper's top categories;
+- ``brand``: the most popular products of followed or frequently engaged brands;
+- ``trending``: products whose last-day engagement outpaces their weekly rate;
+- ``new``: recently launched products (exploration);
+- ``query``: TF-IDF matches of the shopper's free-text request;
+- ``popular``: global popularity, the fallback that always fills the set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+SOURCES: tuple[str, ...] = (
+    "co_occurrence",
+    "top_category",
+    "brand",
+    "trending",
+    "new",
+    "query",
+    "popular",
+)
+NEW_PRODUCT_SECONDS = 14 * 86_400.0
+
+
+@dataclass(frozen=True)
+class RetrievalSnapshot:
+    """Shop-wide retrieval structures valid at ``at``, kept in process (rebuilt as the
+    feature snapshot refreshes). Arrays are aligned with catalog positions."""
+
+    at: float
+    popularity: FloatArray
+    trending: FloatArray
+    launch_ts: FloatArray
+    category_code: IntArray
+    brand_code: IntArray
+    category_top: tuple[IntArray, ...]
+    brand_top: tuple[IntArray, ...]
+    by_popularity: IntArray
+    by_trending: IntArray
+
+    @classmethod
+    def build(
+        cls,
+        at: float,
+        popularity: FloatArray,
+        trending: FloatArray,
+        launch_ts: FloatArray,
+        category_code: npt.NDArray[np.integer],
+        brand_code: npt.NDArray[np.integer],
+        per_group: int = 60,
+    ) -> RetrievalSnapshot:
+        launched = ~(launch_ts > at)  # NaN launch: always available
+        pop = np.where(launched, popularity, -np.inf)
+        order = np.argsort(-pop, kind="stable")
+        order = order[launched[order]]
+        cats = np.asarray(category_code, dtype=np.int64)
+        brands = np.asarray(brand_code, dtype=np.int64)
+        n_cats = int(cats.max()) + 1 if cats.size else 0
+        n_brands = int(brands.max()) + 1 if brands.size else 0
+        category_top = tuple(order[cats[order] == c][:per_group] for c in range(n_cats))
+        brand_top = tuple(order[brands[order] == b][:per_group] for b in range(n_brands))
+        trend = np.where(launched, trending, -np.inf)
+        by_trending = np.argsort(-trend, kind="stable")
+        by_trending = by_trending[launched[by_trending] & (trending[by_trending] > 0)]
+        return cls(
+            at=at,
+            popularity=popularity,
+            trending=trending,
+            launch_ts=launch_ts,
+            category_code=cats,
+            brand_code=brands,
+            category_top=category_top,
+            brand_top=brand_top,
+            by_popularity=order,
+            by_trending=by_trending,
+        )
+
+    @property
+    def n_products(self) -> int:
+        return len(self.popularity)
+
+    def available(self) -> BoolArray:
+        return np.asarray(~(self.launch_ts > self.at))
+
+
+@dataclass(frozen=True)
+class ShopperSignals:
+    """What retrieval knows of one shopper at one time (from the user state).
+
+    ``recent`` holds catalog positions of recently engaged products (most recent first)
+    with a recency weight each; affinities are decayed engagement per category / brand
+    code, with followed brands and liked categories already folded in.
+    """
+
+    recent: IntArray
+    recent_weight: FloatArray
+    category_affinity: FloatArray
+    brand_affinity: FloatArray
+
+    @classmethod
+    def cold(cls, n_categories: int, n_brands: int) -> ShopperSignals:
+        return cls(
+            recent=np.zeros(0, dtype=np.int64),
+            recent_weight=np.zeros(0),
+            category_affinity=np.zeros(n_categories),
+            brand_affinity=np.zeros(n_brands),
+        )
+
+
+@dataclass(frozen=True)
+class CandidateQuota:
+    co_occurrence: int = 100
+    top_category: int = 120
+    top_categories: int = 3
+    brand: int = 45
+    top_brands: int = 3
+    trending: int = 30
+    new: int = 20
+    query: int = 100
+    popular: int = 60
+
+
+@dataclass(frozen=True)
+class CandidateSet:
+    """Candidates (catalog positions) with a row of source flags each, and the raw
+    retrieval scores the ranker uses as request features."""
+
+    products: IntArray
+    sources: BoolArray  # (n, len(SOURCES))
+    cooc_score: FloatArray
+    query_score: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def sources_of(self, row: int) -> list[str]:
+        return [name for name, on in zip(SOURCES, self.sources[row], strict=True) if on]
+
+
+def _top(values: FloatArray, k: int, eligible: BoolArray) -> IntArray:
+    """Positions of the ``k`` largest positive ``values`` among ``eligible``."""
+    pool = np.flatnonzero(eligible & (values > 0))
+    if len(pool) > k:
+        pool = pool[np.argpartition(-values[pool], k - 1)[:k]]
+    return pool[np.argsort(-values[pool], kind="stable")]
+
+
+def _spread(weights: FloatArray, k_groups: int, quota: int) -> list[tuple[int, int]]:
+    """The top ``k_groups`` groups by weight and how many products each gets."""
+    if weights.size == 0 or quota <= 0:
+        return []
+    top = np.argsort(-weights, kind="stable")[:k_groups]
+    top = top[weights[top] > 0]
+    if len(top) == 0:
+        return []
+    share = weights[top] / weights[top].sum()
+    return [(int(g), max(5, round(quota * s))) for g, s in zip(top, share, strict=True)]
+
+
+def cooc_scores(
+    signals: ShopperSignals,
+    neighbours: Mapping[int, tuple[IntArray, FloatArray]],
+    n_products: int,
+) -> FloatArray:
+    """Sum over recent products of (recency weight × neighbour score), per product."""
+    score = np.zeros(n_products)
+    for product, weight in zip(signals.recent, signals.recent_weight, strict=True):
+        found = neighbours.get(int(product))
+        if found is not None:
+            np.add.at(score, found[0], weight * found[1])
+    return score
+
+
+def candidates_for(
+    signals: ShopperSignals,
+    snapshot: RetrievalSnapshot,
+    neighbours: Mapping[int, tuple[IntArray, FloatArray]],
+    query_scores: FloatArray | None = None,
+    quota: CandidateQuota = CandidateQuota(),
+    allowed: BoolArray | None = None,
+) -> CandidateSet:
+    """Candidates for one shopper at ``snapshot.at``; never includes unlaunched products.
+
+    ``neighbours`` maps a recent product's position to its (neighbours, scores), from
+    ``Neighbours`` offline or from Redis online; ``query_scores`` is the request's
+    ``QueryIndex.scores`` (None without a request text). ``allowed`` (a mask over the
+    catalog) applies the request's hard filters inside every source, so a narrow filter
+    still yields a full candidate set.
+    """
+    n = snapshot.n_products
+    available = snapshot.available()
+    if allowed is not None:
+        available = available & allowed
+    flags = np.zeros((len(SOURCES), n), dtype=bool)
+
+    def pick(order: IntArray, count: int) -> IntArray:
+        return order[available[order]][:count] if allowed is not None else order[:count]
+
+    cooc = cooc_scores(signals, neighbours, n)
+    flags[0, _top(cooc, quota.co_occurrence, available)] = True
+    for cat, count in _spread(signals.category_affinity, quota.top_categories, quota.top_category):
+        if cat < len(snapshot.category_top):
+            flags[1, pick(snapshot.category_top[cat], count)] = True
+    for brand, count in _spread(signals.brand_affinity, quota.top_brands, quota.brand):
+        if brand < len(snapshot.brand_top):
+            flags[2, pick(snapshot.brand_top[brand], count)] = True
+    flags[3, pick(snapshot.by_trending, quota.trending)] = True
+    age = snapshot.at - snapshot.launch_ts
+    recent_launch = available & (age >= 0) & (age < NEW_PRODUCT_SECONDS)
+    fresh = np.where(recent_launch, NEW_PRODUCT_SECONDS - age + 1.0, 0.0)
+    flags[4, _top(np.nan_to_num(fresh), quota.new, recent_launch)] = True
+    query = np.zeros(n) if query_scores is None else query_scores
+    if query_scores is not None:
+        flags[5, _top(query_scores, quota.query, available)] = True
+    flags[6, pick(snapshot.by_popularity, quota.popular)] = True
+
+    products = np.flatnonzero(flags.any(axis=0) & available).astype(np.int64)
+    return CandidateSet(
+        products=products,
+        sources=np.ascontiguousarray(flags[:, products].T),
+        cooc_score=cooc[products],
+        query_score=query[products],
+    )

@@ -1,0 +1,273 @@
+"""What the service calls: a shopper's state in, ranked products with reasons out.
+
+The service fetches the user state (one Redis round trip) and the co-occurrence
+neighbours of the shopper's recent products (``recent_products``, one pipelined round
+trip); everything shop-wide (catalog, product snapshot, text index, model) is in process.
+Filters are hard constraints: no item outside them is ever returned. Without a model the
+ranking is a labelled heuristic (``ranking == "heuristic"``: the service reports
+``degraded``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from features.catalog import Catalog
+from features.errors import InvalidInput
+from features.state import ProductFeatures, UserState
+from models.candidates import RetrievalSnapshot, candidates_for
+from models.cooccurrence import NeighbourMap, neighbours_from_map
+from models.evidence import Evidence, Reason
+from models.ranker import one_thread
+from models.ranking_features import RANKING_FEATURES, RankingFeatures, group_columns
+from models.reasons import ReasonFacts, matched_terms, score_drops, top_reasons
+from models.registry import LoadedModel
+from models.signals import signals_from_state, snapshot_from_products
+from models.text_match import QueryIndex
+
+FloatArray = npt.NDArray[np.float64]
+NeighbourIndex = dict[int, tuple[npt.NDArray[np.int64], FloatArray]]
+SNAPSHOT_REFRESH_SECONDS = 600.0
+MAX_K = 100
+# The no-model ranking: a transparent weighted sum of the same ranking features.
+HEURISTIC_WEIGHTS: dict[str, float] = {
+    "category_share_14d": 3.0,
+    "brand_share_14d": 1.5,
+    "liked_category": 0.5,
+    "followed_brand": 0.5,
+    "query_match": 4.0,
+    "cooc_score": 2.0,
+    "log_popularity_14d": 0.3,
+    "trending": 0.1,
+    "purchased_before": -2.0,
+}
+
+
+@dataclass(frozen=True)
+class RecommendContext:
+    """The request: optional text and hard filters."""
+
+    query: str | None = None
+    category: str | None = None
+    brand: str | None = None
+    min_price: float | None = None
+    max_price: float | None = None
+    exclude_purchased: bool = True
+    k: int = 10
+
+
+@dataclass(frozen=True)
+class RecommendedItem:
+    product_id: str
+    rank: int
+    score: float
+    sources: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+
+    def evidence(self, catalog: Catalog, query: str | None = None) -> Evidence:
+        """The evidence pack an explanation of this item may rest on."""
+        i = catalog.position(self.product_id)
+        return Evidence(
+            product_id=self.product_id,
+            title=str(catalog.frame["title"].iloc[i]),
+            brand=catalog.brand_of(self.product_id) or "",
+            category=catalog.category_of(self.product_id) or "",
+            price=float(catalog.price[i]),
+            discount=float(catalog.discount[i]),
+            reasons=list(self.reasons),
+            query=query,
+        )
+
+
+@dataclass(frozen=True)
+class Recommendations:
+    items: list[RecommendedItem]
+    ranking: Literal["model", "heuristic"]
+    model_version: str | None
+    candidates: int
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def degraded(self) -> bool:
+        return self.ranking == "heuristic"
+
+
+class Recommender:
+    """Ranks one shopper's candidates; build once per (catalog, model) and reuse."""
+
+    def __init__(self, catalog: Catalog, model: LoadedModel | None = None) -> None:
+        self.catalog = catalog
+        self.model = model
+        self.query_index = QueryIndex(catalog)
+        self.features = RankingFeatures(catalog)
+        self.facts = ReasonFacts(catalog)
+        self._snapshot: tuple[int, float, RetrievalSnapshot] | None = None
+        # List price, as shown in the answer: what a shopper sees is what they filtered on.
+        self._prices = catalog.price
+        if model is not None:
+            names = model.metadata.feature_names
+            if tuple(names) != RANKING_FEATURES:
+                missing = sorted(set(RANKING_FEATURES) ^ set(names))[:5]
+                raise InvalidInput(
+                    f"model {model.version} was trained on other features ({missing}); "
+                    "retrain with `shopmode train`",
+                    field="model",
+                )
+            self._groups = group_columns(names, model.metadata.feature_groups)
+            self._baseline = np.asarray(model.metadata.baseline, dtype=np.float64)
+        weights = np.zeros(len(RANKING_FEATURES))
+        for name, weight in HEURISTIC_WEIGHTS.items():
+            weights[RANKING_FEATURES.index(name)] = weight
+        self._heuristic = weights
+
+    def recent_products(self, state: UserState) -> list[str]:
+        """Product ids whose co-occurrence neighbours this shopper's request needs."""
+        recent = signals_from_state(state, self.catalog).recent
+        return [str(self.catalog.product_ids[i]) for i in recent]
+
+    def snapshot(self, products: ProductFeatures) -> RetrievalSnapshot:
+        cached = self._snapshot
+        if (
+            cached is not None
+            and cached[0] == id(products.log_sums)
+            and abs(products.at - cached[1]) < SNAPSHOT_REFRESH_SECONDS
+        ):
+            return cached[2]
+        built = snapshot_from_products(products, self.catalog)
+        self._snapshot = (id(products.log_sums), products.at, built)
+        return built
+
+    def allowed(self, state: UserState, context: RecommendContext) -> npt.NDArray[np.bool_]:
+        c = self.catalog
+        mask = np.ones(len(c), dtype=bool)
+        if context.category is not None:
+            if context.category not in c.categories:
+                raise InvalidInput(f"unknown category {context.category!r}", field="category")
+            mask &= c.category_code == c.categories.index(context.category)
+        if context.brand is not None:
+            if context.brand not in c.brands:
+                raise InvalidInput(f"unknown brand {context.brand!r}", field="brand")
+            mask &= c.brand_code == c.brands.index(context.brand)
+        if context.min_price is not None:
+            mask &= self._prices >= context.min_price
+        if context.max_price is not None:
+            mask &= self._prices <= context.max_price
+        if context.exclude_purchased and state.purchased:
+            bought = c.index_of(state.purchased)
+            mask[bought[bought >= 0]] = False
+        return mask
+
+    def recommend(
+        self,
+        state: UserState,
+        products: ProductFeatures,
+        neighbours: NeighbourMap,
+        context: RecommendContext,
+        allowed: npt.NDArray[np.bool_] | None = None,
+    ) -> Recommendations:
+        """Top ``context.k`` products for the shopper as of ``state.at``.
+
+        ``allowed`` (a mask over catalog positions) adds the caller's own hard filters to
+        the context's; nothing outside either is returned.
+        """
+        if not 1 <= context.k <= MAX_K:
+            raise InvalidInput(f"must be between 1 and {MAX_K}", field="k")
+        if (
+            context.min_price is not None
+            and context.max_price is not None
+            and context.min_price > context.max_price
+        ):
+            raise InvalidInput("must not be above max_price", field="min_price")
+        at = state.at
+        signals = signals_from_state(state, self.catalog)
+        query_scores = self.query_index.scores(context.query) if context.query else None
+        neighbour_index = neighbours_from_map(self.catalog, neighbours)
+        mask = self.allowed(state, context)
+        if allowed is not None:
+            mask &= allowed
+        found = candidates_for(
+            signals,
+            self.snapshot(products),
+            neighbour_index,
+            query_scores,
+            allowed=mask,
+        )
+        if len(found) == 0:
+            ranking: Literal["model", "heuristic"] = "model" if self.model else "heuristic"
+            return Recommendations([], ranking, self._version(), 0)
+        rows = self.features.rows(state, found, products, at)
+        with one_thread():
+            if self.model is not None:
+                scores = self.model.estimator.predict(rows)
+            else:
+                scores = rows.astype(np.float64) @ self._heuristic
+        top = np.argsort(-scores, kind="stable")[: context.k]
+        reasons = self._reasons(
+            state, found.products[top], rows[top], scores[top], context, neighbour_index
+        )
+        items = [
+            RecommendedItem(
+                product_id=str(self.catalog.product_ids[found.products[i]]),
+                rank=rank + 1,
+                score=float(scores[i]),
+                sources=tuple(found.sources_of(int(i))),
+                reasons=tuple(reasons[rank]),
+            )
+            for rank, i in enumerate(top)
+        ]
+        ranking = "model" if self.model is not None else "heuristic"
+        return Recommendations(items, ranking, self._version(), len(found))
+
+    def _version(self) -> str | None:
+        return self.model.version if self.model is not None else None
+
+    def _reasons(
+        self,
+        state: UserState,
+        products: npt.NDArray[np.int64],
+        rows: npt.NDArray[np.float32],
+        scores: FloatArray,
+        context: RecommendContext,
+        neighbours: NeighbourIndex,
+    ) -> list[list[Reason]]:
+        if self.model is None:
+            return [[] for _ in products]
+        with one_thread():
+            drops = score_drops(self.model.estimator, rows, scores, self._groups, self._baseline)
+        neighbour_titles = self._cooc_titles(state, products, neighbours)
+        out: list[list[Reason]] = []
+        for i, product in enumerate(products.tolist()):
+            total = sum(d.drop for d in drops[i]) or 1.0
+            title = str(self.facts.titles[product])
+            candidates = [
+                self.facts.reason(
+                    d,
+                    state,
+                    product,
+                    context.query,
+                    matched_terms(context.query, title),
+                    neighbour_titles.get(product),
+                    d.drop / total,
+                )
+                for d in drops[i]
+            ]
+            out.append(top_reasons(candidates))
+        return out
+
+    def _cooc_titles(
+        self, state: UserState, products: npt.NDArray[np.int64], neighbours: NeighbourIndex
+    ) -> dict[int, str]:
+        """For co-occurrence reasons: the shopper's recent product each item was seen with."""
+        recent = signals_from_state(state, self.catalog).recent
+        wanted = set(products.tolist())
+        out: dict[int, str] = {}
+        for item in recent.tolist():  # most recent first: the freshest link wins
+            linked, _ = neighbours.get(item, (np.zeros(0, dtype=np.int64), np.zeros(0)))
+            for neighbour in linked.tolist():
+                if neighbour in wanted and neighbour not in out:
+                    out[neighbour] = str(self.facts.titles[item])
+        return out
