@@ -15,6 +15,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from redis.exceptions import RedisError
@@ -102,9 +103,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=_DESCRIPTION,
         lifespan=lifespan,
         responses={
+            400: {"model": Problem, "description": "The request body is not valid JSON."},
             401: {"model": Problem, "description": "No or unknown API key."},
             403: {"model": Problem, "description": "The key lacks the scope."},
             429: {"model": Problem, "description": "Rate limit reached; see Retry-After."},
+            413: {"model": Problem, "description": "The request body is over max_body_bytes."},
         },
     )
     app.state.settings = settings
@@ -115,4 +118,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for module in (recommendations, ask, users, events, products, admin, health, web):
         app.include_router(module.router)
+    _document_raw_bodies(app)
     return app
+
+
+def _document_raw_bodies(app: FastAPI) -> None:
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = events.document_event_schema(plain())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

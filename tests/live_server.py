@@ -13,8 +13,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import numpy as np
 import pandas as pd
 import redis
 import redis.cluster
@@ -22,8 +24,11 @@ import redis.cluster
 from features.catalog import Catalog, store_catalog
 from features.events import parse_events
 from features.online import OnlineFeatureStore
+from models.ranker import ShopRanker
+from models.registry import MODEL_FILE, save_model
 from service.auth import hash_api_key
 from service.embedded_redis import free_port
+from service.settings import Settings
 
 KEYS = {
     "reader": ("sm_live_reader_key", ["recommend"]),
@@ -69,6 +74,23 @@ def seed_shop(client: redis.Redis | redis.cluster.RedisCluster) -> Catalog:
     return catalog
 
 
+def save_tiny_model(models_dir: Path, version: str) -> Path:
+    """A small real ranker saved through the registry; the path of its model file."""
+    names = ["views_7d", "price_ratio"]
+    X = np.random.default_rng(5).random((200, len(names)))
+    meta: dict[str, Any] = {
+        "created_at": time.time(),
+        "feature_names": names,
+        "feature_groups": {"recency": ["views_7d"], "price": ["price_ratio"]},
+        "baseline": [0.0, 1.0],
+        "data_fingerprint": "live-test",
+        "split_ts": 0.0,
+        "code_version": "test",
+    }
+    save_model(models_dir, ShopRanker(max_iter=5).fit(X, X[:, 0]), meta, version=version)
+    return models_dir / version / MODEL_FILE
+
+
 def service_env(redis_url: str, home: Path, **overrides: str) -> dict[str, str]:
     """``SHOPMODE_*`` variables for a server on ``redis_url`` with the three live keys."""
     keys = [
@@ -86,6 +108,23 @@ def service_env(redis_url: str, home: Path, **overrides: str) -> dict[str, str]:
         "OMP_NUM_THREADS": "1",
     }
     return env | {f"SHOPMODE_{k.upper()}": v for k, v in overrides.items()}
+
+
+def live_settings(redis_url: str, home: Path, **overrides: object) -> Settings:
+    """The same configuration as ``service_env``, for an in-process app."""
+    values: dict[str, object] = {
+        "REDIS_URL": redis_url,
+        "home": home,
+        "api_keys": [
+            {"name": name, "sha256": hash_api_key(key), "scopes": scopes}
+            for name, (key, scopes) in KEYS.items()
+        ],
+        "llm_backend": "template",
+        "rate_limit_per_minute": 0,
+        "redis_socket_timeout": 0.2,
+        "model_poll_seconds": 0.2,
+    }
+    return Settings.model_validate(values | overrides)
 
 
 @dataclass

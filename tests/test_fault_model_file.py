@@ -7,16 +7,13 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from live_server import seed_shop
+from live_server import save_tiny_model, seed_shop
 
-from models.ranker import ShopRanker
-from models.registry import CURRENT_KEY, METADATA_FILE, MODEL_FILE, save_model
+from models.registry import CURRENT_KEY, METADATA_FILE, MODEL_FILE
 from service.app import create_app
 from service.settings import Settings
 
@@ -25,20 +22,7 @@ pytestmark = pytest.mark.fault
 Bearer = Callable[[str], dict[str, str]]
 
 
-def _save(models_dir: Path, version: str) -> Path:
-    names = ["views_7d", "price_ratio"]
-    X = np.random.default_rng(5).random((200, len(names)))
-    meta: dict[str, Any] = {
-        "created_at": time.time(),
-        "feature_names": names,
-        "feature_groups": {"recency": ["views_7d"], "price": ["price_ratio"]},
-        "baseline": [0.0, 1.0],
-        "data_fingerprint": "fault-test",
-        "split_ts": 0.0,
-        "code_version": "test",
-    }
-    save_model(models_dir, ShopRanker(max_iter=5).fit(X, X[:, 0]), meta, version=version)
-    return models_dir / version / MODEL_FILE
+_save = save_tiny_model
 
 
 def _flip_bytes(path: Path) -> None:
