@@ -116,6 +116,9 @@ def _numeric_or_cellwise(
             choices.append(ev.NOT_AN_INTEGER)
         conditions.append(present & finite & (values < 0))
         choices.append(ev.NEGATIVE)
+        if integer:
+            conditions.append(present & finite & (values > ev.MAX_COUNT))
+            choices.append(ev.TOO_LARGE_COUNT)
     reasons[:] = _first_reason(conditions, choices, len(values))
     out = values.astype(object)
     out[~present] = None

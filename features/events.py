@@ -50,6 +50,7 @@ PRODUCT_EVENT_TYPES = frozenset(
 )
 MAX_ID_LENGTH = 128
 MAX_QUERY_LENGTH = 512
+MAX_COUNT = 1_000_000_000  # quantities and positions; keeps them inside int64 downstream
 FUTURE_TOLERANCE_SECONDS = 300.0
 EARLIEST_TS = 946_684_800.0  # 2000-01-01T00:00:00Z
 
@@ -85,6 +86,7 @@ NOT_A_NUMBER = "must be a number"
 NOT_AN_INTEGER = "must be a whole number"
 NOT_FINITE = "must be finite"
 NEGATIVE = "must not be negative"
+TOO_LARGE_COUNT = f"is larger than {MAX_COUNT:,}"
 BAD_TIMESTAMP = "must be epoch seconds or an RFC 3339 timestamp"
 TOO_EARLY = "is before 2000-01-01"
 IN_FUTURE = "is more than 5 minutes in the future"
@@ -187,6 +189,8 @@ def check_count(value: object) -> int | None:
             raise ValueError(NOT_AN_INTEGER)
     if value < 0:
         raise ValueError(NEGATIVE)
+    if value > MAX_COUNT:
+        raise ValueError(TOO_LARGE_COUNT)
     return int(value)
 
 
