@@ -8,7 +8,8 @@ pandas. Neither engine knows what a feature means; they only know four ways to f
   time T is ``2^(L − T/h)``. Order-independent, no last-update time, exact for late events,
   decayed from event time, never arrival time.
 - window buckets: integer counts per (granularity, bucket, event type) (``fold: +``); a
-  window of n buckets at T covers buckets ``[b(T)−n+1, b(T)]`` in both engines.
+  window of n buckets at T covers buckets ``[b(T)−n+1, b(T)]`` in both engines. One field
+  per bucket holds the counts of every type (``"3,1,0,0,1"``, in ``COUNTED_TYPES`` order).
 - recent items: per product the latest (ts, interaction rank) (``fold: max``), capped.
 - members: purchased products, followed brands, liked categories → latest ts, capped.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,7 +60,7 @@ class Window:
     buckets: int
 
     def bucket(self, ts: float) -> int:
-        return math.floor(ts / self.bucket_seconds)
+        return math.floor((ts - TIME_ORIGIN) / self.bucket_seconds)
 
     def first_bucket(self, at: float) -> int:
         return self.bucket(at) - self.buckets + 1
@@ -112,7 +114,7 @@ class Contributions:
     """
 
     decayed: pd.DataFrame  # row, user_id, field, exponent
-    windows: pd.DataFrame  # row, user_id, field, bucket, code
+    windows: pd.DataFrame  # row, user_id, field, kind (index in COUNTED_TYPES)
     recent: pd.DataFrame  # row, user_id, product_id, rank, ts
     members: pd.DataFrame  # row, user_id, field, ts
     products: pd.DataFrame  # row, product_id, slot, exponent
@@ -190,18 +192,15 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
                 )
             )
 
+    kind_index = np.zeros(len(events), dtype=np.int64)
+    for i, kind in enumerate(COUNTED_TYPES):
+        kind_index[kinds == kind.value] = i
     windows = []
     for window in WINDOWS:
-        buckets = np.floor(ts / window.bucket_seconds).astype(np.int64)
-        fields = f"w:{window.code}:" + pd.Series(buckets).astype(str) + ":" + pd.Series(kinds)
+        buckets = np.floor((ts - TIME_ORIGIN) / window.bucket_seconds).astype(np.int64)
+        fields = f"w:{window.code}:" + pd.Series(buckets).astype(str)
         windows.append(
-            _frame(
-                row=rows,
-                user_id=users,
-                field=fields.to_numpy(dtype=object),
-                bucket=buckets,
-                code=window.code,
-            )
+            _frame(row=rows, user_id=users, field=fields.to_numpy(dtype=object), kind=kind_index)
         )
 
     ranks = np.zeros(len(events), dtype=np.int64)
@@ -281,6 +280,36 @@ def log_sum(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     result = summed["_peak"] + np.log2(summed["_scaled"])
     folded: pd.DataFrame = result.rename("exponent").reset_index()
     return folded
+
+
+def pack_counts(counts: list[int]) -> str:
+    """A window bucket's counts per type as text, trailing zeros dropped: ``"3,1,0,2"``."""
+    last = len(counts)
+    while last > 1 and counts[last - 1] == 0:
+        last -= 1
+    return ",".join(str(c) for c in counts[:last])
+
+
+def unpack_counts(text: str) -> list[int]:
+    values = [int(part) for part in text.split(",") if part]
+    return values + [0] * (len(COUNTED_TYPES) - len(values))
+
+
+def window_counts(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Fold window contributions: one packed ``counts`` string per group (``by`` + field)."""
+    sized = frame.groupby([*by, "field", "kind"], sort=False).size()
+    packed: dict[tuple[Any, ...], list[int]] = {}
+    for key, count in sized.items():
+        parts: tuple[Any, ...] = key if isinstance(key, tuple) else (key,)
+        group, kind = parts[:-1], int(parts[-1])
+        packed.setdefault(group, [0] * len(COUNTED_TYPES))[kind] += int(count)
+    rows = [(*group, pack_counts(counts)) for group, counts in packed.items()]
+    return pd.DataFrame(rows, columns=[*by, "field", "counts"])
+
+
+def recent_member(rank: int, product_id: str) -> str:
+    """The recent sorted set's member: the interaction rank, then the product id."""
+    return f"{rank}{product_id}"
 
 
 def latest_recent(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:

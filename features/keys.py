@@ -28,17 +28,18 @@ def user_tag(user_id: str) -> str:
 
 
 def user_state(user_id: str) -> str:
-    """Hash: decayed sums, window buckets, interests, purchases, recent-item types."""
+    """Hash: decayed sums, window buckets, interests, purchases, last event time."""
     return f"{PREFIX}:{user_tag(user_id)}:state"
 
 
 def user_recent(user_id: str) -> str:
-    """Sorted set: product → time of the latest interaction, capped."""
+    """Sorted set: interaction rank + product id → time of the latest interaction, capped."""
     return f"{PREFIX}:{user_tag(user_id)}:recent"
 
 
 def user_seen(user_id: str) -> str:
-    """Sorted set: hashed event id → event time, pruned to the dedup horizon."""
+    """String: packed (event time, 8-byte digest of the event id) records, pruned to the
+    dedup horizon (see features/lua/user_apply.lua)."""
     return f"{PREFIX}:{user_tag(user_id)}:seen"
 
 

@@ -17,19 +17,23 @@ import pandas as pd
 
 from features.catalog import Catalog
 from features.definitions import (
+    COUNTED_TYPES,
     MEMBER_CAP,
     RECENT_CAP,
     Contributions,
     contributions,
     latest_recent,
     log_sum,
+    pack_counts,
+    recent_member,
+    window_counts,
 )
 from features.event_frame import validate_frame
 from features.events import EVENT_FIELDS
 from features.state import N_SLOTS, ProductFeatures, UserState, decode_user_state
 
 _DECAYED, _WINDOW, _RECENT, _MEMBER = 0, 1, 2, 3
-RawUser = tuple[dict[str, float], list[tuple[str, float]]]
+RawUser = tuple[dict[str, float | str], list[tuple[str, float]]]
 
 
 def _logaddexp2(a: float, b: float) -> float:
@@ -38,12 +42,11 @@ def _logaddexp2(a: float, b: float) -> float:
     return a + math.log2(1.0 + 2.0 ** (b - a))
 
 
-def cap_recent(latest: dict[str, tuple[float, int]]) -> list[tuple[str, float, int]]:
-    """The newest ``RECENT_CAP`` products (ties in time broken by id bytes, as Redis does)."""
-    top = heapq.nlargest(
-        RECENT_CAP, latest.items(), key=lambda item: (item[1][0], item[0].encode())
-    )
-    return [(product_id, ts, rank) for product_id, (ts, rank) in top]
+def cap_recent(latest: dict[str, tuple[float, int]]) -> list[tuple[str, float]]:
+    """The newest ``RECENT_CAP`` products as (member, ts); ties in time are broken by the
+    member's bytes, as Redis orders a sorted set."""
+    members = [(recent_member(rank, product), ts) for product, (ts, rank) in latest.items()]
+    return heapq.nlargest(RECENT_CAP, members, key=lambda item: (item[1], item[0].encode()))
 
 
 def cap_members(members: dict[str, float]) -> dict[str, float]:
@@ -98,17 +101,18 @@ class OfflineFeatureEngine:
     def raw_user(self, user_id: str, at: float) -> RawUser:
         """The user's hash fields and recent (product, ts) pairs as Redis would hold them."""
         tables = self._by_user.get(user_id, {})
-        fields: dict[str, float] = {}
+        fields: dict[str, float | str] = {}
         decayed = tables.get("decayed")
         if decayed is not None:
             summed = log_sum(decayed[decayed["ts"] <= at], ["field"])
             fields.update(zip(summed["field"], summed["exponent"], strict=True))
         windows = tables.get("windows")
         if windows is not None:
-            counted = windows[windows["ts"] <= at].groupby("field").size()
-            fields.update({str(k): float(v) for k, v in counted.items()})
-            if (windows["ts"] <= at).any():
-                fields["t"] = float(windows.loc[windows["ts"] <= at, "ts"].max())
+            happened = windows[windows["ts"] <= at]
+            counted = window_counts(happened, [])
+            fields.update(zip(counted["field"], counted["counts"], strict=True))
+            if not happened.empty:
+                fields["t"] = float(happened["ts"].max())
         recent_pairs: list[tuple[str, float]] = []
         recent = tables.get("recent")
         if recent is not None:
@@ -117,9 +121,7 @@ class OfflineFeatureEngine:
                 str(p): (float(t), int(r))
                 for p, t, r in zip(latest["product_id"], latest["ts"], latest["rank"], strict=True)
             }
-            for product_id, ts, rank in cap_recent(by_product):
-                fields[f"r:{product_id}"] = float(rank)
-                recent_pairs.append((product_id, ts))
+            recent_pairs = cap_recent(by_product)
         members = tables.get("members")
         if members is not None:
             newest = members[members["ts"] <= at].groupby("field")["ts"].max()
@@ -168,7 +170,7 @@ class OfflineFeatureEngine:
         if "windows" in tables:
             w = tables["windows"]
             parts.append(pd.DataFrame({"ts": w["ts"], "op": _WINDOW, "key": w["field"]}))
-            parts[-1]["value"], parts[-1]["rank"] = 1.0, 0
+            parts[-1]["value"], parts[-1]["rank"] = 1.0, w["kind"].to_numpy()
         if "recent" in tables:
             r = tables["recent"]
             parts.append(pd.DataFrame({"ts": r["ts"], "op": _RECENT, "key": r["product_id"]}))
@@ -222,7 +224,7 @@ class _Fold:
 
     def __init__(self) -> None:
         self.sums: dict[str, float] = {}
-        self.counts: dict[str, float] = {}
+        self.counts: dict[str, list[int]] = {}
         self.latest: dict[str, tuple[float, int]] = {}
         self.members: dict[str, float] = {}
         self.last_ts: float | None = None
@@ -233,7 +235,9 @@ class _Fold:
             old = self.sums.get(key)
             self.sums[key] = value if old is None else _logaddexp2(old, value)
         elif kind == _WINDOW:
-            self.counts[key] = self.counts.get(key, 0.0) + 1.0
+            if key not in self.counts:
+                self.counts[key] = [0] * len(COUNTED_TYPES)
+            self.counts[key][rank] += 1
             self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
         elif kind == _RECENT:
             current = self.latest.get(key)
@@ -243,12 +247,9 @@ class _Fold:
             self.members[key] = max(self.members.get(key, value), value)
 
     def state(self, user_id: str, at: float) -> UserState:
-        fields: dict[str, float] = {**self.sums, **self.counts}
+        fields: dict[str, float | str] = dict(self.sums)
+        fields.update((key, pack_counts(counts)) for key, counts in self.counts.items())
         if self.last_ts is not None:
             fields["t"] = self.last_ts
-        recent = []
-        for product_id, ts, rank in cap_recent(self.latest):
-            fields[f"r:{product_id}"] = float(rank)
-            recent.append((product_id, ts))
         fields.update(cap_members(self.members))
-        return decode_user_state(user_id, fields, recent, at)
+        return decode_user_state(user_id, fields, cap_recent(self.latest), at)

@@ -26,6 +26,7 @@ from features.definitions import (
     SLOT_INDEX,
     WINDOWS,
     decay_to,
+    unpack_counts,
 )
 from features.events import EventType
 
@@ -113,14 +114,14 @@ def decode_user_state(
     recent: Sequence[tuple[str, float]],
     at: float,
 ) -> UserState:
-    """A ``UserState`` from the user's hash fields and recent (product, ts) pairs."""
+    """A ``UserState`` from the user's hash fields and recent (member, ts) pairs, where a
+    member is the interaction rank followed by the product id (``recent_member``)."""
     sums: dict[str, float] = {}
     categories: dict[str, dict[str, float]] = {label: {} for label in HALF_LIVES}
     brands: dict[str, dict[str, float]] = {label: {} for label in HALF_LIVES}
     counts = {w.name: {t.value: 0 for t in COUNTED_TYPES} for w in WINDOWS}
-    firsts = {w.code: (w, w.first_bucket(at), w.bucket(at)) for w in WINDOWS}
+    windows = {w.code: (w, w.first_bucket(at), w.bucket(at)) for w in WINDOWS}
     members: dict[str, dict[str, float]] = {name: {} for name in MEMBER_KINDS.values()}
-    ranks: dict[str, int] = {}
     last_ts: float | None = None
     for name, raw in fields.items():
         head, _, rest = name.partition(":")
@@ -133,19 +134,17 @@ def decode_user_state(
         elif head in ("pv", "pb"):
             sums[name] = float(raw)
         elif head == "w":
-            code, _, tail = rest.partition(":")
-            bucket_text, _, kind = tail.partition(":")
-            window, first, last = firsts[code]
-            if first <= int(bucket_text) <= last:
-                counts[window.name][kind] += int(raw)
-        elif head == "r":
-            ranks[rest] = int(raw)
+            code, _, bucket = rest.partition(":")
+            window, first, last = windows[code]
+            if first <= int(bucket) <= last:
+                totals = counts[window.name]
+                for kind, count in zip(COUNTED_TYPES, unpack_counts(str(raw)), strict=True):
+                    totals[kind.value] += count
         elif head in MEMBER_KINDS:
             members[MEMBER_KINDS[head]][rest] = float(raw)
     ordered = sorted(recent, key=lambda pair: (pair[1], pair[0].encode()), reverse=True)
     items = tuple(
-        RecentItem(product_id, RANK_TYPE[ranks.get(product_id, 1)], float(ts))
-        for product_id, ts in ordered
+        RecentItem(member[1:], RANK_TYPE[int(member[0])], float(ts)) for member, ts in ordered
     )
     return UserState(
         user_id=user_id,

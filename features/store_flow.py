@@ -27,11 +27,13 @@ from features.definitions import (
     CATEGORY_RANK_CAP,
     MEMBER_CAP,
     RECENT_CAP,
+    TIME_ORIGIN,
     WINDOWS,
     Contributions,
     contributions,
     latest_recent,
     log_sum,
+    window_counts,
 )
 from features.events import EVENT_FIELDS
 from features.state import N_SLOTS, STATS_FORMAT, ProductFeatures, decode_user_state
@@ -121,13 +123,12 @@ def _user_calls(
         keep = np.zeros(len(batch), dtype=bool)
         keep[rows] = True
     decayed = log_sum(_rows_of(c.decayed, keep), ["user_id", "field"])
-    window_counts = _rows_of(c.windows, keep).groupby(["user_id", "field"], sort=False).size()
-    windows = window_counts.rename("n").reset_index()
+    windows = window_counts(_rows_of(c.windows, keep), ["user_id"])
     recent = latest_recent(_rows_of(c.recent, keep), ["user_id", "product_id"])
     members = _rows_of(c.members, keep).groupby(["user_id", "field"], sort=False)["ts"].max()
     parts = (
         _by_user(decayed, ["field", "exponent"]),
-        _by_user(windows, ["field", "n"]),
+        _by_user(windows, ["field", "counts"]),
         _by_user(recent, ["product_id", "rank", "ts"]),
         _by_user(members.reset_index(), ["field", "ts"]),
     )
@@ -145,10 +146,11 @@ def _user_calls(
         own_rows.setdefault(user, []).append(i)
     calls = []
     for user, positions in own_rows.items():
-        args: list[Any] = [*head, _num(max(ts[i] for i in positions)), len(positions)]
+        newest = _num(max(ts[i] for i in positions))
+        args: list[Any] = [*head, _num(TIME_ORIGIN), newest, len(positions)]
         for i in positions:
-            args += [hashes[rows[i]], math.floor(ts[i])]
-        for part, kinds in zip(parts, ("fe", "fn", "fnt", "ft"), strict=True):
+            args += [hashes[rows[i]], math.floor(ts[i] - TIME_ORIGIN)]
+        for part, kinds in zip(parts, ("fe", "ff", "fnt", "ft"), strict=True):
             found = part.get(user, [])
             args.append(len(found))
             for row in found:

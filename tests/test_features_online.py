@@ -16,7 +16,7 @@ from redis.cluster import key_slot
 
 from features import keys
 from features.catalog import load_catalog, load_catalog_async, store_catalog
-from features.definitions import MEMBER_CAP, RECENT_CAP
+from features.definitions import MEMBER_CAP, RECENT_CAP, TIME_ORIGIN
 from features.errors import InvalidEvent, NotFound, StoreUnavailable
 from features.event_log import read_event_log, write_event_part
 from features.events import parse_events
@@ -119,9 +119,8 @@ def test_recent_items_purchases_and_buckets_are_capped(store_client: StoreClient
     assert min(state.purchased.values()) == BASE_TS + 20
     assert store_client.zcard(keys.user_recent("ann")) == RECENT_CAP
     fields = [f.decode() for f in store_client.hkeys(keys.user_state("ann"))]
-    assert sum(f.startswith("r:") for f in fields) == RECENT_CAP
     day_buckets = [int(f.split(":")[2]) for f in fields if f.startswith("w:d:")]
-    assert min(day_buckets) >= int(BASE_TS // DAY) - 6  # older day buckets were pruned
+    assert min(day_buckets) >= int((BASE_TS - TIME_ORIGIN) // DAY) - 6  # older ones pruned
 
 
 def test_inactive_shoppers_expire(store_client: StoreClient) -> None:
@@ -140,7 +139,7 @@ def test_event_ids_are_forgotten_after_the_dedup_horizon(store_client: StoreClie
     store = OnlineFeatureStore(store_client, CATALOG, StoreConfig(dedup_horizon_seconds=DAY))
     store.apply(pd.DataFrame([_event(1, BASE_TS)]))
     store.apply(pd.DataFrame([_event(2, BASE_TS + 2 * DAY)]))
-    assert store_client.zcard(keys.user_seen("ann")) == 1
+    assert store_client.strlen(keys.user_seen("ann")) == 12  # one remembered id
     assert store.apply(pd.DataFrame([_event(2, BASE_TS + 2 * DAY)])).duplicate == 1
     assert store.apply(pd.DataFrame([_event(1, BASE_TS)])).accepted == 1  # documented limit
 

@@ -1,13 +1,17 @@
 -- Fold one batch of a shopper's events into their keys, atomically and idempotently.
--- KEYS: state (hash), recent (zset), seen (zset). All share the hash tag {u:<id>}.
+-- KEYS: state (hash), recent (zset), seen (string). All share the hash tag {u:<id>}.
 -- ARGV: ttl, horizon, recent_cap, member_cap, windows ("m:600:6,h:3600:24,..."),
---   newest event time in the batch, n_ids, (id_hash, whole seconds)*, n_dec, (field, exponent)*, n_win, (field, count)*,
+--   time origin, newest event time in the batch, n_ids, (id digest, whole seconds)*,
+--   n_dec, (field, exponent)*, n_win, (field, "c1,c2,...")*,
 --   n_rec, (product_id, rank, ts)*, n_mem, (field, ts)*
 -- Returns {1} applied, {0} every event already seen, {2, dup_1, ..., dup_n} some seen
 -- (nothing applied: the caller folds the unseen ones again and retries).
+-- seen: 12-byte records, a little-endian int32 (seconds since the time origin) then the
+-- 8-byte digest of the event id; a string is ~3x smaller than a sorted set here.
 local state, recent, seen = KEYS[1], KEYS[2], KEYS[3]
 local ttl, horizon = tonumber(ARGV[1]), tonumber(ARGV[2])
 local recent_cap, member_cap = tonumber(ARGV[3]), tonumber(ARGV[4])
+local origin = tonumber(ARGV[6])
 local LN2 = math.log(2)
 
 local function logaddexp2(a, b)
@@ -15,11 +19,22 @@ local function logaddexp2(a, b)
   return a + math.log(1 + 2 ^ (b - a)) / LN2
 end
 
-local i = 7
+local log = redis.call('GET', seen) or ''
+local function was_seen(digest)
+  local start = 1
+  while true do
+    local at = string.find(log, digest, start, true)
+    if not at then return false end
+    if (at - 5) % 12 == 0 then return true end
+    start = at + 1
+  end
+end
+
+local i = 8
 local n_ids = tonumber(ARGV[i])
 local dup, n_dup = {}, 0
 for k = 1, n_ids do
-  if redis.call('ZSCORE', seen, ARGV[i + 2 * k - 1]) then
+  if was_seen(ARGV[i + 2 * k - 1]) then
     dup[k], n_dup = 1, n_dup + 1
   else
     dup[k] = 0
@@ -33,13 +48,23 @@ if n_dup > 0 then
 end
 
 local newest = tonumber(redis.call('HGET', state, 't') or '-inf')
+if tonumber(ARGV[7]) > newest then
+  newest = tonumber(ARGV[7])
+  redis.call('HSET', state, 't', ARGV[7])
+end
+-- Keep the ids still inside the horizon, then add this batch's.
+local cutoff = newest - horizon - origin
+local kept = {}
+for at = 1, #log, 12 do
+  if struct.unpack('<i4', log, at) >= cutoff then kept[#kept + 1] = string.sub(log, at, at + 11) end
+end
 for k = 1, n_ids do
-  redis.call('ZADD', seen, ARGV[i + 2 * k], ARGV[i + 2 * k - 1])
+  local seconds = tonumber(ARGV[i + 2 * k])
+  if seconds >= cutoff then
+    kept[#kept + 1] = struct.pack('<i4', seconds) .. ARGV[i + 2 * k - 1]
+  end
 end
-if tonumber(ARGV[6]) > newest then
-  newest = tonumber(ARGV[6])
-  redis.call('HSET', state, 't', ARGV[6])
-end
+redis.call('SET', seen, table.concat(kept), 'EX', ttl)
 i = i + 2 * n_ids + 1
 
 local n = tonumber(ARGV[i])
@@ -47,36 +72,46 @@ for k = 1, n do
   local field, e = ARGV[i + 2 * k - 1], tonumber(ARGV[i + 2 * k])
   local old = redis.call('HGET', state, field)
   if old then e = logaddexp2(tonumber(old), e) end
-  redis.call('HSET', state, field, string.format('%.17g', e))
+  redis.call('HSET', state, field, string.format('%.15g', e))
 end
 i = i + 2 * n + 1
 
 n = tonumber(ARGV[i])
 for k = 1, n do
-  redis.call('HINCRBY', state, ARGV[i + 2 * k - 1], ARGV[i + 2 * k])
+  local field = ARGV[i + 2 * k - 1]
+  local counts = {}
+  for c in string.gmatch(redis.call('HGET', state, field) or '', '%d+') do
+    counts[#counts + 1] = tonumber(c)
+  end
+  local j = 0
+  for c in string.gmatch(ARGV[i + 2 * k], '%d+') do
+    j = j + 1
+    counts[j] = (counts[j] or 0) + tonumber(c)
+  end
+  local last = #counts
+  while last > 1 and counts[last] == 0 do last = last - 1 end
+  redis.call('HSET', state, field, table.concat(counts, ',', 1, last))
 end
 i = i + 2 * n + 1
 
+-- recent: member = rank .. product id, score = time of the latest interaction.
 n = tonumber(ARGV[i])
 for k = 1, n do
   local product, rank, ts = ARGV[i + 3 * k - 2], tonumber(ARGV[i + 3 * k - 1]), ARGV[i + 3 * k]
-  local current = redis.call('ZSCORE', recent, product)
-  local newer = not current or tonumber(ts) > tonumber(current)
-  if not newer and tonumber(ts) == tonumber(current) then
-    newer = rank > tonumber(redis.call('HGET', state, 'r:' .. product) or '0')
+  local current, current_rank = nil, 0
+  for r = 1, 4 do
+    local score = redis.call('ZSCORE', recent, r .. product)
+    if score then current, current_rank = tonumber(score), r end
   end
-  if newer then
-    redis.call('ZADD', recent, ts, product)
-    redis.call('HSET', state, 'r:' .. product, rank)
+  local t = tonumber(ts)
+  if not current or t > current or (t == current and rank > current_rank) then
+    if current then redis.call('ZREM', recent, current_rank .. product) end
+    redis.call('ZADD', recent, ts, rank .. product)
   end
 end
 i = i + 3 * n + 1
 local size = redis.call('ZCARD', recent)
-if size > recent_cap then
-  local gone = redis.call('ZRANGE', recent, 0, size - recent_cap - 1)
-  redis.call('ZREMRANGEBYRANK', recent, 0, size - recent_cap - 1)
-  for _, product in ipairs(gone) do redis.call('HDEL', state, 'r:' .. product) end
-end
+if size > recent_cap then redis.call('ZREMRANGEBYRANK', recent, 0, size - recent_cap - 1) end
 
 n = tonumber(ARGV[i])
 for k = 1, n do
@@ -88,7 +123,7 @@ end
 -- Prune: window buckets that left every window, members beyond their cap.
 local first = {}
 for code, seconds, count in string.gmatch(ARGV[5], '(%a):([%d%.]+):(%d+)') do
-  first[code] = math.floor(newest / tonumber(seconds)) - tonumber(count) + 1
+  first[code] = math.floor((newest - origin) / tonumber(seconds)) - tonumber(count) + 1
 end
 local members = {}
 local all = redis.call('HGETALL', state)
@@ -96,7 +131,7 @@ for k = 1, #all, 2 do
   local field = all[k]
   local head = string.sub(field, 1, 2)
   if head == 'w:' then
-    local code, bucket = string.match(field, '^w:(%a):(%-?%d+):')
+    local code, bucket = string.match(field, '^w:(%a):(%-?%d+)$')
     if first[code] and tonumber(bucket) < first[code] then redis.call('HDEL', state, field) end
   elseif head == 'p:' or head == 'f:' or head == 'l:' then
     members[head] = members[head] or {}
@@ -112,8 +147,6 @@ for _, entries in pairs(members) do
     for k = member_cap + 1, #entries do redis.call('HDEL', state, entries[k][2]) end
   end
 end
-redis.call('ZREMRANGEBYSCORE', seen, '-inf', '(' .. string.format('%.17g', newest - horizon))
 redis.call('EXPIRE', state, ttl)
 redis.call('EXPIRE', recent, ttl)
-redis.call('EXPIRE', seen, ttl)
 return {1}
