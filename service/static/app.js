@@ -123,7 +123,7 @@ function renderCards(answer) {
   cards.dataset.loaded = String(Date.now());
 }
 
-async function refresh() {
+async function refresh(prefix = "") {
   if (!state.shopper) return;
   const message = $("ask").value.trim();
   const k = 12;
@@ -139,7 +139,7 @@ async function refresh() {
     const parts = [`${answer.items.length} products`];
     if (answer.shortfall) parts.push(`${answer.shortfall} fewer than asked met the request`);
     if (answer.degraded) parts.push(answer.note || "degraded answer");
-    status(parts.join(" · "));
+    status((prefix ? prefix + " · " : "") + parts.join(" · "));
   } catch (error) {
     status(error.message, true);
   }
@@ -180,8 +180,8 @@ async function act(action, item) {
   if (action === "buy") { event.price = item.price * (1 - item.discount); event.quantity = 1; }
   try {
     await api("POST", "/v1/events", event);
-    status(`${action === "view" ? "Viewed" : action === "cart" ? "Added to cart" : "Bought"}: ${item.title}`);
-    await Promise.all([refresh(), loadProfile()]);
+    const done = { view: "Viewed", cart: "Added to cart", buy: "Bought" }[action];
+    await Promise.all([refresh(`${done}: ${item.title}`), loadProfile()]);
   } catch (error) {
     status(error.message, true);
   } finally {
@@ -233,8 +233,8 @@ function start() {
   $("shopper-form").addEventListener("submit", (e) => { e.preventDefault(); selectShopper($("shopper-id").value); });
   $("ask-form").addEventListener("submit", (e) => { e.preventDefault(); refresh(); });
   $("clear-ask").addEventListener("click", () => { $("ask").value = ""; refresh(); });
-  $("diversity").addEventListener("change", refresh);
-  document.querySelectorAll('input[name="mode"]').forEach((r) => r.addEventListener("change", refresh));
+  $("diversity").addEventListener("change", () => refresh());
+  document.querySelectorAll('input[name="mode"]').forEach((r) => r.addEventListener("change", () => refresh()));
   load();
 }
 
