@@ -144,6 +144,13 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def room_in_this_minute(seconds: float) -> None:
+    """Wait, if needed, so that the rate limit's one-minute window has ``seconds`` left."""
+    left = 60.0 - time.time() % 60.0
+    if left < seconds:
+        time.sleep(left + 0.05)
+
+
 @contextmanager
 def live_service(env: dict[str, str], log: Path, *, workers: int = 0) -> Iterator[LiveService]:
     """A real server: ``uvicorn`` (workers=0) or ``shopmode serve --workers N``."""
