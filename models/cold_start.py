@@ -17,17 +17,20 @@ users file and the log are ingested (``shopmode ingest``) and read by the servic
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import redis
 import redis.asyncio
 
 from features import keys
+from features.catalog import Catalog
 from features.state import UserState
+from models.evidence import Reason
 
 DAY = 86_400.0
 TRENDING_HALF_LIFE = 2 * DAY
@@ -84,6 +87,54 @@ def cold_start_plan(
     if region is not None and region_has_trending:
         return ColdStartPlan("region_trending", region)
     return ColdStartPlan("trending", region)
+
+
+@dataclass(frozen=True)
+class ColdPick:
+    """One product for a shopper we know nothing about, with the label it is shown with."""
+
+    position: int
+    score: float
+    source: str
+    reason: Reason
+
+
+def cold_picks(
+    plan: ColdStartPlan,
+    catalog: Catalog,
+    allowed: npt.NDArray[np.bool_],
+    region_ranked: Sequence[tuple[str, float]],
+    by_trending: npt.NDArray[np.int64],
+    by_popularity: npt.NDArray[np.int64],
+    limit: int,
+) -> list[ColdPick]:
+    """Up to ``limit`` allowed products, best first: the region's trending ones when the plan
+    says so, then the shop's trending ones, then its most popular (so a list always fills)."""
+    picks: list[ColdPick] = []
+    taken: set[int] = set()
+
+    def add(position: int, score: float, source: str, code: str, facts: dict[str, str]) -> None:
+        if len(picks) < limit and position >= 0 and allowed[position] and position not in taken:
+            taken.add(position)
+            picks.append(ColdPick(position, score, source, Reason(code=code, facts=facts)))
+
+    def category(position: int) -> str:
+        return catalog.categories[int(catalog.category_code[position])]
+
+    if plan.kind == "region_trending" and plan.region is not None:
+        for product_id, score in region_ranked:
+            facts = {"region": plan.region}
+            add(catalog.position(product_id), score, "region_trending", "region_trending", facts)
+    # Below the region's own list, scores stay below every regional score.
+    floor = min((p.score for p in picks), default=1.0)
+    for rank, position in enumerate(by_trending.tolist()):
+        facts = {"category": category(int(position))}
+        add(int(position), floor / (2.0 + rank), "trending", "trending", facts)
+    floor = min((p.score for p in picks), default=1.0)
+    for rank, position in enumerate(by_popularity.tolist()):
+        facts = {"category": category(int(position))}
+        add(int(position), floor / (2.0 + rank), "popular", "popular", facts)
+    return picks
 
 
 def region_trending_from_log(

@@ -19,9 +19,12 @@ import numpy.typing as npt
 from features.catalog import Catalog
 from features.errors import InvalidInput
 from features.state import ProductFeatures, UserState
+from models.arrangement import DIVERSITY_POOL, arrange, new_arrival
 from models.candidates import RetrievalSnapshot, candidates_for
+from models.cold_start import ColdStartPlan, cold_picks, cold_start_plan
 from models.cooccurrence import NeighbourMap, neighbours_from_map
 from models.evidence import Evidence, Reason
+from models.exploration import ExplorationPolicy
 from models.ranker import one_thread
 from models.ranking_features import RANKING_FEATURES, RankingFeatures, group_columns
 from models.reasons import ReasonFacts, matched_terms, score_drops, top_reasons
@@ -58,6 +61,11 @@ class RecommendContext:
     max_price: float | None = None
     exclude_purchased: bool = True
     k: int = 10
+    # Shopping mode (models.diversity, models.exploration, models.cold_start):
+    diversity: float = 0.0
+    exploration: ExplorationPolicy | None = None
+    region: str | None = None
+    region_trending: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -189,6 +197,15 @@ class Recommender:
         mask = self.allowed(state, context)
         if allowed is not None:
             mask &= allowed
+        asked = bool(context.query or context.category or context.brand)
+        plan = cold_start_plan(
+            state,
+            asked=asked,
+            region=context.region,
+            region_has_trending=bool(context.region_trending),
+        )
+        if plan.is_cold:
+            return self._cold(plan, state, products, context, mask)
         found = candidates_for(
             signals,
             self.snapshot(products),
@@ -205,7 +222,7 @@ class Recommender:
                 scores = self.model.estimator.predict(rows)
             else:
                 scores = rows.astype(np.float64) @ self._heuristic
-        top = np.argsort(-scores, kind="stable")[: context.k]
+        top, explored = self._arrange(state, found.products, scores, products, context)
         reasons = self._reasons(
             state, found.products[top], rows[top], scores[top], context, neighbour_index
         )
@@ -217,10 +234,78 @@ class Recommender:
                 sources=tuple(found.sources_of(int(i))),
                 reasons=tuple(reasons[rank]),
             )
+            if int(i) not in explored
+            else self._explored(int(found.products[i]), rank, float(scores[i]), state.at)
             for rank, i in enumerate(top)
         ]
         ranking = "model" if self.model is not None else "heuristic"
         return Recommendations(items, ranking, self._version(), len(found))
+
+    def _explored(self, position: int, rank: int, score: float, at: float) -> RecommendedItem:
+        return RecommendedItem(
+            product_id=str(self.catalog.product_ids[position]),
+            rank=rank + 1,
+            score=score,
+            sources=("new",),
+            reasons=(new_arrival(self.catalog, position, at),),
+        )
+
+    def _arrange(
+        self,
+        state: UserState,
+        positions: npt.NDArray[np.int64],
+        scores: FloatArray,
+        products: ProductFeatures,
+        context: RecommendContext,
+    ) -> tuple[npt.NDArray[np.int64], frozenset[int]]:
+        return arrange(
+            self.catalog,
+            positions,
+            scores,
+            context.k,
+            diversity=context.diversity,
+            exploration=context.exploration,
+            signals=products.popularity("14d", positions),
+            user_id=state.user_id,
+            at=state.at,
+        )
+
+    def _cold(
+        self,
+        plan: ColdStartPlan,
+        state: UserState,
+        products: ProductFeatures,
+        context: RecommendContext,
+        mask: npt.NDArray[np.bool_],
+    ) -> Recommendations:
+        """Nothing known of the shopper: what is trending in their region, else in the shop."""
+        snapshot = self.snapshot(products)
+        picks = cold_picks(
+            plan,
+            self.catalog,
+            mask & snapshot.available(),
+            context.region_trending,
+            snapshot.by_trending,
+            snapshot.by_popularity,
+            max(DIVERSITY_POOL, context.k),
+        )
+        positions = np.asarray([p.position for p in picks], dtype=np.int64)
+        scores = np.asarray([p.score for p in picks], dtype=np.float64)
+        top, explored = self._arrange(state, positions, scores, products, context)
+        items = [
+            RecommendedItem(
+                product_id=str(self.catalog.product_ids[picks[i].position]),
+                rank=rank + 1,
+                score=picks[i].score,
+                sources=(picks[i].source,),
+                reasons=(picks[i].reason,),
+            )
+            if int(i) not in explored
+            else self._explored(picks[i].position, rank, picks[i].score, state.at)
+            for rank, i in enumerate(top.tolist())
+        ]
+        ranking: Literal["model", "heuristic"] = "model" if self.model else "heuristic"
+        return Recommendations(items, ranking, self._version(), len(picks))
 
     def _version(self) -> str | None:
         return self.model.version if self.model is not None else None

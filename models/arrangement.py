@@ -1,0 +1,65 @@
+"""The final order of a list: diversity re-ranking first, then exploration slots.
+
+Both steps work on rows of one candidate list (``positions`` are their catalog
+positions) and leave the ranker's scores untouched: the order changes, never a score.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import numpy.typing as npt
+
+from features.catalog import Catalog
+from models.diversity import mmr_order
+from models.evidence import Reason
+from models.exploration import DAY, ExplorationPolicy, with_exploration
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+# MMR re-ranks this many of the best-scored candidates (never fewer than k).
+DIVERSITY_POOL = 60
+
+
+def arrange(
+    catalog: Catalog,
+    positions: IntArray,
+    scores: FloatArray,
+    k: int,
+    *,
+    diversity: float = 0.0,
+    exploration: ExplorationPolicy | None = None,
+    signals: FloatArray | None = None,
+    user_id: str = "",
+    at: float = 0.0,
+) -> tuple[IntArray, frozenset[int]]:
+    """Rows of the top ``k`` in display order, and which of them hold an exploration slot.
+
+    ``signals`` (per row) are the products' own decayed interactions, which decide when a
+    new product stops needing a slot.
+    """
+    order = np.argsort(-scores, kind="stable")
+    if diversity > 0:
+        pool = order[: max(DIVERSITY_POOL, k)]
+        picked = mmr_order(
+            scores[pool],
+            catalog.category_code[positions[pool]],
+            catalog.brand_code[positions[pool]],
+            diversity,
+            len(pool),
+        )
+        order = np.concatenate([pool[picked], order[len(pool) :]])
+    if exploration is None or exploration.slots(k) == 0 or signals is None:
+        return order[:k].astype(np.int64), frozenset()
+    new = exploration.is_new(catalog.launch_ts[positions], signals, at)
+    # Seeded per shopper and day: a reload shows the same list, tomorrow another draw.
+    rng = np.random.default_rng(zlib.crc32(f"{user_id}:{int(at // DAY)}".encode()))
+    blended = with_exploration(order.tolist(), scores, new, k, exploration, rng)
+    return np.asarray(blended.order, dtype=np.int64), blended.explored
+
+
+def new_arrival(catalog: Catalog, position: int, at: float) -> Reason:
+    """The reason an exploration slot is shown with: how new the product is."""
+    days = int(max(at - float(catalog.launch_ts[position]), 0.0) // DAY)
+    return Reason(code="new_arrival", facts={"days_since_launch": days})
