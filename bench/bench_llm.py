@@ -332,5 +332,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  [{tag}] {text}")
 
 
+def run(quick: bool) -> dict[str, Any]:
+    """For ``bench.run``: ``main`` with fewer packs when quick, its JSON report as a dict."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "llm.json"
+        main(["--packs", "12" if quick else "36", "--json", str(out)])
+        report: dict[str, Any] = json.loads(out.read_text())
+    return report
+
+
 if __name__ == "__main__":
     main()

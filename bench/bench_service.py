@@ -277,5 +277,12 @@ def main(argv: list[str] | None = None) -> None:
     )
 
 
+def run(quick: bool) -> dict[str, Any]:
+    """For ``bench.run``: ``main`` (quick or not), and the summary it wrote."""
+    main(["--quick"] if quick else [])
+    summary: dict[str, Any] = json.loads(RESULTS.read_text())
+    return summary
+
+
 if __name__ == "__main__":
     main()

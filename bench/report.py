@@ -15,131 +15,143 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Headline:
+    """One figure of the table: the first ``(module, path, unit)`` source that reported it."""
+
     label: str
-    module: str
-    paths: tuple[str, ...]  # dotted; a list index may be negative ("runs.-1.events_per_s")
-    unit: str = ""
+    sources: tuple[tuple[str, str, str], ...]  # a path's list index may be negative
     baseline: str = ""  # what the figure is compared with in the same run
+    context: tuple[str, ...] = ()  # paths (same benchmark) whose values the note shows
 
 
+def _h(label: str, module: str, paths: tuple[str, ...], unit: str, **kw: Any) -> Headline:
+    return Headline(label, tuple((module, path, unit) for path in paths), **kw)
+
+
+SERVICE = "bench_service"
 HEADLINES = (
-    Headline(
+    _h(
         "Data generation (largest world)",
         "bench_generate",
         ("runs.-1.events_per_s",),
         "events/s",
-        "write-only Parquet of the same log: see runs",
+        context=("runs.-1.events", "runs.-1.seconds", "runs.-1.write_only_seconds"),
     ),
-    Headline(
-        "Bulk ingest",
+    _h(
+        "Bulk ingest into Redis",
         "bench_feature_store",
-        ("ingest.events_per_s", "bulk_ingest.events_per_s", "ingest_events_per_s"),
+        ("ingest.events_per_s",),
         "events/s",
+        context=("ingest.validate_only_events_per_s", "ingest.redis_floor_events_per_s"),
     ),
-    Headline(
-        "HTTP event intake (batches of 100)",
+    _h(
+        "HTTP event intake, batches of 100",
         "bench_intake",
         ("events_per_s",),
         "events/s",
-        "same batches to a trivial endpoint: see trivial_events_per_s",
+        context=("trivial_events_per_s", "batch_p50_ms", "batch_p99_ms", "stored_in_stream"),
     ),
-    Headline(
-        "Feature read, 1 user + 500 candidates p50",
+    _h(
+        "Feature read, 1 user + 500 candidates, p50",
         "bench_feature_store",
-        ("read.p50_ms", "read_500.p50_ms", "feature_read.p50_ms", "read_p50_ms"),
+        ("read.p50_ms",),
         "ms",
+        context=("baseline_mget_500.p50_ms", "baseline_ping.p50_ms"),
     ),
-    Headline(
-        "Feature read, 1 user + 500 candidates p99",
+    _h(
+        "Feature read, 1 user + 500 candidates, p99",
         "bench_feature_store",
-        ("read.p99_ms", "read_500.p99_ms", "feature_read.p99_ms", "read_p99_ms"),
+        ("read.p99_ms",),
         "ms",
+        context=("baseline_mget_500.p99_ms",),
     ),
-    Headline(
-        "/v1/recommendations explain=none p50 (c=1)",
-        "bench_service",
+    _h(
+        "/v1/recommendations explain=none, p50 (c=1)",
+        SERVICE,
         ("rows.recommend explain=none c=1.p50_ms",),
         "ms",
     ),
-    Headline(
-        "/v1/recommendations explain=none p99 (c=1)",
-        "bench_service",
+    _h(
+        "/v1/recommendations explain=none, p99 (c=1)",
+        SERVICE,
         ("rows.recommend explain=none c=1.p99_ms",),
         "ms",
     ),
-    Headline(
-        "/v1/recommendations explain=none throughput (c=8)",
-        "bench_service",
+    _h(
+        "/v1/recommendations explain=none, throughput (c=8)",
+        SERVICE,
         ("rows.recommend explain=none c=8.rps",),
         "req/s",
     ),
-    Headline(
-        "/v1/recommendations explain=template p50 (c=1)",
-        "bench_service",
+    _h(
+        "/v1/recommendations explain=template, p50 (c=1)",
+        SERVICE,
         ("template_p50_ms", "rows.recommend explain=template c=1.p50_ms"),
         "ms",
     ),
-    Headline(
-        "/v1/recommendations explain=template p99 (c=1)",
-        "bench_service",
+    _h(
+        "/v1/recommendations explain=template, p99 (c=1)",
+        SERVICE,
         ("template_p99_ms", "rows.recommend explain=template c=1.p99_ms"),
         "ms",
     ),
-    Headline(
-        "/v1/recommendations explain=template throughput (c=8)",
-        "bench_service",
+    _h(
+        "/v1/recommendations explain=template, throughput (c=8)",
+        SERVICE,
         ("rows.recommend explain=template c=8.rps",),
         "req/s",
     ),
-    Headline(
+    _h(
         "Trivial FastAPI endpoint, same body size (c=8)",
-        "bench_service",
+        SERVICE,
         ("rows.trivial c=8.rps",),
         "req/s",
-        "the baseline",
+        baseline="the baseline",
+    ),
+    _h("Throughput ratio, template / trivial (c=8)", SERVICE, ("throughput_ratio",), "×"),
+    Headline(
+        "explain=llm, cold",
+        (
+            (SERVICE, "llm_cold_p50_ms", "ms"),
+            (SERVICE, "rows.recommend explain=llm cold c=1.p50_ms", "ms"),
+            ("bench_llm", "page_llm_1.5s.latency_s_per_item_p50", "s per item (page of 10)"),
+        ),
     ),
     Headline(
-        "Throughput ratio, template vs trivial (c=8)",
-        "bench_service",
-        ("throughput_ratio",),
-        "×",
+        "explain=llm, cached",
+        (
+            (SERVICE, "llm_cached_p50_ms", "ms"),
+            (SERVICE, "rows.recommend explain=llm cached c=1.p50_ms", "ms"),
+        ),
     ),
-    Headline(
-        "explain=llm, cold (p50)",
-        "bench_service",
-        ("llm_cold_p50_ms", "llm.cold.p50_ms", "rows.recommend explain=llm cold.p50_ms"),
-        "ms",
-    ),
-    Headline(
-        "explain=llm, cached (p50)",
-        "bench_service",
-        ("llm_cached_p50_ms", "llm.cached.p50_ms", "rows.recommend explain=llm cached.p50_ms"),
-        "ms",
-    ),
-    Headline(
+    _h(
         "Training, 1-million-event world",
         "bench_train",
         ("train_seconds", "seconds", "train.seconds", "runs.-1.train_seconds"),
         "s",
     ),
-    Headline(
-        "Redis memory per shopper (100,000 shoppers)",
+    _h(
+        "Redis memory per shopper",
         "bench_feature_store",
-        ("memory.bytes_per_user", "bytes_per_user", "memory.bytes_per_shopper"),
+        ("memory.bytes_per_user",),
         "bytes",
+        context=("world.users", "memory.memory_usage_per_user_p50", "memory.events_per_user"),
     ),
-    Headline("LLM tokens/s (local SmolLM2)", "bench_llm", ("llm_single.tokens_per_s",), "tok/s"),
-    Headline(
+    _h("LLM tokens/s (SmolLM2-135M, local)", "bench_llm", ("llm_single.tokens_per_s",), "tok/s"),
+    _h(
         "LLM grounded-acceptance share (one call)",
         "bench_llm",
         ("llm_single.grounded_share",),
         "share",
-        "template: always 1.0",
+        context=("template.grounded_share", "packs"),
     ),
-    Headline(
-        "Soak: RSS growth after warm-up", "bench_soak", ("rss_growth_pct",), "%", "warm-up RSS"
+    _h(
+        "Soak: RSS growth after warm-up",
+        "bench_soak",
+        ("rss_growth_pct",),
+        "%",
+        context=("bench_soak", "rss_after_warmup_mb"),
     ),
-    Headline("Soak: errors", "bench_soak", ("errors",), "responses"),
+    _h("Soak: errors", "bench_soak", ("errors",), "responses", context=("bench_soak", "requests")),
 )
 
 
@@ -202,23 +214,29 @@ def headline_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     benchmarks: dict[str, Any] = report["benchmarks"]
     rows = []
     for line in HEADLINES:
-        outcome = benchmarks.get(line.module)
         value: Any = None
-        note = line.baseline
-        if outcome is None:
-            note = f"not run ({line.module} missing)"
-        elif not outcome.get("ok"):
-            note = f"{line.module} failed: {str(outcome.get('error'))[:120]}"
-        else:
-            for path in line.paths:
-                value = pick(outcome["result"], path)
-                if value is not None:
-                    break
-            if value is None:
-                note = f"not reported by {line.module}"
+        unit, source, problems = line.sources[0][2], line.sources[0][0], []
+        for module, path, path_unit in line.sources:
+            outcome = benchmarks.get(module)
+            if outcome is None:
+                problems.append(f"{module} not run")
+                continue
+            if not outcome.get("ok"):
+                problems.append(f"{module} failed: {str(outcome.get('error'))[:100]}")
+                continue
+            value = pick(outcome["result"], path)
+            if value is not None:
+                unit, source = path_unit, f"{module}: {path}"
+                break
+            problems.append(f"not reported by {module}")
+        note = line.baseline if value is not None else "; ".join(dict.fromkeys(problems))
+        if value is not None:
+            result = benchmarks[source.split(":")[0]]["result"]
+            shown = [(path, pick(result, path)) for path in line.context]
+            facts = [f"{path} = {_format(extra)}" for path, extra in shown if extra is not None]
+            note = "; ".join([*facts, note] if note else facts)
         rows.append(
-            {"figure": line.label, "value": value, "unit": line.unit, "source": line.module}
-            | {"note": note}
+            {"figure": line.label, "value": value, "unit": unit, "source": source, "note": note}
         )
     return rows
 
