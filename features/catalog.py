@@ -54,6 +54,7 @@ class Catalog:
     discount: np.ndarray
     launch_ts: np.ndarray
     _positions: dict[str, int] = field(repr=False)
+    _lookup: pd.Index = field(repr=False)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, source: str = "catalog") -> Catalog:
@@ -90,6 +91,7 @@ class Catalog:
             discount=np.clip(_numeric(frame, "discount", 0.0), 0.0, 0.9),
             launch_ts=_numeric(frame, "launch_ts", np.nan),
             _positions={pid: i for i, pid in enumerate(product_ids)},
+            _lookup=pd.Index(product_ids, dtype=object),
         )
 
     @classmethod
@@ -104,8 +106,11 @@ class Catalog:
         return product_id in self._positions
 
     def index_of(self, product_ids: Iterable[str]) -> np.ndarray:
-        positions = self._positions
-        return np.fromiter((positions.get(p, -1) for p in product_ids), dtype=np.int64)
+        """Catalog positions (int64), -1 for an unknown or missing id."""
+        if not isinstance(product_ids, np.ndarray | list | tuple | pd.Series):
+            product_ids = list(product_ids)
+        wanted = pd.Index(np.asarray(product_ids, dtype=object), dtype=object)
+        return np.asarray(self._lookup.get_indexer(wanted), dtype=np.int64)
 
     def position(self, product_id: str) -> int:
         return self._positions.get(product_id, -1)

@@ -62,6 +62,10 @@ class Window:
     def bucket(self, ts: float) -> int:
         return math.floor((ts - TIME_ORIGIN) / self.bucket_seconds)
 
+    def buckets_of(self, ts: np.ndarray) -> np.ndarray:
+        """``bucket`` for many times at once (the same arithmetic)."""
+        return np.floor((ts - TIME_ORIGIN) / self.bucket_seconds).astype(np.int64)
+
     def first_bucket(self, at: float) -> int:
         return self.bucket(at) - self.buckets + 1
 
@@ -121,7 +125,7 @@ class Contributions:
     rankings: pd.DataFrame  # row, category, product_id, exponent
 
 
-def _event_targets(events: pd.DataFrame, catalog: Catalog) -> tuple[pd.Series, pd.Series]:
+def _event_targets(events: pd.DataFrame, catalog: Catalog) -> tuple[np.ndarray, np.ndarray]:
     """Category and brand an event is about: the catalog's, or the interest event's own."""
     positions = catalog.index_of(events["product_id"].to_numpy(dtype=object))
     known = positions >= 0
@@ -135,7 +139,7 @@ def _event_targets(events: pd.DataFrame, catalog: Catalog) -> tuple[pd.Series, p
     followed = kinds == EventType.FOLLOW_BRAND.value
     category[liked] = events["category"].to_numpy(dtype=object)[liked]
     brand[followed] = events["brand"].to_numpy(dtype=object)[followed]
-    return pd.Series(category, dtype=object), pd.Series(brand, dtype=object)
+    return category, brand
 
 
 def _event_prices(events: pd.DataFrame, catalog: Catalog) -> np.ndarray:
@@ -146,7 +150,20 @@ def _event_prices(events: pd.DataFrame, catalog: Catalog) -> np.ndarray:
 
 
 def _frame(**columns: object) -> pd.DataFrame:
-    return pd.DataFrame(columns)
+    # Object columns stay object: inferring Arrow strings for millions of short-lived
+    # field names costs more than the rest of the replay.
+    return pd.DataFrame(
+        {
+            name: pd.Series(values, dtype=object)
+            if isinstance(values, np.ndarray) and values.dtype == object
+            else values
+            for name, values in columns.items()
+        }
+    )
+
+
+def _prefixed(prefix: str, names: np.ndarray) -> np.ndarray:
+    return np.array([prefix + name for name in names.tolist()], dtype=object)
 
 
 def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
@@ -167,13 +184,13 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
     interest = (kinds == EventType.LIKE_CATEGORY.value) | (kinds == EventType.FOLLOW_BRAND.value)
     weight[interest] = INTEREST_WEIGHT
     for target, names in (("c", category), ("b", brand)):
-        mask = (weight > 0) & (names.to_numpy() != "")
+        mask = (weight > 0) & (names != "")
         for label, half_life in HALF_LIVES.items():
             decayed.append(
                 _frame(
                     row=rows[mask],
                     user_id=users[mask],
-                    field=(f"a{label}:{target}:" + names[mask]).to_numpy(dtype=object),
+                    field=_prefixed(f"a{label}:{target}:", names[mask]),
                     exponent=np.log2(weight[mask]) + (ts[mask] - TIME_ORIGIN) / half_life,
                 )
             )
@@ -197,11 +214,9 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
         kind_index[kinds == kind.value] = i
     windows = []
     for window in WINDOWS:
-        buckets = np.floor((ts - TIME_ORIGIN) / window.bucket_seconds).astype(np.int64)
-        fields = f"w:{window.code}:" + pd.Series(buckets).astype(str)
-        windows.append(
-            _frame(row=rows, user_id=users, field=fields.to_numpy(dtype=object), kind=kind_index)
-        )
+        buckets = window.buckets_of(ts)
+        fields = _prefixed(f"w:{window.code}:", buckets.astype(str).astype(object))
+        windows.append(_frame(row=rows, user_id=users, field=fields, kind=kind_index))
 
     ranks = np.zeros(len(events), dtype=np.int64)
     for kind, rank in RECENT_RANK.items():
@@ -217,7 +232,7 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
 
     members = []
     for code, kind, names in (
-        ("p", EventType.PURCHASE, pd.Series(products, dtype=object)),
+        ("p", EventType.PURCHASE, products),
         ("f", EventType.FOLLOW_BRAND, brand),
         ("l", EventType.LIKE_CATEGORY, category),
     ):
@@ -226,7 +241,7 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
             _frame(
                 row=rows[mask],
                 user_id=users[mask],
-                field=(f"{code}:" + names[mask]).to_numpy(dtype=object),
+                field=_prefixed(f"{code}:", names[mask]),
                 ts=ts[mask],
             )
         )
@@ -253,7 +268,7 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
                 )
             )
     popular = product_rows[SLOT_INDEX[("popularity", RANKING_HALF_LIFE)]]
-    ranked = popular.assign(category=category.to_numpy()[popular["row"].to_numpy()])
+    ranked = popular.assign(category=pd.Series(category[popular["row"].to_numpy()], dtype=object))
     ranked = ranked[ranked["category"] != ""]
 
     return Contributions(

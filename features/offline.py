@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -20,11 +20,11 @@ from features.definitions import (
     COUNTED_TYPES,
     MEMBER_CAP,
     RECENT_CAP,
+    WINDOWS,
     Contributions,
     contributions,
     latest_recent,
     log_sum,
-    pack_counts,
     recent_member,
     window_counts,
 )
@@ -32,7 +32,7 @@ from features.event_frame import validate_frame
 from features.events import EVENT_FIELDS
 from features.state import N_SLOTS, ProductFeatures, UserState, decode_user_state
 
-_DECAYED, _WINDOW, _RECENT, _MEMBER = 0, 1, 2, 3
+_DECAYED, _WINDOW, _RECENT, _MEMBER = 0, 1, 2, 3  # positions in _TABLES
 RawUser = tuple[dict[str, float | str], list[tuple[str, float]]]
 
 
@@ -60,12 +60,19 @@ def cap_members(members: dict[str, float]) -> dict[str, float]:
     return kept
 
 
-@dataclass(frozen=True, eq=False)
-class _UserOps:
-    """One user's contributions as a time-sorted list of plain tuples, for the sweep."""
+_TABLES = ("decayed", "windows", "recent", "members")
 
+
+@dataclass(frozen=True, eq=False)
+class _Timeline:
+    """Every user's contributions as flat lists sorted by (user, time), for the sweep."""
+
+    bounds: np.ndarray  # user code → [start, stop) in the lists below
     ts: list[float]
-    ops: list[tuple[int, str, float, int]]
+    op: list[int]
+    key: list[str]
+    value: list[float]
+    rank: list[int]
 
 
 class OfflineFeatureEngine:
@@ -77,18 +84,28 @@ class OfflineFeatureEngine:
         self.events_ = frame.sort_values("ts", kind="stable").reset_index(drop=True)
         self.catalog = catalog
         self.contributions_: Contributions = contributions(self.events_, catalog)
+        codes, users = pd.factorize(self.events_["user_id"].to_numpy(dtype=object))
+        self._user_code: dict[str, int] = {str(u): i for i, u in enumerate(users)}
         ts = self.events_["ts"].to_numpy(dtype=np.float64)
-        self._by_user: dict[str, dict[str, pd.DataFrame]] = {}
+        self._tables: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
         c = self.contributions_
-        for name, table in (
-            ("decayed", c.decayed),
-            ("windows", c.windows),
-            ("recent", c.recent),
-            ("members", c.members),
-        ):
-            table = table.assign(ts=ts[table["row"].to_numpy()])
-            for user_id, group in table.groupby("user_id", sort=False):
-                self._by_user.setdefault(str(user_id), {})[name] = group
+        for name in _TABLES:
+            table: pd.DataFrame = getattr(c, name)
+            rows = table["row"].to_numpy()
+            order = np.lexsort((ts[rows], codes[rows]))
+            table = table.iloc[order].assign(ts=ts[rows[order]], user=codes[rows[order]])
+            bounds = np.searchsorted(table["user"].to_numpy(), np.arange(len(users) + 1))
+            self._tables[name] = (table.reset_index(drop=True), bounds)
+        self._timeline: _Timeline | None = None
+        # Per user, events in time order: what the sweep counts windows and last times from.
+        order = np.lexsort((ts, codes))
+        self._event_bounds = np.searchsorted(codes[order], np.arange(len(users) + 1))
+        self._event_ts = ts[order]
+        kinds = self.events_["type"].to_numpy(dtype=object)[order]
+        self._event_kind = np.zeros(len(order), dtype=np.int64)
+        for i, kind in enumerate(COUNTED_TYPES):
+            self._event_kind[kinds == kind.value] = i
+        self._event_bucket = {w.code: w.buckets_of(self._event_ts) for w in WINDOWS}
         self._products = c.products.assign(
             ts=ts[c.products["row"].to_numpy()],
             position=catalog.index_of(c.products["product_id"].to_numpy(dtype=object)),
@@ -96,17 +113,23 @@ class OfflineFeatureEngine:
 
     @property
     def user_ids(self) -> list[str]:
-        return list(self._by_user)
+        return list(self._user_code)
+
+    def _user_table(self, name: str, user_id: str) -> pd.DataFrame | None:
+        code = self._user_code.get(user_id)
+        if code is None:
+            return None
+        table, bounds = self._tables[name]
+        return table.iloc[bounds[code] : bounds[code + 1]]
 
     def raw_user(self, user_id: str, at: float) -> RawUser:
-        """The user's hash fields and recent (product, ts) pairs as Redis would hold them."""
-        tables = self._by_user.get(user_id, {})
+        """The user's hash fields and recent (member, ts) pairs as Redis would hold them."""
         fields: dict[str, float | str] = {}
-        decayed = tables.get("decayed")
+        decayed = self._user_table("decayed", user_id)
         if decayed is not None:
             summed = log_sum(decayed[decayed["ts"] <= at], ["field"])
             fields.update(zip(summed["field"], summed["exponent"], strict=True))
-        windows = tables.get("windows")
+        windows = self._user_table("windows", user_id)
         if windows is not None:
             happened = windows[windows["ts"] <= at]
             counted = window_counts(happened, [])
@@ -114,7 +137,7 @@ class OfflineFeatureEngine:
             if not happened.empty:
                 fields["t"] = float(happened["ts"].max())
         recent_pairs: list[tuple[str, float]] = []
-        recent = tables.get("recent")
+        recent = self._user_table("recent", user_id)
         if recent is not None:
             latest = latest_recent(recent[recent["ts"] <= at], ["product_id"])
             by_product = {
@@ -122,7 +145,7 @@ class OfflineFeatureEngine:
                 for p, t, r in zip(latest["product_id"], latest["ts"], latest["rank"], strict=True)
             }
             recent_pairs = cap_recent(by_product)
-        members = tables.get("members")
+        members = self._user_table("members", user_id)
         if members is not None:
             newest = members[members["ts"] <= at].groupby("field")["ts"].max()
             fields.update(cap_members({str(k): float(v) for k, v in newest.items()}))
@@ -160,38 +183,41 @@ class OfflineFeatureEngine:
                 at=float(at), positions=np.arange(len(self.catalog)), log_sums=log_sums.copy()
             )
 
-    def _user_ops(self, user_id: str) -> _UserOps:
-        tables = self._by_user.get(user_id, {})
+    def _build_timeline(self) -> _Timeline:
         parts = []
-        if "decayed" in tables:
-            d = tables["decayed"]
-            parts.append(pd.DataFrame({"ts": d["ts"], "op": _DECAYED, "key": d["field"]}))
-            parts[-1]["value"], parts[-1]["rank"] = d["exponent"].to_numpy(), 0
-        if "windows" in tables:
-            w = tables["windows"]
-            parts.append(pd.DataFrame({"ts": w["ts"], "op": _WINDOW, "key": w["field"]}))
-            parts[-1]["value"], parts[-1]["rank"] = 1.0, w["kind"].to_numpy()
-        if "recent" in tables:
-            r = tables["recent"]
-            parts.append(pd.DataFrame({"ts": r["ts"], "op": _RECENT, "key": r["product_id"]}))
-            parts[-1]["value"], parts[-1]["rank"] = r["ts"].to_numpy(), r["rank"].to_numpy()
-        if "members" in tables:
-            m = tables["members"]
-            parts.append(pd.DataFrame({"ts": m["ts"], "op": _MEMBER, "key": m["field"]}))
-            parts[-1]["value"], parts[-1]["rank"] = m["ts"].to_numpy(), 0
-        if not parts:
-            return _UserOps([], [])
-        table = pd.concat(parts, ignore_index=True).sort_values("ts", kind="stable")
-        ops = list(
-            zip(
-                table["op"].tolist(),
-                table["key"].astype(str).tolist(),
-                table["value"].tolist(),
-                table["rank"].tolist(),
-                strict=True,
+        for op, name in enumerate(_TABLES):
+            if op == _WINDOW:
+                continue  # the sweep counts windows from the events themselves
+            table, _ = self._tables[name]
+            key = {"decayed": "field", "windows": "field", "recent": "product_id"}.get(
+                name, "field"
             )
+            value = {"decayed": "exponent", "recent": "ts", "members": "ts"}.get(name)
+            rank = {"windows": "kind", "recent": "rank"}.get(name)
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "user": table["user"].to_numpy(),
+                        "ts": table["ts"].to_numpy(),
+                        "op": op,
+                        "key": table[key].to_numpy(dtype=object),
+                        "value": table[value].to_numpy(dtype=np.float64) if value else 1.0,
+                        "rank": table[rank].to_numpy(dtype=np.int64) if rank else 0,
+                    }
+                )
+            )
+        merged = pd.concat(parts, ignore_index=True)
+        user, ts = merged["user"].to_numpy(), merged["ts"].to_numpy()
+        merged = merged.iloc[np.lexsort((ts, user))]
+        bounds = np.searchsorted(merged["user"].to_numpy(), np.arange(len(self._user_code) + 1))
+        return _Timeline(
+            bounds=bounds,
+            ts=merged["ts"].tolist(),
+            op=merged["op"].tolist(),
+            key=merged["key"].tolist(),
+            value=merged["value"].tolist(),
+            rank=merged["rank"].tolist(),
         )
-        return _UserOps(table["ts"].tolist(), ops)
 
     def user_states_at(
         self, points: pd.DataFrame, *, strictly_before: bool = False
@@ -202,21 +228,47 @@ class OfflineFeatureEngine:
         leaves out events at the decision time itself (the purchase being predicted).
         Results come grouped by user, each tagged with its row in ``points``.
         """
-        order = points.assign(_row=np.arange(len(points))).sort_values(
-            ["user_id", "ts"], kind="stable"
-        )
-        for user_id, group in order.groupby("user_id", sort=False):
-            user = str(user_id)
-            timeline = self._user_ops(user)
-            fold = _Fold()
-            cursor = 0
-            for row, at in zip(group["_row"].tolist(), group["ts"].tolist(), strict=True):
-                while cursor < len(timeline.ts) and (
-                    timeline.ts[cursor] < at or (not strictly_before and timeline.ts[cursor] == at)
-                ):
-                    fold.add(timeline.ts[cursor], timeline.ops[cursor])
-                    cursor += 1
-                yield row, fold.state(user, at)
+        if self._timeline is None:
+            self._timeline = self._build_timeline()
+        line = self._timeline
+        users = points["user_id"].astype(str).tolist()
+        codes = np.array([self._user_code.get(u, -1) for u in users], dtype=np.int64)
+        times = points["ts"].to_numpy(dtype=np.float64)
+        fold, current, cursor, stop, first_event = _Fold(), -2, 0, 0, 0
+        side = "left" if strictly_before else "right"
+        for row in np.lexsort((times, codes)).tolist():
+            code, at = int(codes[row]), float(times[row])
+            if code != current:
+                fold, current = _Fold(), code
+                cursor, stop = (0, 0) if code < 0 else (line.bounds[code], line.bounds[code + 1])
+                first_event = 0 if code < 0 else int(self._event_bounds[code])
+            while cursor < stop and (
+                line.ts[cursor] < at or (not strictly_before and line.ts[cursor] == at)
+            ):
+                fold.add(line.op[cursor], line.key[cursor], line.value[cursor], line.rank[cursor])
+                cursor += 1
+            state = fold.state(users[row], at)
+            if code >= 0:
+                state = self._with_windows(state, code, first_event, at, side)
+            yield row, state
+
+    def _with_windows(
+        self, state: UserState, code: int, first: int, at: float, side: str
+    ) -> UserState:
+        """Window counts and the last event time, from the user's events up to ``at``."""
+        last = int(self._event_bounds[code + 1])
+        end = first + int(np.searchsorted(self._event_ts[first:last], at, side=side))  # type: ignore[call-overload]
+        if end == first:
+            return state
+        counts = {}
+        for window in WINDOWS:
+            buckets = self._event_bucket[window.code][first:end]
+            start = first + int(np.searchsorted(buckets, window.first_bucket(at), side="left"))
+            tally = np.bincount(self._event_kind[start:end], minlength=len(COUNTED_TYPES))
+            counts[window.name] = {
+                kind.value: int(n) for kind, n in zip(COUNTED_TYPES, tally, strict=True)
+            }
+        return replace(state, counts=counts, last_event_ts=float(self._event_ts[end - 1]))
 
 
 class _Fold:
@@ -224,21 +276,13 @@ class _Fold:
 
     def __init__(self) -> None:
         self.sums: dict[str, float] = {}
-        self.counts: dict[str, list[int]] = {}
         self.latest: dict[str, tuple[float, int]] = {}
         self.members: dict[str, float] = {}
-        self.last_ts: float | None = None
 
-    def add(self, ts: float, op: tuple[int, str, float, int]) -> None:
-        kind, key, value, rank = op
+    def add(self, kind: int, key: str, value: float, rank: int) -> None:
         if kind == _DECAYED:
             old = self.sums.get(key)
             self.sums[key] = value if old is None else _logaddexp2(old, value)
-        elif kind == _WINDOW:
-            if key not in self.counts:
-                self.counts[key] = [0] * len(COUNTED_TYPES)
-            self.counts[key][rank] += 1
-            self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
         elif kind == _RECENT:
             current = self.latest.get(key)
             if current is None or (value, rank) > current:
@@ -248,8 +292,5 @@ class _Fold:
 
     def state(self, user_id: str, at: float) -> UserState:
         fields: dict[str, float | str] = dict(self.sums)
-        fields.update((key, pack_counts(counts)) for key, counts in self.counts.items())
-        if self.last_ts is not None:
-            fields["t"] = self.last_ts
         fields.update(cap_members(self.members))
         return decode_user_state(user_id, fields, cap_recent(self.latest), at)
