@@ -29,11 +29,17 @@ class Prompt:
     user: str
     evidence: Evidence
     stop: tuple[str, ...] = ()
+    # The first words of the answer. Backends that can prefill the assistant turn start
+    # from it (a small model stays on topic far better); the others are asked to use it.
+    answer_prefix: str = ""
 
-    def messages(self) -> list[dict[str, str]]:
+    def messages(self, prefill: bool = False) -> list[dict[str, str]]:
+        user = self.user
+        if self.answer_prefix and not prefill:
+            user += f'\nStart your answer with "{self.answer_prefix}".'
         return [
             {"role": "system", "content": self.system},
-            {"role": "user", "content": self.user},
+            {"role": "user", "content": user},
         ]
 
 

@@ -209,7 +209,7 @@ URL = re.compile(r"https?://|www\.|\b[\w-]+\.(?:com|net|org|io|shop|store|co)\b|
 INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b[^.!?]{0,40}\b(?:instructions?|previous|above"
     r"|rules?|prompt)\b|\b(?:system\s+prompt|prompt|instructions?|as\s+an\s+ai|language\s+model"
-    r"|assistant|chatgpt|openai|i\s+cannot|i\s+can't|i'm\s+sorry|i\s+am\s+sorry|evidence|facts?"
+    r"|assistant|chatgpt|openai|i\s+cannot|i\s+can't|i'm\s+sorry|i\s+am\s+sorry|evidence|facts"
     r"|json|tokens?|one\s+short\s+sentence|using\s+only|the\s+above|double\s+quotes|data)\b"
     r"|<\|?\w*\|?>|\b(?:user|system|assistant)\s*:|```|\{\{|\}\}",
     re.IGNORECASE,

@@ -65,6 +65,8 @@ class LocalBackend(LLMBackend):
             n_threads_batch=n_threads,
             verbose=False,
         )
+        template = str(self._llm.metadata.get("tokenizer.chat_template", ""))
+        self._chatml = "<|im_start|>" in template
 
     def complete(
         self, prompt: Prompt, options: LLMBackend.Options, deadline: float | None = None
@@ -81,19 +83,27 @@ class LocalBackend(LLMBackend):
         self, prompt: Prompt, options: LLMBackend.Options, deadline: float | None
     ) -> Completion:
         start = time.perf_counter()
-        stream: Iterator[dict[str, Any]] = self._llm.create_chat_completion(
-            messages=prompt.messages(),
-            max_tokens=options.max_tokens,
-            temperature=options.temperature,
-            seed=options.seed,
-            stop=list(prompt.stop),
-            stream=True,
-        )
+        sampling: dict[str, Any] = {
+            "max_tokens": options.max_tokens,
+            "temperature": options.temperature,
+            "seed": options.seed,
+            "stop": list(prompt.stop),
+            "stream": True,
+        }
         parts: list[str] = []
+        if self._chatml:
+            # Render the chat ourselves so the answer can start from the prompt's prefix.
+            parts.append(prompt.answer_prefix)
+            stream: Iterator[dict[str, Any]] = self._llm.create_completion(
+                prompt=_chatml(prompt), **sampling
+            )
+        else:
+            stream = self._llm.create_chat_completion(messages=prompt.messages(), **sampling)
         tokens = 0
         try:
             for chunk in stream:
-                delta = chunk["choices"][0]["delta"].get("content")
+                choice = chunk["choices"][0]
+                delta = choice["text"] if "text" in choice else choice["delta"].get("content")
                 if delta:
                     parts.append(delta)
                     tokens += 1
@@ -116,3 +126,11 @@ class LocalBackend(LLMBackend):
             close = getattr(self._llm, "close", None)
             if close is not None:
                 close()
+
+
+def _chatml(prompt: Prompt) -> str:
+    turns = "".join(
+        f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n"
+        for m in prompt.messages(prefill=True)
+    )
+    return f"{turns}<|im_start|>assistant\n{prompt.answer_prefix}"
