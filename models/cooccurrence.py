@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 import redis
 import redis.asyncio
+import redis.cluster
 import scipy.sparse as sp
 
 from features import keys
@@ -171,7 +172,10 @@ NeighbourMap = dict[str, list[tuple[str, float]]]
 
 
 def store_neighbours(
-    client: redis.Redis, catalog: Catalog, neighbours: Neighbours, batch: int = 500
+    client: redis.Redis | redis.cluster.RedisCluster,
+    catalog: Catalog,
+    neighbours: Neighbours,
+    batch: int = 500,
 ) -> int:
     """Replace every product's neighbour set in Redis; returns how many sets were written."""
     written = 0
@@ -202,7 +206,9 @@ def _parse(product_ids: Sequence[str], replies: list[object]) -> NeighbourMap:
 
 
 def fetch_neighbours(
-    client: redis.Redis, product_ids: Sequence[str], width: int = NEIGHBOURS
+    client: redis.Redis | redis.cluster.RedisCluster,
+    product_ids: Sequence[str],
+    width: int = NEIGHBOURS,
 ) -> NeighbourMap:
     """Neighbours of the shopper's recent products: one pipelined round trip."""
     pipe = client.pipeline(transaction=False)

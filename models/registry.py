@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+import redis.cluster
 import skops.io as sio
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -163,20 +164,22 @@ def list_versions(models_dir: Path) -> list[str]:
     )
 
 
-def set_current(client: redis.Redis, models_dir: Path, version: str) -> None:
+def set_current(
+    client: redis.Redis | redis.cluster.RedisCluster, models_dir: Path, version: str
+) -> None:
     """Promote ``version`` (it must exist and verify) to the one every service serves."""
     load_version(models_dir, version)
     client.set(CURRENT_KEY, version)
 
 
-def current_version(client: redis.Redis) -> str | None:
+def current_version(client: redis.Redis | redis.cluster.RedisCluster) -> str | None:
     raw = client.get(CURRENT_KEY)
     if raw is None:
         return None
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
-def load_current(client: redis.Redis, models_dir: Path) -> LoadedModel:
+def load_current(client: redis.Redis | redis.cluster.RedisCluster, models_dir: Path) -> LoadedModel:
     """The model named by ``shopmode:v1:model:current``; ModelError when none is set."""
     version = current_version(client)
     if version is None:

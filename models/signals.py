@@ -66,10 +66,13 @@ def signals_from_state(state: UserState, catalog: Catalog) -> ShopperSignals:
 def snapshot_from_products(products: ProductFeatures, catalog: Catalog) -> RetrievalSnapshot:
     """Shop-wide popularity and trending rankings as of ``products.at``."""
     everything = np.arange(len(catalog), dtype=np.int64)
+    # Trending = engagement over the last day, among products rising against their
+    # fortnight: the raw rise ratio alone is topped by products with two events.
+    rising = products.trending(everything) > 0
     return RetrievalSnapshot.build(
         at=products.at,
         popularity=products.popularity("14d", everything),
-        trending=products.trending(everything),
+        trending=np.where(rising, products.popularity("1d", everything), 0.0),
         launch_ts=np.asarray(catalog.launch_ts, dtype=np.float64),
         category_code=catalog.category_code,
         brand_code=catalog.brand_code,

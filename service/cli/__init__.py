@@ -24,10 +24,12 @@ app = typer.Typer(
 # Importing a command module registers its command on ``app``.
 from service.cli import (  # noqa: E402
     demo,  # noqa: F401
+    evaluate,  # noqa: F401
     features,  # noqa: F401
     generate,  # noqa: F401
     ingest,  # noqa: F401
     serve,  # noqa: F401
+    train,  # noqa: F401
 )
 
 

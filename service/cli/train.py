@@ -1,0 +1,158 @@
+"""``shopmode train``: learn a ranker from an event log, register it, make it current."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import redis
+import redis.cluster
+import typer
+
+from features.catalog import Catalog, load_catalog
+from features.errors import InvalidInput, NotFound
+from features.event_log import read_event_log
+from features.ingest import interest_events, read_events
+from features.tables import read_table
+from models.cooccurrence import store_neighbours
+from models.registry import save_model, set_current
+from models.training import EventLog, TrainConfig, prepare, train_ranker
+from service.cli import app
+from service.cli.common import progress_bar, settings
+from service.cli.features import feature_client
+from service.settings import Settings
+
+_OPTION = {
+    "events": "--events",
+    "catalog": "--catalog",
+    "users": "--users",
+    "data": "--data",
+    "test_days": "--test-days",
+    "max_decisions": "--max-decisions",
+}
+Client = redis.Redis | redis.cluster.RedisCluster
+
+
+def fail(field: str | None, message: str) -> typer.Exit:
+    name = _OPTION.get(field or "")
+    typer.echo(f"error: {name}: {message}" if name else f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def read_log(
+    client: Client,
+    config: Settings,
+    data: Path | None,
+    events: Path | None,
+    catalog: Path | None,
+    users: Path | None,
+) -> EventLog:
+    """The log to learn from: a data directory, given files, or the store's own log."""
+    if data is not None:
+        if not data.is_dir():
+            raise InvalidInput(f"{data}: not a directory", field="data")
+        events = events or data / "events.parquet"
+        catalog = catalog or data / "catalog.parquet"
+        if users is None and (data / "users.parquet").is_file():
+            users = data / "users.parquet"
+    if catalog is not None:
+        products = Catalog.read(catalog)
+        catalog_source = str(catalog.resolve())
+    else:
+        try:
+            products = load_catalog(client)
+        except NotFound as exc:
+            raise InvalidInput(str(exc), field="catalog") from None
+        catalog_source = "store"
+    if events is not None:
+        frame = read_events(events)
+        events_source = str(events.resolve())
+        data_dir = (data or events.parent).resolve()
+    else:
+        frame = read_event_log(client, config.data_dir)
+        events_source = "store"
+        data_dir = config.data_dir.resolve()
+    if users is not None:
+        declared = interest_events(read_table(users, field="users"), source=str(users))
+        frame = pd.concat([declared, frame], ignore_index=True) if len(declared) else frame
+    return EventLog(
+        events=frame,
+        catalog=products,
+        data_dir=data_dir,
+        events_source=events_source,
+        catalog_source=catalog_source,
+    )
+
+
+@app.command("train")
+def train(
+    data: Path | None = typer.Option(
+        None, "--data", help="A data directory (events.parquet, catalog.parquet, users.parquet)."
+    ),
+    events: Path | None = typer.Option(
+        None, "--events", help="Events file (Parquet, CSV, JSON Lines). Default: the store's log."
+    ),
+    catalog: Path | None = typer.Option(
+        None, "--catalog", help="Catalog file. Default: the catalog stored by `shopmode ingest`."
+    ),
+    users: Path | None = typer.Option(
+        None, "--users", help="Shoppers file; declared interests count as interest events."
+    ),
+    test_days: int = typer.Option(
+        7, "--test-days", help="Last whole days held out for evaluation."
+    ),
+    max_decisions: int = typer.Option(
+        10_000, "--max-decisions", help="Training sessions sampled (more: slower, a bit better)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Sampling and model seed."),
+) -> None:
+    """Train a ranker on all but the last days of the log and make it the current model."""
+    if test_days < 1:
+        raise fail("test_days", "must be at least 1")
+    if max_decisions < 100:
+        raise fail("max_decisions", "must be at least 100")
+    config = settings()
+    began = time.perf_counter()
+    with feature_client(config) as client:
+        try:
+            log = read_log(client, config, data, events, catalog, users)
+            typer.echo(f"log: {len(log.events):,} events, {len(log.catalog):,} products")
+            prepared = prepare(log, test_days)
+            typer.echo(
+                f"decisions: {len(prepared.train):,} training sessions, "
+                f"{len(prepared.test):,} held out (last {test_days} days)"
+            )
+            with progress_bar() as bar:
+
+                def stage(name: str, total: int) -> Callable[[int], None]:
+                    task = bar.add_task(name, total=total)
+                    return lambda n: bar.advance(task, n)
+
+                trained = train_ranker(
+                    prepared,
+                    TrainConfig(test_days=test_days, max_train_decisions=max_decisions, seed=seed),
+                    progress=stage,
+                )
+        except InvalidInput as exc:
+            raise fail(exc.field, exc.message) from None
+        meta = save_model(config.models_dir, trained.estimator, trained.metadata)
+        # Serving reads neighbours of recent products from Redis: built from the whole log.
+        neighbours = prepared.cooccurrence.as_of(np.inf)
+        written = store_neighbours(client, log.catalog, neighbours)
+        set_current(client, config.models_dir, meta.version)
+    metrics = meta.metrics
+    typer.echo(
+        f"model {meta.version}: {int(metrics['train_rows']):,} rows from "
+        f"{int(metrics['train_decisions']):,} sessions, fit {metrics['fit_seconds']:.1f} s; "
+        f"candidate recall {metrics['train_recall_all']:.3f} "
+        f"(purchases {metrics['train_purchase_recall_all']:.3f}), "
+        f"{metrics['train_mean_candidates']:.0f} candidates/session"
+    )
+    typer.echo(f"co-occurrence: neighbours stored for {written:,} products")
+    typer.echo(
+        f"saved {config.models_dir / meta.version} and made it current "
+        f"in {time.perf_counter() - began:.1f} s; next: shopmode evaluate"
+    )
