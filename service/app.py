@@ -75,20 +75,24 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await sync_model(state)
     metrics.redis_up.set(1 if state.health.up else 0)
     metrics.model_loaded.set(1 if state.models.loaded is not None else 0)
-    refresher = asyncio.create_task(keep_fresh(state), name="shopmode-refresh")
+    stop = asyncio.Event()
+    refresher = asyncio.create_task(keep_fresh(state, stop), name="shopmode-refresh")
     # One BLAS/OpenMP thread for this worker (see service.cli.serve), restored on exit.
     pinned = threadpool_limits(limits=1)
     try:
         yield
     finally:
         pinned.restore_original_limits()
-        refresher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await refresher
+        stop.set()
+        _, pending = await asyncio.wait({refresher}, timeout=2 * settings.redis_socket_timeout + 1)
+        for task in pending:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({task}, timeout=1)
         explainer.close()
         explainer.backend.close()
-        with contextlib.suppress(RedisError, OSError):
-            await redis.aclose()
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            await asyncio.wait_for(redis.aclose(), timeout=5)
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
 

@@ -9,6 +9,7 @@ after an outage, the model and the snapshot are refreshed at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -54,13 +55,21 @@ async def sync_model(state: ServiceState, *, force: bool = False) -> SyncResult 
     return result
 
 
-async def keep_fresh(state: ServiceState) -> None:
-    """Run until cancelled; no single failure stops it."""
+async def keep_fresh(state: ServiceState, stop: asyncio.Event) -> None:
+    """Run until ``stop`` is set; no single failure stops it.
+
+    A stop event rather than cancellation alone: a cancel that lands as a Redis socket
+    timeout fires is turned into a TimeoutError by ``asyncio.timeout`` and would be
+    swallowed as one more Redis error, leaving the loop running at shutdown.
+    """
     settings = state.settings
     next_model = time.monotonic() + settings.model_poll_seconds
     next_snapshot = time.monotonic() + settings.snapshot_refresh_seconds
-    while True:
-        await asyncio.sleep(min(1.0, settings.model_poll_seconds))
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=min(1.0, settings.model_poll_seconds))
+        if stop.is_set():
+            return
         try:
             was_up = state.health.up
             up = await state.health.probe()

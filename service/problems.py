@@ -32,6 +32,7 @@ log = logging.getLogger("shopmode.service")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _TYPE_BASE = "https://shopmode.dev/problems/"
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
 
 
 class FieldError(BaseModel):
@@ -116,6 +117,15 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if detail == _FASTAPI_BODY_ERROR:
+        # JSON that parses in no sane way (integers past 4300 digits, nesting past the
+        # recursion limit): say so as for any malformed body.
+        return problem_response(
+            400,
+            "the request body is not valid JSON",
+            kind="malformed-json",
+            errors=[FieldError(field="body", message="cannot be parsed")],
+        )
     return problem_response(exc.status_code, detail, headers=exc.headers)
 
 

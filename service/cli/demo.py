@@ -27,18 +27,16 @@ from pydantic import SecretStr
 
 from features import keys
 from models.registry import CURRENT_KEY, list_versions
-from service.auth import hash_api_key
 from service.cli import app
 from service.cli.common import settings as current_settings
 from service.embedded_redis import redis_url_for
-from service.settings import ApiKeySpec, Settings
+from service.settings import Settings
 
 Size = Literal["small", "default"]
 SIZES: dict[str, dict[str, int]] = {
     "small": {"users": 1_000, "products": 500, "days": 21},
     "default": {"users": 10_000, "products": 2_000, "days": 28},
 }
-DEMO_SCOPES: tuple[Literal["recommend"], Literal["events:write"]] = ("recommend", "events:write")
 _INGESTED = "ingested.json"
 
 
@@ -154,10 +152,8 @@ def demo_key(settings: Settings) -> str:
 
 
 def with_demo_key(settings: Settings, key: str) -> Settings:
-    spec = ApiKeySpec(name="demo", sha256=hash_api_key(key), scopes=DEMO_SCOPES)
-    return settings.model_copy(
-        update={"api_keys": (*settings.api_keys, spec), "demo_key": SecretStr(key)}
-    )
+    """Settings whose demo key (recommend + events:write, never admin) is ``key``."""
+    return settings.model_copy(update={"demo_key": SecretStr(key)})
 
 
 @app.command("demo")

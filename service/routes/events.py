@@ -17,7 +17,14 @@ from service.served import count_attributed
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
-_EVENT_SCHEMA = EventCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+
+def document_event_schema(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Add ``EventCreate`` to the components (the body is read raw, so FastAPI cannot)."""
+    schema = EventCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+    openapi.setdefault("components", {}).setdefault("schemas", {})["EventCreate"] = schema
+    return openapi
+
+
 _REQUEST_BODY: dict[str, Any] = {
     "required": True,
     "content": {
