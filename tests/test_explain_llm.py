@@ -205,7 +205,9 @@ def test_a_refused_key_names_the_setting(openai_server: str) -> None:
     assert err.value.setting == KEY_SETTING
     backend.close()
     # and through the Explainer the shopper still gets the template text
-    shown = asyncio.run(
-        Explainer(OpenAICompatibleBackend(openai_server, "smollm2")).explain(PACKS, "llm", 30)
-    )
+    keyless = OpenAICompatibleBackend(openai_server, "smollm2")
+    try:
+        shown = asyncio.run(Explainer(keyless).explain(PACKS, "llm", 30))
+    finally:
+        keyless.close()
     assert [e.source for e in shown if e] == ["fallback_error"] * len(PACKS)

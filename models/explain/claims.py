@@ -137,7 +137,8 @@ CLAIMS: tuple[Claim, ...] = (
         _p(
             r"\b(?:warrant\w*|guarantee\w*|money[\s-]back|returns?|refund\w*|in\s+stock"
             r"|out\s+of\s+stock|stock|sold\s+out|selling\s+fast|left\s+in|limited|exclusive\w*"
-            r"|hurry|act\s+now|don't\s+miss|while\s+supplies|last\s+chance|only\s+\w+\s+left)\b"
+            r"|hurry|act\s+now|don't\s+miss|while\s+supplies|last\s+chance|only\s+\w+\s+left"
+            r"|customer\s+(?:service|support|care)|support\s+team|satisfaction)\b"
         ),
     ),
     Claim(
