@@ -97,3 +97,10 @@ def served_recommendation(recommendation_id: str) -> str:
     """String (JSON): a served recommendation (user, products, model, time), for attributing
     later events; TTL ``recommendation_ttl_seconds`` (owned by service.served)."""
     return f"{PREFIX}:{{r:{escape(recommendation_id)}}}:served"
+
+
+def explanation(backend_id: str, fingerprint: str) -> str:
+    """Hash: explanation mode (``llm``, ``best_of``) -> a grounded generated text for one
+    evidence pack (sha256 ``fingerprint``) by one LLM backend; TTL
+    ``explanation_cache_ttl_s`` (owned by models.explain.cache)."""
+    return f"{PREFIX}:explain:{escape(backend_id)}:{fingerprint}"

@@ -18,11 +18,11 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-PREFIX = "shopmode:v1:explain"
+from features import keys
 
 
 def cache_key(backend_id: str, fingerprint: str) -> str:
-    return f"{PREFIX}:{backend_id}:{fingerprint}"
+    return keys.explanation(backend_id, fingerprint)
 
 
 class ExplanationCache:
