@@ -24,7 +24,6 @@ from models.explain import (
     Vocabulary,
     build_backend,
     build_prompt,
-    clean_output,
 )
 from models.explain.local import LocalBackend, find_smollm2_gguf
 from models.explain.openai_compatible import KEY_SETTING, OpenAICompatibleBackend
@@ -89,7 +88,9 @@ def run(explainer: Explainer, mode: str, budget_s: float = 120.0) -> list[object
 def test_the_local_model_writes_text(smollm2: LocalBackend) -> None:
     completion = smollm2.complete(build_prompt(PACKS[1]), smollm2.Options(max_tokens=48))
     assert completion.completion_tokens > 0
-    assert clean_output(completion.text).startswith("You'll like it because")
+    # the answer continues the prefilled prefix with words of its own
+    assert completion.text.startswith("You'll like it because")
+    assert len(completion.text.split()) > 4
     assert smollm2.id == "local-smollm2-135m-instruct-q4_1"
 
 
