@@ -32,6 +32,7 @@ _OPTION = {
     "data": "--data",
     "test_days": "--test-days",
     "max_decisions": "--max-decisions",
+    "max_iter": "--max-iter",
 }
 Client = redis.Redis | redis.cluster.RedisCluster
 
@@ -107,6 +108,7 @@ def train(
     max_decisions: int = typer.Option(
         10_000, "--max-decisions", help="Training sessions sampled (more: slower, a bit better)."
     ),
+    max_iter: int = typer.Option(150, "--max-iter", help="Boosting rounds of the ranker."),
     seed: int = typer.Option(0, "--seed", help="Sampling and model seed."),
 ) -> None:
     """Train a ranker on all but the last days of the log and make it the current model."""
@@ -114,6 +116,8 @@ def train(
         raise fail("test_days", "must be at least 1")
     if max_decisions < 100:
         raise fail("max_decisions", "must be at least 100")
+    if not 1 <= max_iter <= 5000:
+        raise fail("max_iter", "must be between 1 and 5000")
     config = settings()
     began = time.perf_counter()
     with feature_client(config) as client:
@@ -133,7 +137,12 @@ def train(
 
                 trained = train_ranker(
                     prepared,
-                    TrainConfig(test_days=test_days, max_train_decisions=max_decisions, seed=seed),
+                    TrainConfig(
+                        test_days=test_days,
+                        max_train_decisions=max_decisions,
+                        max_iter=max_iter,
+                        seed=seed,
+                    ),
                     progress=stage,
                 )
         except InvalidInput as exc:

@@ -1,0 +1,116 @@
+"""No training feature looks past its decision: events planted in the future change nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from features.catalog import Catalog
+from features.errors import DataTooSmall
+from features.events import EVENT_FIELDS
+from features.offline import OfflineFeatureEngine
+from models.cooccurrence import CooccurrenceLog
+from models.decisions import DecisionPoints, decision_points, split_decisions, split_time
+from models.ranking_features import RankingFeatures
+from models.replay import Replay
+from models.text_match import QueryIndex
+from models.training_set import TrainingSet, build_training_set
+
+
+def _load(world: Path) -> tuple[pd.DataFrame, Catalog]:
+    return pd.read_parquet(world / "events.parquet"), Catalog.read(world / "catalog.parquet")
+
+
+def _replay(events: pd.DataFrame, catalog: Catalog) -> Replay:
+    engine = OfflineFeatureEngine(events, catalog)
+    return Replay(
+        engine, catalog, CooccurrenceLog.from_events(engine.events_, catalog), QueryIndex(catalog)
+    )
+
+
+def _planted(
+    events: pd.DataFrame, catalog: Catalog, users: list[str], ts: list[float]
+) -> pd.DataFrame:
+    """For each (user, ts): a burst of strong signals on other products right after ts."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for n, (user, at) in enumerate(zip(users, ts, strict=True)):
+        for k, kind in enumerate(("view", "add_to_cart", "purchase", "view", "purchase")):
+            product = str(catalog.product_ids[rng.integers(len(catalog))])
+            rows.append(
+                {
+                    "event_id": f"planted-{n}-{k}",
+                    "user_id": user,
+                    "type": kind,
+                    "product_id": product,
+                    "ts": at + 0.0005 + k * 1e-5,
+                    "session_id": f"planted-{n}",
+                    "price": float(catalog.price[0]),
+                    "quantity": 1 if kind == "purchase" else None,
+                }
+            )
+        rows.append(
+            {
+                "event_id": f"planted-{n}-like",
+                "user_id": user,
+                "type": "like_category",
+                "ts": at + 0.0009,
+                "category": catalog.categories[n % len(catalog.categories)],
+            }
+        )
+    planted = pd.DataFrame(rows).reindex(columns=list(EVENT_FIELDS))
+    return pd.concat([events, planted], ignore_index=True)
+
+
+def _first_decisions(events: pd.DataFrame, catalog: Catalog, n: int) -> DecisionPoints:
+    points = decision_points(events, catalog)
+    train, _ = split_decisions(points, split_time(events))
+    return train.subset(np.arange(len(train) - n, len(train)))  # late ones: rich histories
+
+
+def _same(a: TrainingSet, b: TrainingSet) -> None:
+    assert a.X.shape == b.X.shape
+    np.testing.assert_array_equal(a.X, b.X)
+    np.testing.assert_array_equal(a.y, b.y)
+
+
+def test_events_after_every_decision_change_no_row(small_world: Path) -> None:
+    events, catalog = _load(small_world)
+    points = _first_decisions(events, catalog, 80)
+    rows = RankingFeatures(catalog)
+    clean = build_training_set(_replay(events, catalog), points, rows)
+    later = float(points.ts.max())
+    users = sorted(set(points.user_id.astype(str).tolist()))
+    dirty_events = _planted(events, catalog, users, [later] * len(users))
+    dirty = build_training_set(_replay(dirty_events, catalog), points, rows)
+    assert (clean.y > 0).any()
+    _same(clean, dirty)
+
+
+def test_the_decisions_own_session_never_reaches_its_user_state(small_world: Path) -> None:
+    events, catalog = _load(small_world)
+    points = _first_decisions(events, catalog, 60)
+    # One decision per shopper: a burst planted after one decision is history for the next.
+    _, first = np.unique(points.user_id.astype(str), return_index=True)
+    points = points.subset(np.sort(first))
+    users = points.user_id.astype(str).tolist()
+    dirty_events = _planted(events, catalog, users, points.ts.tolist())
+    clean = _replay(events, catalog).states(points)
+    dirty = _replay(dirty_events, catalog).states(points)
+    for before, after in zip(clean, dirty, strict=True):
+        assert before.to_json() == after.to_json()
+    # ...while the planted events are visible a moment later (the test can fail).
+    engine = OfflineFeatureEngine(dirty_events, catalog)
+    late = engine.user_state(users[0], float(points.ts[0]) + 1.0)
+    assert late.to_json() != clean[0].to_json()
+
+
+def test_a_log_too_short_to_split_is_a_clear_error(small_world: Path) -> None:
+    events, _ = _load(small_world)
+    short = events[events["ts"] < events["ts"].min() + 5 * 86_400]
+    with pytest.raises(DataTooSmall, match="spans") as caught:
+        split_time(short, test_days=7)
+    assert caught.value.field == "events"
