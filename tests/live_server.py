@@ -25,6 +25,7 @@ from features.catalog import Catalog, store_catalog
 from features.events import parse_events
 from features.online import OnlineFeatureStore
 from models.ranker import ShopRanker
+from models.ranking_features import RANKING_FEATURES, REASON_GROUPS
 from models.registry import MODEL_FILE, save_model
 from service.auth import hash_api_key
 from service.embedded_redis import free_port
@@ -75,14 +76,15 @@ def seed_shop(client: redis.Redis | redis.cluster.RedisCluster) -> Catalog:
 
 
 def save_tiny_model(models_dir: Path, version: str) -> Path:
-    """A small real ranker saved through the registry; the path of its model file."""
-    names = ["views_7d", "price_ratio"]
-    X = np.random.default_rng(5).random((200, len(names)))
+    """A small real ranker on the service's own feature list, saved through the registry;
+    the path of its model file."""
+    names = list(RANKING_FEATURES)
+    X = np.random.default_rng(5).random((300, len(names)))
     meta: dict[str, Any] = {
         "created_at": time.time(),
         "feature_names": names,
-        "feature_groups": {"recency": ["views_7d"], "price": ["price_ratio"]},
-        "baseline": [0.0, 1.0],
+        "feature_groups": {group: list(columns) for group, columns in REASON_GROUPS.items()},
+        "baseline": [0.0] * len(names),
         "data_fingerprint": "live-test",
         "split_ts": 0.0,
         "code_version": "test",
