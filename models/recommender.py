@@ -20,7 +20,7 @@ from features.catalog import Catalog
 from features.errors import InvalidInput
 from features.state import ProductFeatures, UserState
 from models.arrangement import DIVERSITY_POOL, arrange, new_arrival
-from models.candidates import RetrievalSnapshot, candidates_for
+from models.candidates import CandidateSet, RetrievalSnapshot, candidates_for, cooc_scores
 from models.cold_start import ColdStartPlan, cold_picks, cold_start_plan
 from models.cooccurrence import NeighbourMap, neighbours_from_map
 from models.evidence import Evidence, Reason
@@ -306,6 +306,46 @@ class Recommender:
         ]
         ranking: Literal["model", "heuristic"] = "model" if self.model else "heuristic"
         return Recommendations(items, ranking, self._version(), len(picks))
+
+    def score_products(
+        self,
+        state: UserState,
+        products: ProductFeatures,
+        neighbours: NeighbourMap,
+        positions: npt.NDArray[np.int64],
+        query: str | None = None,
+    ) -> FloatArray:
+        """Scores of given catalog positions for the shopper, with the source flags
+        retrieval would have given them (none when retrieval would not propose them)."""
+        signals = signals_from_state(state, self.catalog)
+        query_scores = self.query_index.scores(query) if query else None
+        found = candidates_for(
+            signals,
+            self.snapshot(products),
+            neighbours_from_map(self.catalog, neighbours),
+            query_scores,
+        )
+        row = {int(p): i for i, p in enumerate(found.products)}
+        flags = np.zeros((len(positions), found.sources.shape[1]), dtype=bool)
+        for j, p in enumerate(positions.tolist()):
+            if p in row:
+                flags[j] = found.sources[row[p]]
+        cooc = cooc_scores(
+            signals, neighbours_from_map(self.catalog, neighbours), len(self.catalog)
+        )
+        chosen = CandidateSet(
+            products=np.asarray(positions, dtype=np.int64),
+            sources=flags,
+            cooc_score=cooc[positions],
+            query_score=(
+                query_scores[positions] if query_scores is not None else np.zeros(len(positions))
+            ),
+        )
+        rows = self.features.rows(state, chosen, products, state.at)
+        with one_thread():
+            if self.model is not None:
+                return np.asarray(self.model.estimator.predict(rows), dtype=np.float64)
+            return rows.astype(np.float64) @ self._heuristic
 
     def _version(self) -> str | None:
         return self.model.version if self.model is not None else None
