@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 
 from redis.exceptions import RedisError
 
-from features.errors import ShopmodeError
+from features.errors import ShopmodeError, StoreUnavailable
 from features.online import AsyncOnlineFeatureStore
+from models.recommender import Recommender
 from service.explaining import follow_catalog
 from service.model_slot import SyncResult
 from service.snapshot import take_snapshot
@@ -26,11 +28,20 @@ log = logging.getLogger("shopmode.service")
 
 
 async def refresh_snapshot(state: ServiceState) -> None:
+    """Retake catalog, popularity and product features; rebuild what depends on them."""
     try:
         snapshot = await take_snapshot(state.redis)
+        previous = state.snapshot
+        if previous is not None and previous.catalog.frame.equals(snapshot.catalog.frame):
+            # Same catalog: keep the object, so the store and recommender stay valid.
+            snapshot = dataclasses.replace(snapshot, catalog=previous.catalog)
+        store = state.store
+        if store is None or store.catalog is not snapshot.catalog:
+            store = AsyncOnlineFeatureStore(state.redis, snapshot.catalog)
+        products = await store.product_features()
+        snapshot = dataclasses.replace(snapshot, products=products)
         follow_catalog(state.explainer, snapshot)
-        if state.store is None or state.store.catalog is not snapshot.catalog:
-            state.store = AsyncOnlineFeatureStore(state.redis, snapshot.catalog)
+        state.store = store
         state.snapshot = snapshot
         state.snapshot_error = None
     except (RedisError, OSError) as exc:
@@ -38,7 +49,31 @@ async def refresh_snapshot(state: ServiceState) -> None:
         state.metrics.redis_errors.labels("snapshot").inc()
         state.snapshot_error = f"snapshot not refreshed: {exc}"
     except ShopmodeError as exc:
+        if isinstance(exc, StoreUnavailable):
+            state.health.mark_down(exc)
         state.snapshot_error = str(exc)
+        return
+    await ensure_recommender(state)
+
+
+async def ensure_recommender(state: ServiceState) -> None:
+    """A recommender for the current catalog and model (built off the event loop)."""
+    snapshot = state.snapshot
+    if snapshot is None:
+        return
+    model = state.models.loaded
+    current = state.recommender
+    if current is None or current.catalog is not snapshot.catalog or current.model is not model:
+        try:
+            current = await asyncio.to_thread(Recommender, snapshot.catalog, model)
+        except ShopmodeError as exc:
+            log.error("cannot build a recommender: %s", exc)
+            state.snapshot_error = f"recommender not rebuilt: {exc}"
+            return
+    if snapshot.products is not None:
+        # Build the retrieval structures now rather than in the first request.
+        await asyncio.to_thread(current.snapshot, snapshot.products)
+    state.recommender = current
 
 
 async def sync_model(state: ServiceState, *, force: bool = False) -> SyncResult | None:
@@ -52,6 +87,8 @@ async def sync_model(state: ServiceState, *, force: bool = False) -> SyncResult 
     if result.attempted and not result.changed:
         state.metrics.model_reload_failures.inc()
     state.metrics.model_loaded.set(1 if state.models.loaded is not None else 0)
+    if result.changed:
+        await ensure_recommender(state)
     return result
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from features.errors import ModelError, NotFound
+from models.ranking_features import RANKING_FEATURES
 from models.registry import CURRENT_KEY, LoadedModel, load_version
 from service.redis_link import AsyncRedis
 
@@ -61,6 +62,11 @@ class ModelSlot:
                 return SyncResult(wanted, self.version, False, self.last_error)
             try:
                 model = await asyncio.to_thread(load_version, self.models_dir, wanted)
+                if tuple(model.metadata.feature_names) != RANKING_FEATURES:
+                    raise ModelError(
+                        "trained on other features than this service computes; retrain with "
+                        "`shopmode train`"
+                    )
             except (ModelError, NotFound, OSError) as exc:
                 self.failed_version = wanted
                 self.last_error = f"model {wanted} failed to load: {exc}"

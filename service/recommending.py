@@ -10,7 +10,6 @@ items, every one is checked against the filters before it is returned.
 from __future__ import annotations
 
 import logging
-import time
 
 from redis.exceptions import RedisError
 
@@ -19,6 +18,7 @@ from features.errors import StoreUnavailable
 from models.intent import IntentVocabulary, parse_intent
 from service.fallback import popular_items
 from service.filters import ProductFilter
+from service.personal import personal_items
 from service.schemas.recommendations import (
     RecommendationCreate,
     RecommendationPublic,
@@ -26,6 +26,7 @@ from service.schemas.recommendations import (
 )
 from service.served import new_recommendation_id, record_served
 from service.state import ServiceState
+from service.timing import Timer
 
 log = logging.getLogger("shopmode.service")
 
@@ -46,21 +47,6 @@ def filter_of(request: RecommendationCreate, catalog: Catalog) -> ProductFilter:
     )
 
 
-class Timer:
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-        self.last = self.started
-        self.stages: dict[str, float] = {}
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.stages[stage] = round((now - self.last) * 1000, 3)
-        self.last = now
-
-    def total(self) -> dict[str, float]:
-        return {**self.stages, "total": round((time.perf_counter() - self.started) * 1000, 3)}
-
-
 async def recommend(state: ServiceState, request: RecommendationCreate) -> RecommendationPublic:
     """Answer one request; never raises for a store outage (degrades instead)."""
     timer = Timer()
@@ -71,10 +57,13 @@ async def recommend(state: ServiceState, request: RecommendationCreate) -> Recom
     notes: list[str] = []
     items: list[RecommendedItemPublic] | None = None
     model_version = None
+    heuristic = False
     cause = "no_model"
     if state.health.up:
         try:
-            items, model_version = await full_path(state, request, product_filter, timer)
+            items, ranked = await personal_items(state, request, product_filter, timer)
+            model_version = ranked.model_version
+            heuristic = ranked.degraded
         except (RedisError, OSError, StoreUnavailable) as exc:
             state.health.mark_down(exc)
             state.metrics.redis_errors.labels("recommend").inc()
@@ -93,8 +82,8 @@ async def recommend(state: ServiceState, request: RecommendationCreate) -> Recom
             explain=request.explain != "none",
         )
         timer.lap("fallback")
-    degraded = cause == "store_unavailable" or model_version is None
-    if degraded and cause == "no_model" and state.models.loaded is None:
+    degraded = cause == "store_unavailable" or heuristic
+    if heuristic:
         notes.append("no trained model yet: heuristic ranking")
     allowed = [i for i in items if product_filter.allows(snapshot.catalog, i.product_id)]
     if len(allowed) != len(items):
@@ -135,29 +124,3 @@ async def recommend(state: ServiceState, request: RecommendationCreate) -> Recom
         note="; ".join(notes) or None,
         timings_ms=timer.total(),
     )
-
-
-async def full_path(
-    state: ServiceState,
-    request: RecommendationCreate,
-    product_filter: ProductFilter,
-    timer: Timer,
-) -> tuple[list[RecommendedItemPublic], str | None]:
-    """Personalised ranking; Redis errors propagate (the caller degrades)."""
-    store = state.store
-    snapshot = state.snapshot
-    if store is None or snapshot is None:
-        raise StoreUnavailable("the feature store is not ready")
-    user = await store.user_state(request.user_id)
-    timer.lap("user_state")
-    if request.context.exclude_purchased:
-        product_filter = product_filter.with_excluded(user.purchased)
-    items = popular_items(
-        snapshot,
-        product_filter,
-        request.k,
-        request.context.query,
-        explain=request.explain != "none",
-    )
-    timer.lap("rank")
-    return items, None

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from features import keys
 from features.catalog import Catalog, load_catalog_async
+from features.state import ProductFeatures
 from service.filters import ProductFilter
 from service.redis_link import AsyncRedis
 
@@ -33,6 +34,8 @@ class CatalogSnapshot:
     catalog: Catalog
     popularity: FloatArray
     taken_at: float
+    # Every product's decayed signals as of ``taken_at`` (None until the store answered).
+    products: ProductFeatures | None = None
 
     def popular_within(
         self, product_filter: ProductFilter, k: int, query: str | None = None

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from features.online import AsyncOnlineFeatureStore
 from models.explain import Explainer
+from models.recommender import Recommender
 from service.auth import KeyRing
 from service.limits import RateLimiter
 from service.metrics import ServiceMetrics
@@ -28,5 +29,6 @@ class ServiceState:
     llm_problem: str | None = None
     snapshot: CatalogSnapshot | None = None
     store: AsyncOnlineFeatureStore | None = None
+    recommender: Recommender | None = None
     snapshot_error: str | None = None
     background_errors: list[str] = field(default_factory=list)

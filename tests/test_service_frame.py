@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from features.catalog import Catalog, store_catalog
 from models.ranker import ShopRanker
+from models.ranking_features import RANKING_FEATURES, REASON_GROUPS
 from models.registry import CURRENT_KEY, MODEL_FILE, save_model
 from service.app import create_app
 from service.settings import Settings
@@ -40,14 +41,15 @@ def _catalog() -> Catalog:
 
 
 def _save_model(models_dir: Path, version: str) -> None:
-    names = ["views_7d", "price_ratio"]
+    """A small real ranker on the service's feature list, saved through the registry."""
+    names = list(RANKING_FEATURES)
     rng = np.random.default_rng(3)
     X = rng.random((200, len(names)))
     meta: dict[str, Any] = {
         "created_at": time.time(),
         "feature_names": names,
-        "feature_groups": {"recency": ["views_7d"], "price": ["price_ratio"]},
-        "baseline": [0.0, 1.0],
+        "feature_groups": {group: list(columns) for group, columns in REASON_GROUPS.items()},
+        "baseline": [0.0] * len(names),
         "data_fingerprint": "test",
         "split_ts": 0.0,
         "code_version": "test",
@@ -185,6 +187,9 @@ def test_model_hot_reload_keeps_last_good_model(
     _save_model(models, "v2")
     redis_client.set(CURRENT_KEY, "v2")
     _wait_for(lambda: client.get("/readyz").json()["model_version"] == "v2")
+
+    answer = client.post("/v1/recommendations", json={"user_id": "u1"}, headers=bearer("reader"))
+    assert answer.json()["model_version"] == "v2"
 
     _save_model(models, "v3")
     (models / "v3" / MODEL_FILE).write_bytes(b"tampered")

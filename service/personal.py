@@ -1,0 +1,104 @@
+"""The personalised path: the shopper's state from Redis, ranked by the recommender.
+
+Two round trips at most for a known shopper (their state, then the co-occurrence
+neighbours of their recent products); a shopper with no behaviour yet costs one more for
+their region's trending products. Everything shop-wide is in process. Redis errors
+propagate: the caller answers from the popularity snapshot instead.
+"""
+
+from __future__ import annotations
+
+from features.errors import StoreUnavailable
+from models.cold_start import has_behaviour, region_of, trending_in_region
+from models.cooccurrence import fetch_neighbours_async
+from models.exploration import ExplorationPolicy
+from models.recommender import Recommendations, RecommendContext
+from service.filters import ProductFilter
+from service.redis_link import AsyncRedis
+from service.schemas.recommendations import (
+    ExplanationPublic,
+    RecommendationCreate,
+    RecommendedItemPublic,
+)
+from service.state import ServiceState
+from service.timing import Timer
+
+_REGION_TRENDING = 50
+
+
+async def personal_items(
+    state: ServiceState,
+    request: RecommendationCreate,
+    product_filter: ProductFilter,
+    timer: Timer,
+) -> tuple[list[RecommendedItemPublic], Recommendations]:
+    """Ranked, explained items for the shopper, and what ranked them."""
+    store, snapshot, recommender = state.store, state.snapshot, state.recommender
+    if store is None or snapshot is None or recommender is None or snapshot.products is None:
+        raise StoreUnavailable("the feature store is not ready")
+    redis: AsyncRedis = state.redis
+    user = await store.user_state(request.user_id)
+    timer.lap("user_state")
+    recent = recommender.recent_products(user)
+    neighbours = await fetch_neighbours_async(redis, recent) if recent else {}  # type: ignore[arg-type]
+    region: str | None = None
+    trending: tuple[tuple[str, float], ...] = ()
+    if not has_behaviour(user):
+        region = await region_of(redis, request.user_id)
+        if region is not None:
+            trending = tuple(await trending_in_region(redis, region, _REGION_TRENDING))
+    timer.lap("neighbours")
+    intent = product_filter.intent
+    settings = state.settings
+    context = RecommendContext(
+        # Category, brand and price travel in ``allowed`` (case-insensitive, with the
+        # query's understood filters); only the leftover words rank by text.
+        query=(intent.relevance_text or None) if intent is not None else request.context.query,
+        exclude_purchased=request.context.exclude_purchased,
+        k=request.k,
+        diversity=request.diversity,
+        exploration=ExplorationPolicy(
+            weight=settings.exploration_weight,
+            max_age_days=settings.exploration_max_age_days,
+            min_signals=settings.exploration_min_signals,
+        ),
+        region=region,
+        region_trending=trending,
+    )
+    ranked = recommender.recommend(
+        user,
+        snapshot.products,
+        neighbours,
+        context,
+        allowed=product_filter.mask(snapshot.catalog),
+    )
+    timer.lap("rank")
+    catalog = snapshot.catalog
+    said = intent.summary() if intent is not None and intent.understood else None
+    evidence = [item.evidence(catalog, said) for item in ranked.items]
+    budget = settings.llm_budget_ms / 1000
+    explanations = await state.explainer.explain(evidence, request.explain, budget)
+    timer.lap("explain")
+    items = []
+    for item, pack, explanation in zip(ranked.items, evidence, explanations, strict=True):
+        items.append(
+            RecommendedItemPublic(
+                product_id=item.product_id,
+                title=pack.title,
+                category=pack.category,
+                brand=pack.brand or None,
+                price=pack.price,
+                discount=pack.discount,
+                score=item.score,
+                sources=list(item.sources),
+                reasons=list(item.reasons),
+                explanation=None
+                if explanation is None
+                else ExplanationPublic(
+                    text=explanation.text,
+                    source=explanation.source,
+                    grounded=explanation.grounded,
+                ),
+            )
+        )
+    return items, ranked
