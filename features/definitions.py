@@ -312,14 +312,16 @@ def unpack_counts(text: str) -> list[int]:
 
 def window_counts(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     """Fold window contributions: one packed ``counts`` string per group (``by`` + field)."""
-    sized = frame.groupby([*by, "field", "kind"], sort=False).size()
-    packed: dict[tuple[Any, ...], list[int]] = {}
-    for key, count in sized.items():
-        parts: tuple[Any, ...] = key if isinstance(key, tuple) else (key,)
-        group, kind = parts[:-1], int(parts[-1])
-        packed.setdefault(group, [0] * len(COUNTED_TYPES))[kind] += int(count)
-    rows = [(*group, pack_counts(counts)) for group, counts in packed.items()]
-    return pd.DataFrame(rows, columns=[*by, "field", "counts"])
+    keys = [*by, "field"]
+    if frame.empty:
+        return pd.DataFrame({key: pd.Series(dtype=object) for key in [*keys, "counts"]})
+    group, uniques = pd.MultiIndex.from_frame(frame[keys]).factorize()
+    tally = np.zeros((len(uniques), len(COUNTED_TYPES)), dtype=np.int64)
+    np.add.at(tally, (group, frame["kind"].to_numpy(dtype=np.int64)), 1)
+    out = uniques.to_frame(index=False)
+    out.columns = keys
+    out["counts"] = pd.Series([pack_counts(row) for row in tally.tolist()], dtype=object)
+    return out
 
 
 def recent_member(rank: int, product_id: str) -> str:
