@@ -23,6 +23,7 @@ import numpy.typing as npt
 from features.catalog import Catalog
 from models.candidates import RetrievalSnapshot, ShopperSignals, candidates_for
 from models.decisions import DecisionPoints
+from models.diversity import mmr_order
 from models.metrics import (
     catalog_coverage,
     hit_rate_at_k,
@@ -44,6 +45,10 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 DEPTH = 50
+# The ranker re-ranked by MMR at these diversity settings (the request's `diversity`):
+# what spreading brands and categories costs in relevance, on the same decisions.
+DIVERSITY_SETTINGS = (0.1, 0.3, 0.6, 1.0)
+DIVERSITY_POOL = 60
 KS = (1, 3, 5, 10, 20, 50)
 HEADLINE = "ndcg@10"
 IMPORTANCE_DECISIONS = 300
@@ -209,6 +214,8 @@ def _evaluate(
         "trending": [],
         "top_category": [],
     }
+    for weight in DIVERSITY_SETTINGS:
+        lists[f"ranker_diversity_{weight}"] = []
     recall = RetrievalRecall()
     importance = dict.fromkeys(groups, 0.0)
     predicted: list[FloatArray] = []
@@ -224,6 +231,18 @@ def _evaluate(
         scores = estimator.predict(rows)
         order = np.argsort(-scores, kind="stable")
         lists["ranker"].append(_pad(found.products[order]))
+        pool = order[:DIVERSITY_POOL]
+        for weight in DIVERSITY_SETTINGS:
+            pooled = found.products[pool]
+            picked = mmr_order(
+                scores[pool],
+                catalog.category_code[pooled],
+                catalog.brand_code[pooled],
+                weight,
+                len(pool),
+            )
+            spread = np.concatenate([pooled[picked], found.products[order[len(pool) :]]])
+            lists[f"ranker_diversity_{weight}"].append(_pad(spread))
         lists["popularity"].append(_pad(snap.by_popularity))
         lists["trending"].append(_fill(snap.by_trending[:DEPTH], snap))
         lists["top_category"].append(top_category_ranking(inputs.signals, snap))
