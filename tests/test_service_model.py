@@ -1,0 +1,199 @@
+"""The service with a real trained model on a generated world: model-ranked answers with
+reasons, events that change the next answer, hot reload of a newly trained version, and
+(marker llm) explanations written by the real SmolLM2 model."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from features.catalog import Catalog, store_catalog
+from features.ingest import ingest_frame, interest_events
+from features.online import OnlineFeatureStore
+from models.cold_start import ingest_regions
+from models.cooccurrence import store_neighbours
+from models.registry import CURRENT_KEY, save_model, set_current
+from models.training import EventLog, TrainConfig, prepare, train_ranker
+from service.app import create_app
+from service.settings import Settings
+from world.config import WorldConfig
+from world.generate import generate_world
+
+Bearer = Callable[[str], dict[str, str]]
+
+
+class TrainedShop:
+    def __init__(self, world: Path, redis_url: str, models_dir: Path) -> None:
+        self.world = world
+        self.redis_url = redis_url
+        self.models_dir = models_dir
+        self.catalog = Catalog.read(world / "catalog.parquet")
+        self.users = pd.read_parquet(world / "users.parquet")
+        self.events = pd.read_parquet(world / "events.parquet")
+        self.versions: list[str] = []
+
+    def load(self) -> None:
+        """Ingest the world as ``shopmode ingest`` does (the Redis is flushed per test)."""
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            store_catalog(client, self.catalog)
+            store = OnlineFeatureStore(client, self.catalog)
+            ingest_frame(store, interest_events(self.users))
+            ingest_frame(store, self.events)
+            ingest_regions(client, self.users, self.events)
+        finally:
+            client.close()
+
+    def train(self, seed: int) -> str:
+        """Train as ``shopmode train`` does (fewer trees: a test, not a benchmark)."""
+        log = EventLog(
+            events=pd.concat([interest_events(self.users), self.events], ignore_index=True),
+            catalog=self.catalog,
+            data_dir=self.world,
+        )
+        prepared = prepare(log, test_days=3)
+        trained = train_ranker(prepared, TrainConfig(max_iter=25, seed=seed))
+        meta = save_model(self.models_dir, trained.estimator, trained.metadata)
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            store_neighbours(client, self.catalog, prepared.cooccurrence.as_of(np.inf))
+        finally:
+            client.close()
+        self.versions.append(meta.version)
+        return meta.version
+
+    def make_current(self, version: str) -> None:
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            set_current(client, self.models_dir, version)
+        finally:
+            client.close()
+
+
+@pytest.fixture(scope="module")
+def shop(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> TrainedShop:
+    root = tmp_path_factory.mktemp("trained_shop")
+    days = 10
+    start = (pd.Timestamp.now(tz="UTC") - pd.Timedelta(days=days + 1)).date()
+    config = WorldConfig(users=300, products=160, days=days, seed=5, start=start)
+    generate_world(config, root / "world")
+    shop = TrainedShop(root / "world", redis_server_url, root / "home" / "models")
+    redis.Redis.from_url(redis_server_url).flushall()
+    shop.load()
+    shop.train(seed=0)
+    return shop
+
+
+@pytest.fixture
+def loaded(shop: TrainedShop, redis_url: str) -> TrainedShop:
+    shop.load()
+    shop.make_current(shop.versions[0])
+    return shop
+
+
+@pytest.fixture
+def client(loaded: TrainedShop, service_settings: Callable[..., Settings]) -> Iterator[TestClient]:
+    settings = service_settings(home=loaded.models_dir.parent)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def ask(client: TestClient, bearer: Bearer, user_id: str, **body: Any) -> Any:
+    answer = client.post(
+        "/v1/recommendations", json={"user_id": user_id} | body, headers=bearer("reader")
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def busy_shopper(shop: TrainedShop) -> str:
+    views = shop.events[shop.events["type"] == "view"]
+    return str(views["user_id"].value_counts().idxmax())
+
+
+def test_model_ranked_answer_with_reasons(
+    client: TestClient, loaded: TrainedShop, bearer: Bearer
+) -> None:
+    body = ask(client, bearer, busy_shopper(loaded), k=8)
+    assert body["model_version"] == loaded.versions[0]
+    assert body["degraded"] is False
+    assert body["note"] is None
+    assert len(body["items"]) == 8
+    scores = [item["score"] for item in body["items"]]
+    assert scores == sorted(scores, reverse=True)
+    with_reasons = [item for item in body["items"] if item["reasons"]]
+    assert len(with_reasons) >= 6
+    for item in body["items"]:
+        assert item["sources"]
+        assert item["explanation"]["grounded"] is True
+        assert item["explanation"]["source"] == "template"
+    assert {"user_state", "rank", "explain", "total"} <= set(body["timings_ms"])
+
+
+def test_events_change_the_next_answer(
+    client: TestClient, loaded: TrainedShop, bearer: Bearer
+) -> None:
+    catalog = loaded.catalog
+    category = catalog.categories[int(np.bincount(catalog.category_code).argmax())]
+    in_category = [str(p) for p in catalog.product_ids if catalog.category_of(str(p)) == category][
+        :6
+    ]
+    before = ask(client, bearer, "newcomer", k=10)
+    before_share = sum(i["category"] == category for i in before["items"])
+    now = time.time()
+    events = [
+        {"event_id": f"n{i}", "user_id": "newcomer", "type": kind, "product_id": product}
+        | {"ts": now - 60 + i}
+        for i, (kind, product) in enumerate(
+            [("view", p) for p in in_category] + [("add_to_cart", in_category[0])]
+        )
+    ]
+    sent = client.post("/v1/events", json=events, headers=bearer("writer")).json()
+    assert sent["accepted"] == len(events)
+    after = ask(client, bearer, "newcomer", k=10)
+    after_share = sum(i["category"] == category for i in after["items"])
+    assert after_share > before_share
+    assert after_share >= 5
+    codes = {r["code"] for i in after["items"] for r in i["reasons"]}
+    assert codes & {"category_affinity", "recently_viewed", "similar_to_recent", "co_viewed"}
+
+
+def test_a_newly_trained_version_is_picked_up(
+    client: TestClient, loaded: TrainedShop, bearer: Bearer
+) -> None:
+    version = loaded.versions[1] if len(loaded.versions) > 1 else loaded.train(seed=1)
+    loaded.make_current(version)
+    deadline = time.monotonic() + 15
+    while client.get("/readyz").json()["model_version"] != version:
+        assert time.monotonic() < deadline, "new model not picked up"
+        time.sleep(0.1)
+    body = ask(client, bearer, busy_shopper(loaded), k=3)
+    assert body["model_version"] == version
+    client.post("/v1/admin/models/reload", headers=bearer("admin"))
+    assert redis.Redis.from_url(loaded.redis_url).get(CURRENT_KEY) == version.encode()
+
+
+@pytest.mark.llm
+def test_llm_explanations_are_grounded_or_fall_back(
+    loaded: TrainedShop, service_settings: Callable[..., Settings], bearer: Bearer
+) -> None:
+    settings = service_settings(
+        home=loaded.models_dir.parent, llm_backend="local", llm_budget_ms=3000
+    )
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/readyz").json()["explanations"].startswith("local-")
+        body = ask(client, bearer, busy_shopper(loaded), k=3, explain="llm")
+    allowed = {"llm", "cache", "fallback_rejected", "fallback_timeout", "fallback_error"}
+    for item in body["items"]:
+        explanation = item["explanation"]
+        assert explanation["source"] in allowed
+        assert explanation["grounded"] is True
+        assert explanation["text"]
