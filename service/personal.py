@@ -74,8 +74,18 @@ async def personal_items(
     )
     timer.lap("rank")
     catalog = snapshot.catalog
-    said = intent.summary() if intent is not None and intent.understood else None
-    evidence = [item.evidence(catalog, said) for item in ranked.items]
+    # Explanations repeat the request as understood (catalog names, the product's own
+    # words), never the raw text: nothing typed can steer what an LLM may say.
+    titles = catalog.frame["title"]
+    evidence = [
+        item.evidence(
+            catalog,
+            intent.evidence_query(str(titles.iat[catalog.position(item.product_id)]))
+            if intent is not None
+            else None,
+        )
+        for item in ranked.items
+    ]
     budget = settings.llm_budget_ms / 1000
     explanations = await state.explainer.explain(evidence, request.explain, budget)
     timer.lap("explain")

@@ -1,0 +1,171 @@
+"""The shop page in a real headless Chromium against a real uvicorn server and Redis.
+
+Chromium is Debian's (``make browser`` installs it); Playwright only drives it. Missing
+Chromium on a developer machine skips this module; under CI it is a failure.
+``SHOPMODE_UPDATE_SCREENSHOT=1`` also refreshes docs/screenshot.png for the README.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from shop_support import ShopWorld, build_shop
+
+from service.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DOCS_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and os.environ.get("CI") != "true",
+        reason="Chromium not installed (make browser)",
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def shop(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> ShopWorld:
+    return build_shop(redis_server_url, tmp_path_factory.mktemp("browser") / "world", seed=13)
+
+
+@pytest.fixture(scope="module")
+def base_url(shop: ShopWorld, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app on a real uvicorn server in a thread, on a free loopback port."""
+    settings = shop.settings(tmp_path_factory.mktemp("home"))
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="shop-page-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "the server thread died while starting"
+        assert time.monotonic() < deadline, "the server did not start within 30 s"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=15)
+
+
+def _prices(page: object) -> list[float]:
+    texts: list[str] = page.locator(".card .price").all_inner_texts()  # type: ignore[attr-defined]
+    return [float(re.sub(r"[^0-9.]", "", t)) for t in texts]
+
+
+def _card_ids(page: object) -> list[str]:
+    ids: list[str] = page.eval_on_selector_all(  # type: ignore[attr-defined]
+        ".card", "cards => cards.map(c => c.dataset.productId)"
+    )
+    return ids
+
+
+def _wait_for_new_list(page: object, before: str) -> None:
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "prev => document.getElementById('cards').dataset.loaded !== prev", arg=before
+    )
+
+
+def _loaded(page: object) -> str:
+    value: str = page.eval_on_selector("#cards", "c => c.dataset.loaded || ''")  # type: ignore[attr-defined]
+    return value
+
+
+def test_shopper_browses_asks_and_carts(base_url: str, shop: ShopWorld, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "Chromium is missing at /usr/bin/chromium: run `make browser`"
+    user = shop.active_shopper()
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1200, "height": 860},
+        )
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{base_url}/?shopper={user}")
+            page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+
+            # Recommendations render as product cards with a why-text and its source badge.
+            cards = page.locator(".card")
+            assert cards.count() >= 6
+            first = cards.first
+            assert first.locator(".title").inner_text().strip()
+            assert first.locator(".brandname").inner_text().strip()
+            assert first.locator(".why .badge").inner_text().strip().lower() == "template"
+            assert len(first.locator(".why").inner_text()) > 20
+            assert page.locator("#recent li").count() >= 1
+            assert page.locator("#shopper-id").input_value() == user
+
+            # A request in words narrows the list by price and shows what was understood.
+            before = _loaded(page)
+            page.fill("#ask", "something under $40")
+            page.click("#ask-form button[type=submit]")
+            _wait_for_new_list(page, before)
+            assert "under $40" in page.locator("#intent").inner_text()
+            prices = _prices(page)
+            assert prices
+            assert max(prices) <= 40
+            page.screenshot(path=str(tmp_path / "asked.png"))
+
+            # Adding to cart sends the event and the list that comes back reflects it.
+            before = _loaded(page)
+            page.click("#clear-ask")
+            _wait_for_new_list(page, before)
+            shown = _card_ids(page)
+            before = _loaded(page)
+            page.locator(".card").nth(1).locator("button[data-action=cart]").click()
+            _wait_for_new_list(page, before)
+            assert "Added to cart" in page.locator("#status").inner_text()
+            assert _card_ids(page) != shown
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('#recent .what')]"
+                ".some(e => e.textContent === 'carted')"
+            )
+            page.screenshot(path=str(tmp_path / "shop.png"))
+            if os.environ.get("SHOPMODE_UPDATE_SCREENSHOT") == "1":
+                _save_small_png(page.screenshot(), DOCS_SCREENSHOT)
+        finally:
+            browser.close()
+    assert errors == []
+    assert (tmp_path / "shop.png").stat().st_size > 10_000
+
+
+def _save_small_png(png: bytes, path: Path) -> None:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    image.quantize(colors=128).save(path, optimize=True)
