@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -318,8 +317,7 @@ def window_counts(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     group, uniques = pd.MultiIndex.from_frame(frame[keys]).factorize()
     tally = np.zeros((len(uniques), len(COUNTED_TYPES)), dtype=np.int64)
     np.add.at(tally, (group, frame["kind"].to_numpy(dtype=np.int64)), 1)
-    out = uniques.to_frame(index=False)
-    out.columns = keys
+    out = pd.MultiIndex.from_tuples(list(uniques), names=keys).to_frame(index=False)
     out["counts"] = pd.Series([pack_counts(row) for row in tally.tolist()], dtype=object)
     return out
 
