@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import redis
 
@@ -18,6 +19,9 @@ from features.catalog import Catalog, store_catalog
 from features.ingest import ingest_frame, interest_events
 from features.online import OnlineFeatureStore
 from models.cold_start import ingest_regions
+from models.cooccurrence import store_neighbours
+from models.registry import save_model, set_current
+from models.training import EventLog, TrainConfig, prepare, train_ranker
 from service.auth import hash_api_key
 from service.settings import Settings
 from world.config import WorldConfig
@@ -81,6 +85,20 @@ def build_shop(redis_url: str, out: Path, *, seed: int = 11) -> ShopWorld:
     finally:
         client.close()
     return ShopWorld(out, redis_url, catalog, users, events)
+
+
+def train_shop(shop: ShopWorld, models_dir: Path) -> str:
+    """Train a small ranker on the shop's log as ``shopmode train`` would; make it current."""
+    prepared = prepare(EventLog(shop.events, shop.catalog), test_days=2)
+    trained = train_ranker(prepared, TrainConfig(max_iter=40, max_train_decisions=1500))
+    meta = save_model(models_dir, trained.estimator, trained.metadata)
+    client = redis.Redis.from_url(shop.redis_url)
+    try:
+        store_neighbours(client, shop.catalog, prepared.cooccurrence.as_of(np.inf))
+        set_current(client, models_dir, meta.version)
+    finally:
+        client.close()
+    return meta.version
 
 
 def bearer(key: str) -> dict[str, str]:

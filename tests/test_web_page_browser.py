@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from shop_support import ShopWorld, build_shop
+from shop_support import ShopWorld, build_shop, train_shop
 
 from service.app import create_app
 
@@ -59,6 +59,7 @@ def shop(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Sho
 def base_url(shop: ShopWorld, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on a real uvicorn server in a thread, on a free loopback port."""
     settings = shop.settings(tmp_path_factory.mktemp("home"))
+    train_shop(shop, settings.models_dir)
     port = _free_port()
     config = uvicorn.Config(
         create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
@@ -129,10 +130,11 @@ def test_shopper_browses_asks_and_carts(base_url: str, shop: ShopWorld, tmp_path
             assert len(first.locator(".why").inner_text()) > 20
             assert page.locator("#recent li").count() >= 1
             assert page.locator("#shopper-id").input_value() == user
+            assert "heuristic" not in page.locator("#status").inner_text()  # the trained model
 
             # A request in words narrows the list by price and shows what was understood.
             before = _loaded(page)
-            page.fill("#ask", "something under $40")
+            page.fill("#ask", "something under $40 for my sister")
             page.click("#ask-form button[type=submit]")
             _wait_for_new_list(page, before)
             assert "under $40" in page.locator("#intent").inner_text()
@@ -140,6 +142,8 @@ def test_shopper_browses_asks_and_carts(base_url: str, shop: ShopWorld, tmp_path
             assert prices
             assert max(prices) <= 40
             page.screenshot(path=str(tmp_path / "asked.png"))
+            if os.environ.get("SHOPMODE_UPDATE_SCREENSHOT") == "1":
+                _save_small_png(page.screenshot(), DOCS_SCREENSHOT)
 
             # Adding to cart sends the event and the list that comes back reflects it.
             before = _loaded(page)
@@ -156,8 +160,6 @@ def test_shopper_browses_asks_and_carts(base_url: str, shop: ShopWorld, tmp_path
                 ".some(e => e.textContent === 'carted')"
             )
             page.screenshot(path=str(tmp_path / "shop.png"))
-            if os.environ.get("SHOPMODE_UPDATE_SCREENSHOT") == "1":
-                _save_small_png(page.screenshot(), DOCS_SCREENSHOT)
         finally:
             browser.close()
     assert errors == []
@@ -168,4 +170,4 @@ def _save_small_png(png: bytes, path: Path) -> None:
     from PIL import Image
 
     image = Image.open(io.BytesIO(png)).convert("RGB")
-    image.quantize(colors=128).save(path, optimize=True)
+    image.quantize(colors=256).save(path, optimize=True)
