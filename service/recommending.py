@@ -58,12 +58,14 @@ async def recommend(state: ServiceState, request: RecommendationCreate) -> Recom
     items: list[RecommendedItemPublic] | None = None
     model_version = None
     heuristic = False
+    candidates = 0
     cause = "no_model"
     if state.health.up:
         try:
             items, ranked = await personal_items(state, request, product_filter, timer)
             model_version = ranked.model_version
             heuristic = ranked.degraded
+            candidates = ranked.candidates
         except (RedisError, OSError, StoreUnavailable) as exc:
             state.health.mark_down(exc)
             state.metrics.redis_errors.labels("recommend").inc()
@@ -120,6 +122,7 @@ async def recommend(state: ServiceState, request: RecommendationCreate) -> Recom
         user_id=request.user_id,
         items=allowed,
         degraded=degraded,
+        candidates=candidates,
         shortfall=max(shortfall, 0),
         note="; ".join(notes) or None,
         timings_ms=timer.total(),

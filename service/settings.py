@@ -88,9 +88,6 @@ class Settings(BaseSettings):
         gt=0,
         description="How often the in-process catalog/popularity snapshot is refreshed.",
     )
-    candidates: int = Field(
-        default=500, ge=10, le=5000, description="Candidates scored per recommendation."
-    )
 
     # --- shopping mode: exploration and the demo page -----------------------------------
     exploration_weight: float = Field(

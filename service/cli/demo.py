@@ -26,17 +26,26 @@ import typer
 from pydantic import SecretStr
 
 from features import keys
+from features.errors import ShopmodeError
 from models.registry import CURRENT_KEY, list_versions
 from service.cli import app
 from service.cli.common import settings as current_settings
 from service.embedded_redis import redis_url_for
 from service.settings import Settings
 
-Size = Literal["small", "default"]
+Size = Literal["tiny", "small", "default"]
 SIZES: dict[str, dict[str, int]] = {
-    "small": {"users": 1_000, "products": 500, "days": 21},
-    "default": {"users": 10_000, "products": 2_000, "days": 28},
+    "tiny": {"users": 300, "products": 160, "days": 10, "test_days": 3, "max_decisions": 300},
+    "small": {"users": 1_000, "products": 500, "days": 21, "test_days": 7, "max_decisions": 3_000},
+    "default": {
+        "users": 10_000,
+        "products": 2_000,
+        "days": 28,
+        "test_days": 7,
+        "max_decisions": 10_000,
+    },
 }
+_WORLD_KEYS = ("users", "products", "days")
 _INGESTED = "ingested.json"
 
 
@@ -63,6 +72,14 @@ def _world_fingerprint(world_dir: Path) -> str:
     return hashlib.sha256((world_dir / "world.json").read_bytes()).hexdigest()
 
 
+def run_command(name: str, *args: str) -> None:
+    """Run another ``shopmode`` command in this process, as its own options parse them."""
+    command = typer.main.get_command(app)
+    code = command.main(args=[name, *args], prog_name="shopmode", standalone_mode=False)
+    if isinstance(code, int) and code != 0:
+        raise ShopmodeError(f"`shopmode {name}` failed (exit code {code})")
+
+
 def generate_step(settings: Settings, plan: DemoPlan, echo: Callable[[str], None]) -> str:
     from world.config import WorldConfig
     from world.generate import generate_world
@@ -73,15 +90,14 @@ def generate_step(settings: Settings, plan: DemoPlan, echo: Callable[[str], None
     size = SIZES[plan.size]
     start = (datetime.now(UTC) - timedelta(days=size["days"])).date()
     echo(f"generating a {plan.size} world ({size['users']:,} shoppers) ending today…")
-    generate_world(WorldConfig(seed=plan.seed, start=start, **size), world_dir)
+    shape = {name: size[name] for name in _WORLD_KEYS}
+    generate_world(WorldConfig(seed=plan.seed, start=start, **shape), world_dir)
     return "generated"
 
 
 def ingest_step(
     settings: Settings, client: redis.Redis, plan: DemoPlan, echo: Callable[[str], None]
 ) -> str:
-    from service.cli.ingest import ingest
-
     world_dir = settings.data_dir / "world"
     marker = demo_dir(settings) / _INGESTED
     fingerprint = _world_fingerprint(world_dir)
@@ -91,10 +107,14 @@ def ingest_step(
     if settings.redis_url is None:
         client.flushdb()  # the embedded demo Redis holds nothing but the demo
     echo("ingesting catalog, shoppers and events…")
-    ingest(
-        events=world_dir / "events.parquet",
-        catalog=world_dir / "catalog.parquet",
-        users=world_dir / "users.parquet",
+    run_command(
+        "ingest",
+        "--catalog",
+        str(world_dir / "catalog.parquet"),
+        "--users",
+        str(world_dir / "users.parquet"),
+        "--events",
+        str(world_dir / "events.parquet"),
     )
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(json.dumps({"world": fingerprint}))
@@ -104,13 +124,22 @@ def ingest_step(
 def train_step(
     settings: Settings, client: redis.Redis, plan: DemoPlan, echo: Callable[[str], None]
 ) -> str:
-    from service.cli.train import train
-
     current = _text(client.get(CURRENT_KEY))
     if current is not None and not plan.fresh and current in list_versions(settings.models_dir):
         return "kept"
     echo("training the ranker…")
-    train()
+    size = SIZES[plan.size]
+    run_command(
+        "train",
+        "--data",
+        str(settings.data_dir / "world"),
+        "--test-days",
+        str(size["test_days"]),
+        "--max-decisions",
+        str(size["max_decisions"]),
+        "--seed",
+        str(plan.seed),
+    )
     return "trained"
 
 
@@ -159,7 +188,9 @@ def with_demo_key(settings: Settings, key: str) -> Settings:
 @app.command("demo")
 def demo(
     fresh: Annotated[bool, typer.Option("--fresh", help="Redo every step.")] = False,
-    size: Annotated[Size, typer.Option(help="World size: small (fast) or default.")] = "default",
+    size: Annotated[
+        Size, typer.Option(help="World size: tiny (seconds), small or default.")
+    ] = "default",
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     serve: Annotated[

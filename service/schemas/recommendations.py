@@ -138,6 +138,9 @@ class RecommendationPublic(BaseModel):
         description="True when the answer came from a fallback: no trained model "
         "(heuristic ranking) or the feature store unreachable (popularity snapshot)."
     )
+    candidates: int = Field(
+        default=0, description="How many products were scored (0 for a degraded answer)."
+    )
     shortfall: int = Field(default=0, description="How many fewer than k products met the filters.")
     note: str | None = Field(default=None, description="Why fewer items or a degraded answer.")
     timings_ms: dict[str, float] = Field(description="Where the time went, by stage.")

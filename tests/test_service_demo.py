@@ -1,0 +1,63 @@
+"""``shopmode demo``: the whole path on a tiny world, idempotent on rerun, and the key and
+curl call it prints work against the app it would serve."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from service.app import create_app
+from service.cli import app as cli
+from service.cli.demo import with_demo_key
+from service.settings import get_settings
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_runs_once_then_skips_and_its_curl_call_works(
+    shopmode_home: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    first = runner.invoke(cli, ["demo", "--size", "tiny", "--no-serve"])
+    assert first.exit_code == 0, first.output
+    assert "generate: generated" in first.output
+    assert "ingest: ingested" in first.output
+    assert "train: trained" in first.output
+    key = re.search(r"demo API key \(recommend, events:write\): (\S+)", first.output)
+    assert key is not None
+    assert "http://127.0.0.1:8000/docs" in first.output
+
+    again = runner.invoke(cli, ["demo", "--size", "tiny", "--no-serve"])
+    assert again.exit_code == 0, again.output
+    for step in ("generate", "ingest", "train"):
+        assert f"{step}: kept" in again.output
+    assert key.group(1) in again.output
+
+    curl = next(line for line in first.output.splitlines() if "curl" in line)
+    words = shlex.split(curl)
+    body = words[words.index("-d") + 1]
+    assert f"Bearer {key.group(1)}" in curl
+    with TestClient(create_app(with_demo_key(get_settings(), key.group(1)))) as client:
+        answer = client.post(
+            "/v1/recommendations",
+            content=body,
+            headers={
+                "Authorization": f"Bearer {key.group(1)}",
+                "Content-Type": "application/json",
+            },
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model_version"] is not None
+        assert len(answer.json()["items"]) == 5
+        # The demo key never carries admin.
+        reload = client.post(
+            "/v1/admin/models/reload", headers={"Authorization": f"Bearer {key.group(1)}"}
+        )
+        assert reload.status_code == 403
