@@ -245,3 +245,32 @@ def ingest_regions(
         trending = region_trending_from_log(events, regions, float(events["ts"].max()))
     store_regions(client, regions, trending)
     return len(regions), len(trending)
+
+
+def declared_matches(
+    catalog: Catalog, state: UserState, positions: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Which products (by catalog position) are of a followed brand or a liked category."""
+    liked = [i for i, c in enumerate(catalog.categories) if c in state.liked_categories]
+    followed = [i for i, b in enumerate(catalog.brands) if b in state.followed_brands]
+    return np.isin(catalog.category_code[positions], liked) | np.isin(
+        catalog.brand_code[positions], followed
+    )
+
+
+def declared_reason(catalog: Catalog, state: UserState, position: int) -> Reason | None:
+    """The declared interest a product matches, as the reason it was promoted for."""
+    category = catalog.categories[int(catalog.category_code[position])]
+    if category in state.liked_categories:
+        return Reason(code="liked_category", facts={"category": category})
+    brand = catalog.brand_of(str(catalog.product_ids[position]))
+    if brand is not None and brand in state.followed_brands:
+        return Reason(code="followed_brand", facts={"brand": brand})
+    return None
+
+
+def with_declared(reasons: list[Reason], declared: Reason | None, limit: int = 3) -> list[Reason]:
+    """``reasons`` led by the declared interest a promoted product matches (once)."""
+    if declared is None or any(r.code == declared.code for r in reasons):
+        return reasons
+    return [declared, *reasons][:limit]

@@ -21,7 +21,15 @@ from features.errors import InvalidInput
 from features.state import ProductFeatures, UserState
 from models.arrangement import DIVERSITY_POOL, arrange, new_arrival
 from models.candidates import CandidateSet, RetrievalSnapshot, candidates_for, cooc_scores
-from models.cold_start import ColdStartPlan, cold_picks, cold_start_plan
+from models.cold_start import (
+    ColdStartPlan,
+    cold_picks,
+    cold_start_plan,
+    declared_matches,
+    declared_reason,
+    has_declared_interests,
+    with_declared,
+)
 from models.cooccurrence import NeighbourMap, neighbours_from_map
 from models.evidence import Evidence, Reason
 from models.exploration import ExplorationPolicy
@@ -222,10 +230,23 @@ class Recommender:
                 scores = self.model.estimator.predict(rows)
             else:
                 scores = rows.astype(np.float64) @ self._heuristic
-        top, explored = self._arrange(state, found.products, scores, products, context)
+        # A newcomer's declared interests take every other place (they have nothing else).
+        promoted = (
+            declared_matches(self.catalog, state, found.products)
+            if plan.kind == "declared" and has_declared_interests(state)
+            else None
+        )
+        top, explored = self._arrange(state, found.products, scores, products, context, promoted)
         reasons = self._reasons(
             state, found.products[top], rows[top], scores[top], context, neighbour_index
         )
+        if promoted is not None:
+            reasons = [
+                with_declared(r, declared_reason(self.catalog, state, int(found.products[i])))
+                if promoted[i]
+                else r
+                for r, i in zip(reasons, top, strict=True)
+            ]
         items = [
             RecommendedItem(
                 product_id=str(self.catalog.product_ids[found.products[i]]),
@@ -257,6 +278,7 @@ class Recommender:
         scores: FloatArray,
         products: ProductFeatures,
         context: RecommendContext,
+        promoted: npt.NDArray[np.bool_] | None = None,
     ) -> tuple[npt.NDArray[np.int64], frozenset[int]]:
         return arrange(
             self.catalog,
@@ -266,6 +288,7 @@ class Recommender:
             diversity=context.diversity,
             exploration=context.exploration,
             signals=products.popularity("14d", positions),
+            promoted=promoted,
             user_id=state.user_id,
             at=state.at,
         )

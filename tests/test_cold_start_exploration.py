@@ -71,3 +71,17 @@ def test_zero_weight_means_no_exploration() -> None:
     result = with_exploration([0, 1, 2, 3], scores, new, 3, policy, np.random.default_rng(1))
     assert result.order == [0, 1, 2]
     assert result.explored == frozenset()
+
+
+def test_declared_interests_take_every_other_place() -> None:
+    from models.arrangement import interleave_promoted
+
+    order = np.arange(12)
+    promoted = np.zeros(12, dtype=bool)
+    promoted[[7, 9, 10, 11]] = True
+    out = interleave_promoted(order, promoted, k=6).tolist()
+    assert out[:6] == [0, 7, 1, 9, 2, 10]
+    assert sorted(out) == list(range(12))
+    earned = np.zeros(12, dtype=bool)
+    earned[[0, 8]] = True
+    assert interleave_promoted(order, earned, k=6).tolist()[:5] == [0, 1, 2, 8, 3]
