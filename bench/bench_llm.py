@@ -55,6 +55,12 @@ def world_packs(n: int, seed: int) -> tuple[list[Evidence], Vocabulary]:
         categories=catalog["category"].unique(),
         titles=catalog["title"],
         regions=users["region"].unique(),
+        attributes={
+            str(v)
+            for raw in catalog["attributes"]
+            for k, v in json.loads(raw).items()
+            if isinstance(v, str) and k in ("colour", "material")
+        },
     )
     rng = np.random.default_rng(seed)
     end = float(events["ts"].max())

@@ -14,6 +14,7 @@ VOCAB = Vocabulary(
     categories=["Hiking Boots", "Trail Running Shoes", "Tents", "Coffee & Tea", "Rain Jackets"],
     titles=["Cedarwood Ultralight Dome Tent", "Northpeak Waterproof Hiking Boots"],
     regions=["Northeast", "West", "Midwest"],
+    attributes=["Teal", "Ripstop Nylon"],
 )
 CHECK = GroundingCheck(VOCAB)
 
@@ -53,6 +54,7 @@ GOOD = [
     (TENT, "It's from Cedarwood, a brand you follow, and it's trending in the Northeast."),
     (TENT, "Shoppers often buy this tent together with the Rivercraft Sleeping Pad."),
     (TENT, "Since you follow Cedarwood, this Ultralight Dome Tent is worth a look."),
+    (TENT, "It's an ultralight tent from Cedarwood, a brand you follow."),
 ]
 
 BAD = [
@@ -78,6 +80,8 @@ BAD = [
     (BOOTS, "See northpeak.com for the Northpeak Waterproof Hiking Boots.", "url"),
     (BOOTS, "Perfect for hiking in the Alps with your Northpeak boots.", "proper_noun"),
     (BOOTS, "These Northpeak boots come as a 2-pack for hiking.", "number"),
+    (BOOTS, "These Northpeak boots are made of recycled merino and 20% off.", "property"),
+    (TENT, "You follow Cedarwood, and this tent comes in teal.", "property"),
     (TENT, "A great pick that you will surely enjoy on every adventure.", "no_evidence"),
     (BOOTS, "boots boots boots boots", "garbage"),
     (BOOTS, "", "empty"),

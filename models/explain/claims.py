@@ -232,3 +232,16 @@ NUMBER_WORDS: dict[str, int] = {
     "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100, "thousand": 1000,
     "twice": 2, "thrice": 3, "dozen": 12,
 }  # fmt: skip
+
+# What a product is made of or stands for: true only if the evidence says it (the title
+# usually does: "Organic", "Handcrafted", "Waterproof"); the catalog's own attribute
+# values are added to these through ``Vocabulary(attributes=...)``.
+PROPERTIES: tuple[str, ...] = (
+    "recycled", "sustainable", "sustainably", "eco-friendly", "eco friendly", "organic",
+    "fair trade", "fair-trade", "cruelty-free", "vegan", "handmade", "handcrafted",
+    "hand-crafted", "biodegradable", "carbon neutral", "ethically", "ethical",
+    "locally made", "waterproof", "water-resistant", "breathable", "lightweight",
+    "ultralight", "insulated", "wireless", "noise-cancelling", "gluten-free", "non-stick",
+    "leather", "cotton", "wool", "merino", "cashmere", "silk", "linen", "denim", "bamboo",
+    "stainless steel", "cast iron", "ceramic", "aluminium", "aluminum", "gore-tex",
+)  # fmt: skip

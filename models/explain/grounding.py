@@ -127,6 +127,7 @@ class GroundingCheck:
         for mention in reversed(mentions):  # reported once: not again as an unknown name
             masked = masked[: mention.start] + MASK + masked[mention.end :]
         problems += _proper_noun_problems(masked, evidence)
+        problems += _property_problems(masked, evidence, self.vocabulary)
         if self.require_citation and not _cites_enough(cited, evidence):
             problems.append(Problem("no_evidence", "gives no reason from the evidence"))
         return Verdict(tuple(problems), tuple(dict.fromkeys(cited)), words)
@@ -303,6 +304,15 @@ def _proper_noun_problems(masked: str, evidence: Evidence) -> list[Problem]:
             continue
         problems.append(Problem("proper_noun", f"{word!r} is a name the evidence does not hold"))
     return problems
+
+
+def _property_problems(masked: str, evidence: Evidence, vocabulary: Vocabulary) -> list[Problem]:
+    known = {t.key for _, phrase in _evidence_phrases(evidence) for t in tokens(phrase)}
+    return [
+        Problem("property", f"{m.name!r} is not said by the evidence")
+        for m in vocabulary.properties.find(masked)
+        if not all(t.key in known for t in tokens(m.name))
+    ]
 
 
 def _sentence_start(text: str, pos: int) -> bool:

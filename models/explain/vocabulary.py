@@ -13,6 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from models.explain.claims import PROPERTIES
+
 _TOKEN = re.compile(r"§|[a-z0-9]+(?:'[a-z]+)?", re.IGNORECASE)
 _SKIP = frozenset({"and", "the"})
 CASE_SENSITIVE = frozenset({"brand", "region"})
@@ -101,7 +103,11 @@ def _same_case(written: str, name: str) -> bool:
 
 
 class Vocabulary:
-    """The catalog's names, so that a wrong brand or category is caught, not just numbers."""
+    """The catalog's names, so that a wrong brand or category is caught, not just numbers.
+
+    ``attributes`` (materials, colours, features: "merino wool", "teal") extend the
+    built-in property words; a text may use one only if the evidence's own words hold it.
+    """
 
     def __init__(
         self,
@@ -109,17 +115,21 @@ class Vocabulary:
         categories: Iterable[str] = (),
         titles: Iterable[str] = (),
         regions: Iterable[str] = (),
+        attributes: Iterable[str] = (),
     ) -> None:
         self.brands = frozenset(b for b in brands if b.strip())
         self.categories = frozenset(c for c in categories if c.strip())
         self.titles = frozenset(t for t in titles if t.strip())
         self.regions = frozenset(r for r in regions if r.strip())
+        self.attributes = frozenset(a.lower() for a in (*PROPERTIES, *attributes) if a.strip())
         self.index = PhraseIndex(
             [("brand", b) for b in self.brands]
             + [("category", c) for c in self.categories]
             + [("product", t) for t in self.titles]
             + [("region", r) for r in self.regions]
         )
+
+        self.properties = PhraseIndex([("property", a) for a in self.attributes])
 
     def find(self, text: str) -> list[Mention]:
         return self.index.find(text)
