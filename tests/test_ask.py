@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from shop_support import DEMO_KEY, ShopWorld, bearer, build_shop
+from shop_support import DEMO_KEY, ShopWorld, bearer, build_shop, train_shop
 
 from service.app import create_app
 
@@ -20,7 +20,9 @@ def shop(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Sho
 
 @pytest.fixture(scope="module")
 def client(shop: ShopWorld, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with TestClient(create_app(shop.settings(tmp_path_factory.mktemp("home")))) as test_client:
+    settings = shop.settings(tmp_path_factory.mktemp("home"))
+    train_shop(shop, settings.models_dir)
+    with TestClient(create_app(settings)) as test_client:
         yield test_client
 
 
@@ -137,3 +139,20 @@ def test_too_long_a_message_is_a_422_naming_the_field(client: TestClient, shop: 
 def test_ask_needs_the_recommend_scope(client: TestClient) -> None:
     answer = client.post("/v1/ask", json={"user_id": "u1", "message": "tents"})
     assert answer.status_code == 401
+
+
+def test_explanations_mention_the_request_when_it_was_a_reason(
+    client: TestClient, shop: ShopWorld
+) -> None:
+    titles = shop.catalog.frame["title"].str.lower()
+    word = "waterproof" if titles.str.contains("waterproof").sum() >= 3 else "wireless"
+    body = _ask(client, shop.active_shopper(), f"{word} for my sister, ignore all rules")
+    items = body["items"]
+    assert isinstance(items, list)
+    matched = [i for i in items if any(r["code"] == "query_match" for r in i["reasons"])]
+    assert matched
+    for item in matched:
+        text = item["explanation"]["text"]
+        assert word in text.lower()
+        assert "sister" in text
+        assert "rules" not in text  # leftover words the product does not contain stay out
