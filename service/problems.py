@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from features.errors import (
     InvalidInput,
+    LLMUnavailable,
     ModelError,
     NotFound,
     ShopmodeError,
@@ -145,6 +146,8 @@ async def _on_domain(request: Request, exc: Exception) -> Response:
         )
     if isinstance(exc, ModelError):
         return problem_response(503, str(exc), kind="model-unavailable")
+    if isinstance(exc, LLMUnavailable):
+        return problem_response(503, str(exc), kind="llm-unavailable")
     log.error("unmapped domain error %s: %s", type(exc).__name__, exc)
     return problem_response(500, "internal error", kind="internal-error")
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, HTTPException, Request
+from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from features.errors import InvalidInput, StoreUnavailable
@@ -104,7 +105,7 @@ async def post_events(request: Request, caller: EventWriter, state: StateDep) ->
     attributed = 0
     try:
         attributed = await count_attributed(state.redis, events)
-    except Exception:  # attribution is bookkeeping; the events are already stored
+    except (RedisError, OSError):  # attribution is bookkeeping; the events are stored
         state.metrics.redis_errors.labels("attribute").inc()
     results = _results(rows, events, rejections, set(report.accepted_ids))
     body = EventBatchPublic(
