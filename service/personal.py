@@ -8,10 +8,13 @@ propagate: the caller answers from the popularity snapshot instead.
 
 from __future__ import annotations
 
+from features.catalog import Catalog
 from features.errors import StoreUnavailable
 from models.cold_start import has_behaviour, region_of, trending_in_region
 from models.cooccurrence import fetch_neighbours_async
+from models.evidence import Evidence
 from models.exploration import ExplorationPolicy
+from models.intent import Intent
 from models.recommender import Recommendations, RecommendContext
 from service.filters import ProductFilter
 from service.redis_link import AsyncRedis
@@ -24,6 +27,20 @@ from service.state import ServiceState
 from service.timing import Timer
 
 _REGION_TRENDING = 50
+
+
+def explainable(pack: Evidence, intent: Intent | None, catalog: Catalog) -> Evidence:
+    """The pack with the request as understood for this product (catalog names, the
+    product's own words that matched, the gift), never the raw text; a text match with
+    nothing of the request left to say is dropped rather than quoting the shopper."""
+    if intent is None:
+        return pack
+    frame = catalog.frame
+    row = catalog.position(pack.product_id)
+    texts = (frame[column].iat[row] for column in ("title", "description"))
+    said = intent.evidence_query(" ".join(t for t in texts if isinstance(t, str)))
+    reasons = [r for r in pack.reasons if r.code != "query_match" or said is not None]
+    return pack.model_copy(update={"query": said, "reasons": reasons})
 
 
 async def personal_items(
@@ -76,16 +93,7 @@ async def personal_items(
     catalog = snapshot.catalog
     # Explanations repeat the request as understood (catalog names, the product's own
     # words), never the raw text: nothing typed can steer what an LLM may say.
-    titles = catalog.frame["title"]
-    evidence = [
-        item.evidence(
-            catalog,
-            intent.evidence_query(str(titles.iat[catalog.position(item.product_id)]))
-            if intent is not None
-            else None,
-        )
-        for item in ranked.items
-    ]
+    evidence = [explainable(item.evidence(catalog), intent, catalog) for item in ranked.items]
     budget = settings.llm_budget_ms / 1000
     explanations = await state.explainer.explain(evidence, request.explain, budget)
     timer.lap("explain")
