@@ -168,6 +168,19 @@ def server(target: list[str], env: dict[str, str], port: int) -> Iterator[str]:
 _PINNED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+def server_stages(base: str, users: list[str]) -> dict[str, float]:
+    """Mean of the answers' own ``timings_ms`` over sequential template requests: where
+    the server's time goes (user state, neighbours, rank, explain, record)."""
+    totals: dict[str, float] = {}
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {BENCH_KEY}"}) as http:
+        for user in users:
+            body = {"user_id": user, "k": 10, "explain": "template"}
+            timings = http.post("/v1/recommendations", json=body).json()["timings_ms"]
+            for stage, ms in timings.items():
+                totals[stage] = totals.get(stage, 0.0) + ms
+    return {stage: round(ms / len(users), 3) for stage, ms in totals.items()}
+
+
 def _progress(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -224,6 +237,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             body_bytes = len(sample.content)
             candidates = sample.json()["candidates"]
+            stages = server_stages(base, users[:50])
             for explain in ("none", "template"):
                 bodies = [{"user_id": u, "k": 10, "explain": explain} for u in users]
                 for concurrency in (1, 8):
@@ -257,6 +271,9 @@ def main(argv: list[str] | None = None) -> None:
         "model_version": ready.get("model_version"),
         "response_bytes": body_bytes,
         "candidates": candidates,
+        "server_stages_ms": stages,
+        # Other work on the machine skews absolute figures; the ratio is the comparison.
+        "load_average_1m": os.getloadavg()[0],
         "rows": rows,
         "template_p50_ms": template["p50_ms"],
         "template_p99_ms": template["p99_ms"],
@@ -273,6 +290,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{name:36} {row['rps']:9.0f} {row['p50_ms'] or 0:8.2f} "
             f"{row['p99_ms'] or 0:8.2f} {row['errors']:7d}"
         )
+    print("\nserver stages (mean ms): " + ", ".join(f"{k} {v}" for k, v in stages.items()))
     print(
         f"\ntemplate p50 {template['p50_ms']:.2f} ms (target ≤ {TARGETS['template_p50_ms']}), "
         f"p99 {template['p99_ms']:.2f} ms (target ≤ {TARGETS['template_p99_ms']}), "
