@@ -89,4 +89,6 @@ def store_client(
         client = redis.cluster.RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
         client.flushall()
     yield client
+    if isinstance(client, redis.cluster.RedisCluster):
+        client.disconnect_connection_pools()  # from_url node pools are not closed by close()
     client.close()

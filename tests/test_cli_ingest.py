@@ -9,10 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import redis
-from features_support import BASE_TS, small_catalog
+from features_support import BASE_TS, assert_same_products, assert_same_state, small_catalog
 from typer.testing import CliRunner
 
 from features import keys
+from features.catalog import Catalog
+from features.ingest import interest_events
+from features.offline import OfflineFeatureEngine
+from features.online import OnlineFeatureStore
 from service.cli import app
 
 CATALOG_FRAME = small_catalog().frame
@@ -159,3 +163,46 @@ def _assert_same_numbers(a: object, b: object) -> None:
         assert math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9), (a, b)
     else:
         assert a == b
+
+
+def test_ingesting_the_generated_world_matches_its_replay(
+    cli_env: Path, small_world: Path, redis_client: redis.Redis
+) -> None:
+    code, output = _run(
+        "ingest",
+        "--catalog", str(small_world / "catalog.parquet"),
+        "--users", str(small_world / "users.parquet"),
+        "--events", str(small_world / "events.parquet"),
+    )  # fmt: skip
+    assert code == 0, output
+    assert "rejected 0" in output
+    catalog = Catalog.read(small_world / "catalog.parquet")
+    users = pd.read_parquet(small_world / "users.parquet")
+    log = pd.concat(
+        [interest_events(users), pd.read_parquet(small_world / "events.parquet")],
+        ignore_index=True,
+    )
+    offline = OfflineFeatureEngine(log, catalog)
+    store = OnlineFeatureStore(redis_client, catalog)
+    at = float(offline.events_["ts"].max()) + 3600
+    for user_id in users["user_id"].iloc[:40]:
+        assert_same_state(store.user_state(user_id, at), offline.user_state(user_id, at))
+    assert_same_products(store.product_features(at=at), offline.product_features(at))
+
+
+@pytest.mark.cluster
+def test_cli_works_against_a_redis_cluster(
+    redis_cluster_url: str, shopmode_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SHOPMODE_REDIS_URL", redis_cluster_url)
+    monkeypatch.setenv("SHOPMODE_REDIS_CLUSTER", "true")
+    from service.settings import get_settings
+
+    get_settings.cache_clear()
+    catalog, events = _files(tmp_path)
+    code, output = _run("ingest", "--events", str(events), "--catalog", str(catalog))
+    assert code == 0, output
+    assert "accepted 2, duplicate 0, rejected 2" in output
+    code, output = _run("features", "007", "--products", "p:2", "--at", str(BASE_TS + 60))
+    assert code == 0, output
+    assert json.loads(output)["cross_features"]["p:2"]["purchased_before"] == 1.0

@@ -43,6 +43,9 @@ def feature_client(config: Settings) -> Iterator[redis.Redis | redis.cluster.Red
         try:
             yield client
         finally:
+            if isinstance(client, redis.cluster.RedisCluster):
+                # from_url gives each node a pool its client does not own; close them too.
+                client.disconnect_connection_pools()
             client.close()
 
 
