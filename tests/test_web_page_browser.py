@@ -160,6 +160,14 @@ def test_shopper_browses_asks_and_carts(base_url: str, shop: ShopWorld, tmp_path
                 ".some(e => e.textContent === 'carted')"
             )
             page.screenshot(path=str(tmp_path / "shop.png"))
+
+            # On a phone the cards reflow and nothing scrolls sideways.
+            page.set_viewport_size({"width": 390, "height": 844})
+            assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+            card = page.locator(".card").first.bounding_box()
+            assert card is not None
+            assert card["width"] < 195  # two cards side by side
+            page.screenshot(path=str(tmp_path / "phone.png"))
         finally:
             browser.close()
     assert errors == []
