@@ -139,3 +139,19 @@ def test_llm_profile_runs_a_real_llama_cpp_server_command() -> None:
     port = words[words.index("--port") + 1]
     base_url = SERVICES["api"]["environment"]["SHOPMODE_OPENAI_BASE_URL"]
     assert base_url == f"http://llm:{port}/v1"
+
+
+def test_dockerfile_copies_what_exists_and_runs_a_real_command() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY ") and "--from=" not in line:
+            for source in line.split()[1:-1]:
+                if not source.endswith("*"):
+                    assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+    cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.MULTILINE)
+    assert cmd is not None
+    words = json.loads(cmd.group(1))
+    assert words[:2] == ["shopmode", "serve"]
+    help_text = CliRunner().invoke(cli, ["serve", "--help"], terminal_width=200).output
+    for option in (w for w in words[2:] if w.startswith("--")):
+        assert option in help_text
