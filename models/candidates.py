@@ -40,6 +40,20 @@ SOURCES: tuple[str, ...] = (
 NEW_PRODUCT_SECONDS = 14 * 86_400.0
 
 
+def _top_per_group(
+    order: IntArray, group: IntArray, n_groups: int, per_group: int
+) -> tuple[IntArray, ...]:
+    """The first ``per_group`` of ``order`` within each group, keeping ``order``'s order."""
+    valid = group >= 0
+    order, group = order[valid], group[valid]
+    by_group = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[by_group], np.arange(n_groups + 1))
+    ranked = order[by_group]
+    return tuple(
+        ranked[starts[g] : min(starts[g] + per_group, starts[g + 1])] for g in range(n_groups)
+    )
+
+
 @dataclass(frozen=True)
 class RetrievalSnapshot:
     """Shop-wide retrieval structures valid at ``at``, kept in process (rebuilt as the
@@ -75,8 +89,8 @@ class RetrievalSnapshot:
         brands = np.asarray(brand_code, dtype=np.int64)
         n_cats = int(cats.max()) + 1 if cats.size else 0
         n_brands = int(brands.max()) + 1 if brands.size else 0
-        category_top = tuple(order[cats[order] == c][:per_group] for c in range(n_cats))
-        brand_top = tuple(order[brands[order] == b][:per_group] for b in range(n_brands))
+        category_top = _top_per_group(order, cats[order], n_cats, per_group)
+        brand_top = _top_per_group(order, brands[order], n_brands, per_group)
         trend = np.where(launched, trending, -np.inf)
         by_trending = np.argsort(-trend, kind="stable")
         by_trending = by_trending[launched[by_trending] & (trending[by_trending] > 0)]

@@ -35,7 +35,7 @@ from models.evidence import Evidence, Reason
 from models.exploration import ExplorationPolicy
 from models.ranker import one_thread
 from models.ranking_features import RANKING_FEATURES, RankingFeatures, group_columns
-from models.reasons import ReasonFacts, matched_terms, score_drops, top_reasons
+from models.reasons import MAX_REASONS, ReasonFacts, matched_terms, score_drops, top_reasons
 from models.registry import LoadedModel
 from models.signals import signals_from_state, snapshot_from_products
 from models.text_match import QueryIndex
@@ -391,19 +391,24 @@ class Recommender:
         for i, product in enumerate(products.tolist()):
             total = sum(d.drop for d in drops[i]) or 1.0
             title = str(self.facts.titles[product])
-            candidates = [
-                self.facts.reason(
-                    d,
-                    state,
-                    product,
-                    context.query,
-                    matched_terms(context.query, title),
-                    neighbour_titles.get(product),
-                    d.drop / total,
+            terms = matched_terms(context.query, title)
+            found: list[Reason | None] = []
+            for d in drops[i]:  # strongest first; stop once enough distinct reasons
+                share = d.drop / total
+                found.append(
+                    self.facts.reason(
+                        d,
+                        state,
+                        product,
+                        context.query,
+                        terms,
+                        neighbour_titles.get(product),
+                        share,
+                    )
                 )
-                for d in drops[i]
-            ]
-            out.append(top_reasons(candidates))
+                if len(top_reasons(found)) == MAX_REASONS:
+                    break
+            out.append(top_reasons(found))
         return out
 
     def _cooc_titles(

@@ -6,6 +6,8 @@ from Redis), so retrieval sees the same shopper either way.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import numpy.typing as npt
 
@@ -24,9 +26,14 @@ AFFINITY_HALF_LIFE = "14d"
 DECLARED_INTEREST = 1.0  # weight of a followed brand / liked category (~ one view)
 
 
+@lru_cache(maxsize=16)
+def _index(names: tuple[str, ...]) -> dict[str, int]:
+    return {name: i for i, name in enumerate(names)}
+
+
 def _by_code(values: dict[str, float], names: tuple[str, ...]) -> FloatArray:
     out = np.zeros(len(names))
-    index = {name: i for i, name in enumerate(names)}
+    index = _index(names)
     for name, value in values.items():
         i = index.get(name)
         if i is not None:

@@ -40,11 +40,11 @@ Stage = Callable[[str, int], Callable[[int], None]]
 @dataclass(frozen=True)
 class TrainConfig:
     test_days: int = 7
-    max_train_decisions: int = 10_000
-    negatives: int = 20
+    max_train_decisions: int = 8_000
+    negatives: int = 15
     seed: int = 0
-    learning_rate: float = 0.1
-    max_iter: int = 150
+    learning_rate: float = 0.15
+    max_iter: int = 100
     max_leaf_nodes: int = 31
     min_samples_leaf: int = 40
 

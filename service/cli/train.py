@@ -106,9 +106,9 @@ def train(
         7, "--test-days", help="Last whole days held out for evaluation."
     ),
     max_decisions: int = typer.Option(
-        10_000, "--max-decisions", help="Training sessions sampled (more: slower, a bit better)."
+        8_000, "--max-decisions", help="Training sessions sampled (more: slower, a bit better)."
     ),
-    max_iter: int = typer.Option(150, "--max-iter", help="Boosting rounds of the ranker."),
+    max_iter: int = typer.Option(100, "--max-iter", help="Boosting rounds of the ranker."),
     seed: int = typer.Option(0, "--seed", help="Sampling and model seed."),
 ) -> None:
     """Train a ranker on all but the last days of the log and make it the current model."""
