@@ -14,8 +14,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from features import events as ev
-from features.events import EVENT_FIELDS, EventType, Rejection
+from features import event_rules as ev
+from features.event_rules import EVENT_FIELDS, EventType
+from features.events import Rejection
 
 _PRODUCT_TYPES = np.array(sorted(t.value for t in ev.PRODUCT_EVENT_TYPES), dtype=object)
 _NOT_PLAIN = r"[^\x21-\x7e]"
