@@ -7,6 +7,7 @@ land right after it.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,7 @@ from features.catalog import Catalog, store_catalog
 from features.ingest import ingest_frame, interest_events
 from features.online import OnlineFeatureStore
 from models.cold_start import ingest_regions
-from models.cooccurrence import store_neighbours
+from models.cooccurrence import Neighbours, store_neighbours
 from models.registry import save_model, set_current
 from models.training import EventLog, TrainConfig, prepare, train_ranker
 from service.auth import hash_api_key
@@ -27,6 +28,7 @@ from service.settings import Settings
 from world.config import WorldConfig
 from world.generate import generate_world
 
+SEED = 11
 DEMO_KEY = "sm_test_demo_page_key"
 ADMIN_KEY = "sm_test_shop_admin_key"
 
@@ -38,6 +40,7 @@ class ShopWorld:
     catalog: Catalog
     users: pd.DataFrame
     events: pd.DataFrame
+    seed: int
 
     def settings(self, home: Path, **overrides: object) -> Settings:
         values: dict[str, object] = {
@@ -65,7 +68,7 @@ class ShopWorld:
         return str(views["user_id"].value_counts().idxmax())
 
 
-def build_shop(redis_url: str, out: Path, *, seed: int = 11) -> ShopWorld:
+def build_shop(redis_url: str, out: Path, *, seed: int = SEED) -> ShopWorld:
     """Generate a small world ending today and ingest it as ``shopmode ingest`` would."""
     days = 10
     # Ends at midnight today: every event is in the past, the latest only hours old.
@@ -84,21 +87,40 @@ def build_shop(redis_url: str, out: Path, *, seed: int = 11) -> ShopWorld:
         ingest_regions(client, users, events)
     finally:
         client.close()
-    return ShopWorld(out, redis_url, catalog, users, events)
+    return ShopWorld(out, redis_url, catalog, users, events, seed)
+
+
+@dataclass(frozen=True)
+class _Trained:
+    models_dir: Path
+    version: str
+    neighbours: Neighbours
+
+
+# One training per world per test session: modules that need a model share it.
+_TRAINED: dict[tuple[int, str], _Trained] = {}
 
 
 def train_shop(shop: ShopWorld, models_dir: Path) -> str:
-    """Train a small ranker on the shop's log as ``shopmode train`` would; make it current."""
-    prepared = prepare(EventLog(shop.events, shop.catalog), test_days=2)
-    trained = train_ranker(prepared, TrainConfig(max_iter=40, max_train_decisions=1500))
-    meta = save_model(models_dir, trained.estimator, trained.metadata)
+    """A small ranker on the shop's log as ``shopmode train`` would make it, made current
+    (trained once per world and session, then copied into ``models_dir``)."""
+    key = (shop.seed, str(shop.events["ts"].max()))
+    trained = _TRAINED.get(key)
+    if trained is None:
+        prepared = prepare(EventLog(shop.events, shop.catalog), test_days=2)
+        fitted = train_ranker(prepared, TrainConfig(max_iter=40, max_train_decisions=1500))
+        meta = save_model(models_dir, fitted.estimator, fitted.metadata)
+        trained = _Trained(models_dir, meta.version, prepared.cooccurrence.as_of(np.inf))
+        _TRAINED[key] = trained
+    elif trained.models_dir != models_dir:
+        shutil.copytree(trained.models_dir / trained.version, models_dir / trained.version)
     client = redis.Redis.from_url(shop.redis_url)
     try:
-        store_neighbours(client, shop.catalog, prepared.cooccurrence.as_of(np.inf))
-        set_current(client, models_dir, meta.version)
+        store_neighbours(client, shop.catalog, trained.neighbours)
+        set_current(client, models_dir, trained.version)
     finally:
         client.close()
-    return meta.version
+    return trained.version
 
 
 def bearer(key: str) -> dict[str, str]:

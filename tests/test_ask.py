@@ -15,7 +15,7 @@ HEADERS = bearer(DEMO_KEY)
 
 @pytest.fixture(scope="module")
 def shop(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> ShopWorld:
-    return build_shop(redis_server_url, tmp_path_factory.mktemp("ask") / "world", seed=12)
+    return build_shop(redis_server_url, tmp_path_factory.mktemp("ask") / "world")
 
 
 @pytest.fixture(scope="module")

@@ -52,7 +52,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def shop(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> ShopWorld:
-    return build_shop(redis_server_url, tmp_path_factory.mktemp("browser") / "world", seed=13)
+    return build_shop(redis_server_url, tmp_path_factory.mktemp("browser") / "world")
 
 
 @pytest.fixture(scope="module")
