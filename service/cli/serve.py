@@ -10,6 +10,8 @@ import typer
 
 from service.cli import app
 from service.cli.common import settings as current_settings
+from service.embedded_redis import redis_url_for
+from service.settings import get_settings
 
 # One BLAS/OpenMP thread per worker: ~500-row predicts are faster single-threaded and
 # multi-threaded ones give p99 spikes (see DESIGN.md). Workers are fresh interpreters,
@@ -48,12 +50,21 @@ def serve(
     import uvicorn
 
     prepare_worker_environment(workers)
-    uvicorn.run(
-        "service.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        proxy_headers=True,
-    )
+    config = current_settings()
+    # Without REDIS_URL this process owns the embedded Redis for the workers' lifetime
+    # (workers come and go; the store must not), and hands them its URL.
+    with redis_url_for(config.redis_url, config.home) as url:
+        os.environ["SHOPMODE_REDIS_URL"] = url
+        get_settings.cache_clear()
+        uvicorn.run(
+            "service.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=log_level,
+            proxy_headers=True,
+            # A worker importing the ML stack on a busy machine can miss uvicorn's default
+            # 5 s liveness ping and be killed in a restart loop.
+            timeout_worker_healthcheck=60,
+        )
