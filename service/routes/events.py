@@ -95,8 +95,11 @@ async def post_events(request: Request, caller: EventWriter, state: StateDep) ->
         ]
         return problem_response(422, "no valid event", kind="invalid-input", errors=errors)
     store = state.store
-    if store is None or not state.health.up:
+    if not state.health.up:
         raise StoreUnavailable("the feature store is unavailable; resend later", retry_after=2)
+    if store is None:
+        why = state.snapshot_error or "the feature store is not ready"
+        raise StoreUnavailable(f"{why}; resend later", retry_after=5)
     try:
         report = await store.apply(events)
     except StoreUnavailable:
