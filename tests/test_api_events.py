@@ -151,3 +151,13 @@ def test_events_need_the_write_scope(client: TestClient, bearer: Bearer) -> None
     assert client.post("/v1/events", json=event("s"), headers=bearer("reader")).status_code == 403
     assert client.post("/v1/events", json=event("s")).status_code == 401
     assert client.get("/v1/users/u1/features", headers=bearer("writer")).status_code == 403
+
+
+def test_without_a_catalog_events_are_refused_with_the_reason(
+    service_settings: Callable[..., Settings], bearer: Bearer
+) -> None:
+    with TestClient(create_app(service_settings())) as client:
+        answer = client.post("/v1/events", json=event("c1"), headers=bearer("writer"))
+        assert answer.status_code == 503
+        assert "shopmode ingest" in answer.json()["detail"]
+        assert int(answer.headers["retry-after"]) >= 1
