@@ -39,7 +39,11 @@ def explainable(pack: Evidence, intent: Intent | None, catalog: Catalog) -> Evid
     row = catalog.position(pack.product_id)
     texts = (frame[column].iat[row] for column in ("title", "description"))
     said = intent.evidence_query(" ".join(t for t in texts if isinstance(t, str)))
-    reasons = [r for r in pack.reasons if r.code != "query_match" or said is not None]
+    reasons = [
+        r if r.code != "query_match" else r.model_copy(update={"facts": {**r.facts, "query": said}})
+        for r in pack.reasons
+        if r.code != "query_match" or said is not None
+    ]
     return pack.model_copy(update={"query": said, "reasons": reasons})
 
 
