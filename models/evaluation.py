@@ -289,13 +289,18 @@ def _training_popularity(prepared: Prepared) -> FloatArray:
     return counts.astype(np.float64)
 
 
-def calibration(
-    predicted: FloatArray, actual: FloatArray, bins: int = 10
-) -> list[tuple[float, float, int]]:
-    """Mean predicted vs mean actual gain per predicted-score decile."""
+def calibration(predicted: FloatArray, actual: FloatArray) -> list[tuple[float, float, int]]:
+    """Mean predicted vs mean observed gain per predicted-score bin.
+
+    Bins are quantiles, finer at the top: most candidates score near zero, and the top
+    few percent are the ones that get shown.
+    """
     if len(predicted) == 0:
         return []
-    edges = np.unique(np.quantile(predicted, np.linspace(0, 1, bins + 1)))
+    quantiles = [0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999, 1.0]
+    edges = np.unique(np.quantile(predicted, quantiles))
+    if len(edges) < 2:
+        return [(float(predicted.mean()), float(actual.mean()), len(predicted))]
     which = np.clip(np.searchsorted(edges, predicted, side="right") - 1, 0, len(edges) - 2)
     out = []
     for b in range(len(edges) - 1):

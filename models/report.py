@@ -77,7 +77,7 @@ def _plot_calibration(evaluation: Evaluation, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(5, 5))
     top = max([*predicted, *actual, 1e-3])
     ax.plot([0, top], [0, top], linestyle="--", color="grey", label="perfect")
-    ax.plot(predicted, actual, marker="o", label="ranker (deciles)")
+    ax.plot(predicted, actual, marker="o", label="ranker (score quantile bins)")
     ax.set_xlabel("predicted gain")
     ax.set_ylabel("observed gain (purchase 3, cart 2, click/view 1)")
     ax.set_title("Calibration on held-out candidates")
