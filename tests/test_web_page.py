@@ -143,3 +143,19 @@ def test_demo_shoppers_are_real_and_varied(client: TestClient, shop: ShopWorld) 
     assert len([u for u in ids if u in known]) >= 3
     assert ids[-1] == "guest"
     assert all(s["label"] for s in shoppers)
+
+
+def test_store_down_is_a_503_with_retry_after(shop: ShopWorld, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    settings = shop.settings(tmp_path, REDIS_URL=dead, redis_socket_timeout=0.2)
+    with TestClient(create_app(settings)) as down:
+        assert down.get("/").status_code == 200  # the page itself needs no store
+        for path in ("/v1/users/u000001/profile", "/v1/shoppers/demo"):
+            answer = down.get(path, headers=bearer(DEMO_KEY))
+            assert answer.status_code == 503, path
+            assert answer.headers["retry-after"]
+            assert answer.headers["content-type"] == "application/problem+json"

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from features import keys
@@ -25,6 +26,7 @@ from models.cold_start import region_of
 from service.auth import hash_api_key
 from service.deps import RecommendCaller, StateDep
 from service.problems import Problem
+from service.redis_link import AsyncRedis
 from service.settings import ApiKeySpec, Settings
 
 router = APIRouter(tags=["shop page"])
@@ -98,12 +100,18 @@ class ProfilePublic(BaseModel):
     summary="A shopper's own activity and interests",
     responses={503: {"model": Problem, "description": "The feature store is unreachable."}},
 )
-async def shopper_profile(user_id: UserId, caller: RecommendCaller, state: StateDep) -> Response:
+async def shopper_profile(
+    user_id: UserId, caller: RecommendCaller, state: StateDep
+) -> ProfilePublic:
     snapshot, store = state.snapshot, state.store
     if snapshot is None or store is None or not state.health.up:
         raise StoreUnavailable("the feature store is unavailable", retry_after=5)
-    shopper = await store.user_state(user_id, time.time())
-    region = await region_of(state.redis, user_id)
+    try:
+        shopper = await store.user_state(user_id, time.time())
+        region = await region_of(state.redis, user_id)
+    except (RedisError, OSError) as exc:
+        state.health.mark_down(exc)
+        raise StoreUnavailable("the feature store is unavailable", retry_after=5) from None
     titles = snapshot.catalog.frame["title"]
     recent = []
     for item in shopper.recent[:PROFILE_RECENT]:
@@ -114,7 +122,7 @@ async def shopper_profile(user_id: UserId, caller: RecommendCaller, state: State
                 product_id=item.product_id, title=title, type=item.type.value, ts=item.ts
             )
         )
-    body = ProfilePublic(
+    return ProfilePublic(
         user_id=user_id,
         known=shopper.known,
         region=region,
@@ -123,7 +131,6 @@ async def shopper_profile(user_id: UserId, caller: RecommendCaller, state: State
         liked_categories=[c for c, _ in sorted(shopper.liked_categories.items(), key=_latest)],
         purchases=len(shopper.purchased),
     )
-    return Response(body.model_dump_json(), media_type="application/json")
 
 
 def _latest(pair: tuple[str, float]) -> tuple[float, str]:
@@ -143,20 +150,18 @@ def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-@router.get("/v1/shoppers/demo", summary="A few shoppers to try the demo page with")
+@router.get(
+    "/v1/shoppers/demo",
+    summary="A few shoppers to try the demo page with",
+    responses={503: {"model": Problem, "description": "The feature store is unreachable."}},
+)
 async def demo_shoppers(caller: RecommendCaller, state: StateDep) -> DemoShoppers:
     """The most active shoppers among the first ones found, one with interests only, a guest."""
-    prefix, suffix = keys.user_state("@@").split("@@")
-    found: list[str] = []
-    async for key in state.redis.scan_iter(match=f"{prefix}*{suffix}", count=500):
-        found.append(keys.unescape(_text(key)[len(prefix) : -len(suffix)]))
-        if len(found) >= DEMO_SCAN_LIMIT:
-            break
-    found.sort()
-    pipe = state.redis.pipeline(transaction=False)
-    for user_id in found:
-        pipe.zcard(keys.user_recent(user_id))
-    counts = [int(n) for n in await pipe.execute()] if found else []
+    try:
+        found, counts = await _scan_shoppers(state.redis)
+    except (RedisError, OSError) as exc:
+        state.health.mark_down(exc)
+        raise StoreUnavailable("the feature store is unavailable", retry_after=5) from None
     by_activity = sorted(zip(found, counts, strict=True), key=lambda p: (-p[1], p[0]))
     shoppers = [
         DemoShopper(user_id=u, label=f"{u} · {n} recent products")
@@ -168,3 +173,20 @@ async def demo_shoppers(caller: RecommendCaller, state: StateDep) -> DemoShopper
         shoppers.append(DemoShopper(user_id=quiet, label=f"{quiet} · interests only"))
     shoppers.append(DemoShopper(user_id="guest", label="guest · brand new, nothing known"))
     return DemoShoppers(shoppers=shoppers)
+
+
+async def _scan_shoppers(redis: AsyncRedis) -> tuple[list[str], list[int]]:
+    """Up to ``DEMO_SCAN_LIMIT`` shopper ids with a state, and their recent-item counts."""
+    prefix, suffix = keys.user_state("@@").split("@@")
+    found: list[str] = []
+    async for key in redis.scan_iter(match=f"{prefix}*{suffix}", count=500):
+        found.append(keys.unescape(_text(key)[len(prefix) : -len(suffix)]))
+        if len(found) >= DEMO_SCAN_LIMIT:
+            break
+    found.sort()
+    if not found:
+        return [], []
+    pipe = redis.pipeline(transaction=False)
+    for user_id in found:
+        pipe.zcard(keys.user_recent(user_id))
+    return found, [int(n) for n in await pipe.execute()]
