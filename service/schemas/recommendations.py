@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -127,7 +127,47 @@ class RecommendedItemPublic(BaseModel):
     )
 
 
+_ANSWER_EXAMPLE: dict[str, Any] = {
+    "recommendation_id": "rec-5b1c0e9a2f4d7731",
+    "model_version": "20261129T101229982Z",
+    "user_id": "u-00042",
+    "items": [
+        {
+            "product_id": "p-000042",
+            "title": "Trailblazer GTX running shoe",
+            "category": "Trail Running",
+            "brand": "Northpeak",
+            "price": 89.9,
+            "discount": 0.1,
+            "score": 1.42,
+            "sources": ["top_category", "co_occurrence"],
+            "reasons": [
+                {
+                    "code": "category_affinity",
+                    "facts": {"category": "Trail Running", "views_7d": 4},
+                    "weight": 0.61,
+                }
+            ],
+            "explanation": {
+                "text": "You viewed 4 items in Trail Running this week.",
+                "source": "template",
+                "grounded": True,
+            },
+        }
+    ],
+    "degraded": False,
+    "candidates": 312,
+    "shortfall": 0,
+    "note": None,
+    "timings_ms": {"user_state": 0.4, "neighbours": 0.3, "rank": 6.1, "explain": 0.5},
+}
+
+
 class RecommendationPublic(BaseModel):
+    """Ranked products for one shopper, each with its reasons and explanation."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_ANSWER_EXAMPLE]})
+
     recommendation_id: str = Field(
         description="Send it back with events (recommendation_id) to attribute them."
     )
