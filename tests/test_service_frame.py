@@ -204,3 +204,23 @@ def test_model_hot_reload_keeps_last_good_model(
     assert forced["serving"] == "v2"
     assert forced["wanted"] == "v3"
     assert "refusing" in forced["error"]
+
+
+def test_an_unexpected_error_is_a_bare_500_problem_and_counted(
+    service_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(service_settings())
+
+    @app.get("/v1/broken")
+    async def broken() -> None:
+        raise RuntimeError("secret internals: /etc/shadow")
+
+    with TestClient(app) as client:
+        answer = client.get("/v1/broken")
+        assert answer.status_code == 500
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["detail"] == "internal error"
+        assert "secret" not in answer.text
+        assert "Traceback" not in answer.text
+        metrics = client.get("/metrics").text
+        assert "shopmode_unhandled_errors_total 1.0" in metrics
