@@ -111,23 +111,28 @@ HEADLINES = (
     Headline(
         "explain=llm, cold",
         (
+            ("bench_llm_http", "llm_cold_p50_ms", "ms"),
             (SERVICE, "llm_cold_p50_ms", "ms"),
             (SERVICE, "rows.recommend explain=llm cold c=1.p50_ms", "ms"),
             ("bench_llm", "page_llm_1.5s.latency_s_per_item_p50", "s per item (page of 10)"),
         ),
+        context=("llm_cold.p99_ms", "llm_cold.sources", "template.p50_ms", "k"),
     ),
     Headline(
         "explain=llm, cached",
         (
+            ("bench_llm_http", "llm_cached_p50_ms", "ms"),
             (SERVICE, "llm_cached_p50_ms", "ms"),
             (SERVICE, "rows.recommend explain=llm cached c=1.p50_ms", "ms"),
         ),
+        context=("llm_cached.p99_ms", "llm_cached.sources"),
     ),
     _h(
-        "Training, 1-million-event world",
+        "Training (1-million-event world in full runs)",
         "bench_train",
         ("train_seconds", "seconds", "train.seconds", "runs.-1.train_seconds"),
         "s",
+        context=("world.events",),
     ),
     _h(
         "Redis memory per shopper",
@@ -149,9 +154,15 @@ HEADLINES = (
         "bench_soak",
         ("rss_growth_pct",),
         "%",
-        context=("bench_soak", "rss_after_warmup_mb"),
+        context=("rss_after_warmup_mb", "rss_end_mb", "duration_s", "rate_per_s"),
     ),
-    _h("Soak: errors", "bench_soak", ("errors",), "responses", context=("bench_soak", "requests")),
+    _h(
+        "Soak: errors",
+        "bench_soak",
+        ("errors",),
+        "responses",
+        context=("requests", "traffic.statuses"),
+    ),
 )
 
 

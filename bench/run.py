@@ -34,6 +34,7 @@ ORDER = [
     "bench_feature_store",
     "bench_intake",
     "bench_service",
+    "bench_llm_http",
     "bench_llm",
     "bench_train",
     "bench_soak",
