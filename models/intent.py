@@ -379,30 +379,38 @@ def _tier_bounds(values: list[float]) -> tuple[float, float]:
     return (round(at(1 / 3), 2), round(at(2 / 3), 2))
 
 
-_NUM = r"\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?(\s*k\b)?"
+# An amount: "$1,200", "usd 80", "49.99", "2k". Three groups: whole, cents, thousands.
+_AMOUNT = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?(\s*k\b)?"
+_NUM = rf"(?:\$|\busd\s*|\bus\$)?\s*{_AMOUNT}"
 _CUR = r"(?:\s*(?:dollars?|bucks|usd)\b)?"
+_CURRENCY_WORD = r"\s*(?:dollars?|bucks|usd)\b"
 _PRICE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern))
     for kind, pattern in (
         ("range", rf"\bbetween\s+{_NUM}{_CUR}\s+and\s+{_NUM}{_CUR}"),
-        ("range", rf"(?:\bfrom\s+)?\${_NUM}{_CUR}\s*(?:-|–|to)\s*{_NUM}{_CUR}"),
-        ("range", rf"\b{_NUM}\s*(?:-|–|to)\s*{_NUM}\s*(?:dollars?|bucks|usd)\b"),
+        ("range", rf"(?:\bfrom\s+)?\${_AMOUNT}{_CUR}\s*(?:-|–|to)\s*{_NUM}{_CUR}"),
+        ("range", rf"\b{_AMOUNT}\s*(?:-|–|to)\s*{_NUM}{_CURRENCY_WORD}"),
         (
             "max",
             rf"(?:\bunder|\bbelow|\bless\s+than|\bcheaper\s+than|\bno\s+more\s+than"
-            rf"|\bnot\s+more\s+than|\bat\s+most|\bup\s+to|\bmax(?:imum)?|\bwithin|<=?)\s*{_NUM}{_CUR}",
+            rf"|\bnot\s+more\s+than|\bat\s+most|\bup\s+to|\bmax(?:imum)?|\bwithin|<=?)"
+            rf"\s*{_NUM}{_CUR}",
         ),
         (
             "min",
             rf"(?:\bover|\babove|\bmore\s+than|\bat\s+least|\bmin(?:imum)?|\bstarting\s+at"
             rf"|>=?)\s*{_NUM}{_CUR}",
         ),
-        ("max", rf"{_NUM}{_CUR}\s+or\s+(?:less|under|below|cheaper)\b"),
+        ("max", rf"{_NUM}{_CUR}\s+(?:or\s+less|or\s+under|or\s+below|or\s+cheaper|max\b|tops\b)"),
         ("min", rf"{_NUM}{_CUR}\s+(?:or\s+more|or\s+over|or\s+above|and\s+up)\b"),
         ("around", rf"(?:\baround|\babout|\broughly|\bapprox(?:imately)?|~)\s*{_NUM}{_CUR}"),
-        ("max", rf"\${_NUM}|\b{_NUM}\s*(?:dollars?|bucks|usd)\b"),
+        ("max", rf"(?:\$|\busd\s*|\bus\$)\s*{_AMOUNT}{_CUR}"),
+        ("max", rf"\b{_AMOUNT}{_CURRENCY_WORD}"),
+        # "laptop 1000-1500": a bare range of two amounts of at least 20 (not sizes or ages).
+        ("bare_range", rf"(?<![\w.$]){_AMOUNT}\s*(?:-|–)\s*{_AMOUNT}(?![\w.])"),
     )
 )
+_NOT_A_PRICE = re.compile(r"\b(?:size|sizes|sized|age|ages|aged|year|years|pack|set|of)\s*$")
 
 
 def _amount(whole: str, cents: str | None, thousands: str | None) -> float:
@@ -410,6 +418,16 @@ def _amount(whole: str, cents: str | None, thousands: str | None) -> float:
     if thousands:
         value *= 1000
     return min(value, _MAX_PRICE)
+
+
+def _amounts(groups: tuple[str | None, ...]) -> list[float]:
+    """Every (whole, cents, thousands) triple of a match that took part, in order."""
+    found = []
+    for i in range(0, len(groups) - 2, 3):
+        whole = groups[i]
+        if whole is not None:
+            found.append(_amount(whole, groups[i + 1], groups[i + 2]))
+    return found
 
 
 def _money(value: float) -> str:
@@ -429,21 +447,25 @@ def _read_prices(text: str) -> tuple[str, float | None, float | None, list[str]]
     said: list[str] = []
     for kind, pattern in _PRICE_PATTERNS:
         for match in list(pattern.finditer(text)):
-            g = match.groups()
-            first = _amount(g[0], g[1], g[2])
+            found = _amounts(match.groups())
+            if kind == "bare_range":
+                if min(found) < 20 or _NOT_A_PRICE.search(text[: match.start()]):
+                    continue
+                kind = "range"
             if kind == "range":
-                second = _amount(g[3], g[4], g[5])
-                low, high = min(first, second), max(first, second)
+                low, high = min(found[0], found[1]), max(found[0], found[1])
             elif kind == "max":
-                high = first if high is None else min(high, first)
+                high = found[0] if high is None else min(high, found[0])
             elif kind == "min":
-                low = first if low is None else max(low, first)
+                low = found[0] if low is None else max(low, found[0])
             else:
-                low, high = round(first * 0.8, 2), round(first * 1.2, 2)
+                low, high = round(found[0] * 0.8, 2), round(found[0] * 1.2, 2)
             said.append(kind)
-        text = pattern.sub(" ", text)
+            text = text[: match.start()] + " " * (match.end() - match.start()) + text[match.end() :]
     if low is not None and high is not None and low > high:
         low, high = high, low
+    low = None if low is None else min(low, _MAX_PRICE)
+    high = None if high is None else min(high, _MAX_PRICE)
     return text, low, high, said
 
 

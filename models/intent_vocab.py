@@ -299,6 +299,6 @@ _STOPWORD_TEXT = """
     more than between about around dollars dollar bucks usd price priced prices cost costs
     up max maximum min minimum most least only just also very really so too her him his
     their them she he they as if not no do does will should maybe perhaps kind sort type one
-    ones
+    ones size sizes sized rated people person loves love likes
 """
 STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())

@@ -60,6 +60,11 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("1k or more camera", {"min_price": 1000.0, "categories": ["Cameras"]}),
     ("around $100 watch", {"min_price": 80.0, "max_price": 120.0, "categories": ["Watches"]}),
     ("$50-$20", {"min_price": 20.0, "max_price": 50.0}),
+    ("laptop 1000-1500", {"categories": ["Laptops"], "min_price": 1000.0, "max_price": 1500.0}),
+    ("usd 50 max", {"max_price": 50.0}),
+    ("1500 dollar laptop", {"max_price": 1500.0, "categories": ["Laptops"]}),
+    ("sneakers size 10-12", {"min_price": None, "max_price": None, "terms": []}),
+    ("kids pajamas 8-10", {"min_price": None, "max_price": None}),
     ("trainers", {"categories": ["Sneakers"]}),
     ("sneaker", {"categories": ["Sneakers"]}),
     ("a tent", {"categories": ["Tents"]}),
@@ -246,3 +251,25 @@ def test_filter_summary_leaves_out_the_gift() -> None:
     intent = _parse("navy sneakers under $80 as a birthday gift for my sister")
     assert intent.filter_summary() == "Sneakers, navy, under $80"
     assert "sister" in intent.summary()
+
+
+_PRICE_WORDS = st.sampled_from(
+    ["under", "over", "between", "and", "to", "-", "–", "$", "usd", "dollars", "bucks", "or",
+     "less", "more", "max", "up", "k", ".", ",", "around", "from", "at least", "size"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(_PRICE_WORDS, st.integers(0, 10**9).map(str), st.sampled_from(["tents", "gift"])),
+        max_size=12,
+    ),
+    st.sampled_from([" ", "", "  "]),
+)
+def test_price_like_text_never_breaks_the_parser(words: list[str], glue: str) -> None:
+    intent = _parse(glue.join(words))
+    for bound in (intent.min_price, intent.max_price):
+        assert bound is None or 0 <= bound <= 10_000_000
+    if intent.min_price is not None and intent.max_price is not None:
+        assert intent.min_price <= intent.max_price
