@@ -380,7 +380,7 @@ def _tier_bounds(values: list[float]) -> tuple[float, float]:
 
 
 # An amount: "$1,200", "usd 80", "49.99", "2k". Three groups: whole, cents, thousands.
-_AMOUNT = r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?(\s*k\b)?"
+_AMOUNT = r"(\d{1,3}(?:,\d{3}){1,3}|\d{1,9})(?:\.(\d{1,2}))?(\s*k\b)?"
 _NUM = rf"(?:\$|\busd\s*|\bus\$)?\s*{_AMOUNT}"
 _CUR = r"(?:\s*(?:dollars?|bucks|usd)\b)?"
 _CURRENCY_WORD = r"\s*(?:dollars?|bucks|usd)\b"
