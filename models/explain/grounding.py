@@ -3,7 +3,8 @@
 A text passes only if every claim it makes rests on the evidence pack. The check masks
 the evidence's own phrases (title, brand, category, the shopper's request, reason facts)
 and then rejects what is left if it names another brand, category, product or region, a
-capitalised name the evidence does not contain, a number the evidence does not hold, a
+capitalised name or a product property (material, colour, "recycled", "organic") the
+evidence does not contain, a number the evidence does not hold, a
 behaviour or shop claim (bought, viewed, followed, free shipping, bundles, ratings,
 best-selling...) that no reason supports, a URL, or anything that echoes instructions.
 
@@ -85,9 +86,10 @@ class _Numbers:
 class GroundingCheck:
     """Accepts a text only if everything it states is in the evidence pack.
 
-    ``vocabulary`` holds the catalog's brands, categories, titles and regions so that a
-    wrong (but real) brand is caught; ``require_citation`` also rejects texts that cite
-    no evidence at all (empty praise explains nothing).
+    ``vocabulary`` holds the catalog's brands, categories, titles, regions and attribute
+    words so that a wrong (but real) brand or material is caught; ``require_citation``
+    also rejects texts that give no reason from the evidence (naming the product and
+    praising it explains nothing).
     """
 
     def __init__(
