@@ -13,6 +13,7 @@ summary built from catalog names, not the shopper's raw words.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import unicodedata
@@ -190,7 +191,31 @@ class _CatalogColumns:
     attributes: dict[str, npt.NDArray[np.str_]]
 
 
-_COLUMNS: weakref.WeakKeyDictionary[Catalog, _CatalogColumns] = weakref.WeakKeyDictionary()
+# Derived data per catalog content. The service reloads its catalog snapshot every few
+# seconds as a new object; the content (and so the fingerprint) rarely changes.
+_FINGERPRINTS: weakref.WeakKeyDictionary[Catalog, str] = weakref.WeakKeyDictionary()
+_COLUMNS: dict[str, _CatalogColumns] = {}
+_VOCABULARIES: dict[str, IntentVocabulary] = {}
+_KEEP = 4
+
+
+def _fingerprint(catalog: Catalog) -> str:
+    found = _FINGERPRINTS.get(catalog)
+    if found is None:
+        frame = catalog.frame
+        digest = hashlib.blake2b(digest_size=16)
+        for column in ("product_id", "category", "department", "brand", "attributes"):
+            digest.update("\x1f".join(map(str, frame[column].tolist())).encode())
+        digest.update(np.ascontiguousarray(catalog.price).tobytes())
+        found = digest.hexdigest()
+        _FINGERPRINTS[catalog] = found
+    return found
+
+
+def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
+    if len(cache) >= _KEEP:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
 
 
 def _attribute_dicts(catalog: Catalog) -> list[dict[str, Any]]:
@@ -208,7 +233,8 @@ def _attribute_dicts(catalog: Catalog) -> list[dict[str, Any]]:
 
 def _columns(catalog: Catalog) -> _CatalogColumns:
     # Parsing attribute JSON costs milliseconds per thousand products: once per catalog.
-    found = _COLUMNS.get(catalog)
+    key = _fingerprint(catalog)
+    found = _COLUMNS.get(key)
     if found is None:
         rows = _attribute_dicts(catalog)
         names = sorted({key for row in rows for key, v in row.items() if isinstance(v, str)})
@@ -221,7 +247,7 @@ def _columns(catalog: Catalog) -> _CatalogColumns:
                 for name in names
             },
         )
-        _COLUMNS[catalog] = found
+        _remember(_COLUMNS, key, found)
     return found
 
 
@@ -323,7 +349,8 @@ class IntentVocabulary:
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> IntentVocabulary:
         """The vocabulary of a loaded catalog (built once per catalog snapshot)."""
-        found = _VOCABULARIES.get(catalog)
+        key = _fingerprint(catalog)
+        found = _VOCABULARIES.get(key)
         if found is None:
             frame = catalog.frame
             rows = (
@@ -337,7 +364,7 @@ class IntentVocabulary:
                 for i, attrs in enumerate(_attribute_dicts(catalog))
             )
             found = cls.from_products(rows)
-            _VOCABULARIES[catalog] = found
+            _remember(_VOCABULARIES, key, found)
         return found
 
     @classmethod
@@ -365,9 +392,6 @@ class IntentVocabulary:
                 materials.add(str(attrs["material"]))
         tiers = {name: _tier_bounds(values) for name, values in prices.items() if values}
         return cls(categories, brands, colours, materials, tiers)
-
-
-_VOCABULARIES: weakref.WeakKeyDictionary[Catalog, IntentVocabulary] = weakref.WeakKeyDictionary()
 
 
 def _tier_bounds(values: list[float]) -> tuple[float, float]:

@@ -236,6 +236,9 @@ def test_generated_catalog_requests_filter_to_what_was_asked(small_world: Path) 
     everything = parse_intent("under $50", vocabulary).mask(catalog)
     assert everything.sum() == (catalog.price <= 50).sum() > 0
     assert IntentVocabulary.from_catalog(catalog) is vocabulary
+    # The service reloads its snapshot as a new object: same content, nothing rebuilt.
+    reloaded = Catalog.read(small_world / "catalog.parquet")
+    assert IntentVocabulary.from_catalog(reloaded) is vocabulary
 
 
 def test_what_an_explanation_may_repeat_is_never_the_raw_text() -> None:
