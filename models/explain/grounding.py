@@ -4,9 +4,9 @@ A text passes only if every claim it makes rests on the evidence pack. The check
 the evidence's own phrases (title, brand, category, the shopper's request, reason facts)
 and then rejects what is left if it names another brand, category, product or region, a
 capitalised name or a product property (material, colour, "recycled", "organic") the
-evidence does not contain, a number the evidence does not hold, a
-behaviour or shop claim (bought, viewed, followed, free shipping, bundles, ratings,
-best-selling...) that no reason supports, a URL, or anything that echoes instructions.
+evidence does not contain, a number the evidence does not hold, a behaviour or shop
+claim (bought, viewed, followed, free shipping, bundles, ratings, best-selling...) that
+no reason supports, a URL, or anything that echoes instructions.
 
 Numbers match with tolerant formatting: an amount matches an evidence amount to the cent,
 or as that amount rounded to the nearest whole ($80 for 79.99, never $79); a percentage
