@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -169,6 +170,7 @@ def run(quick: bool) -> dict[str, Any]:
     from world.generate import generate_world
 
     size = QUICK if quick else FULL
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-features-") as tmp:
         world = Path(tmp) / "world"
         generate_world(
@@ -187,6 +189,8 @@ def run(quick: bool) -> dict[str, Any]:
                 client.close()
     return {
         "quick": quick,
+        # Other work on the machine skews every figure; the baselines above share the skew.
+        "load_average_1m": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
         "world": size,
         "targets": TARGETS,
         "ingest": ingest,
@@ -214,6 +218,8 @@ def _table(result: dict[str, Any]) -> str:
     width = max(len(r[0]) for r in rows) + 2
     lines = [f"{'figure':<{width}}{'measured':>22}   target", "-" * (width + 40)]
     lines += [f"{name:<{width}}{value:>22}   {target}" for name, value, target in rows]
+    load = result["load_average_1m"]
+    lines.append(f"load average (1 min) before / after: {load['before']} / {load['after']}")
     return "\n".join(lines)
 
 
