@@ -45,7 +45,7 @@ def feature_client(config: Settings) -> Iterator[redis.Redis | redis.cluster.Red
         finally:
             if isinstance(client, redis.cluster.RedisCluster):
                 # from_url gives each node a pool its client does not own; close them too.
-                client.disconnect_connection_pools()
+                client.disconnect_connection_pools()  # type: ignore[no-untyped-call]
             client.close()
 
 
