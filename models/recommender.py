@@ -286,7 +286,8 @@ class Recommender:
             scores,
             context.k,
             diversity=context.diversity,
-            exploration=context.exploration,
+            # A search in words wants what it asked for: no exploration slots there.
+            exploration=None if context.query else context.exploration,
             signals=products.popularity("14d", positions),
             promoted=promoted,
             user_id=state.user_id,

@@ -114,3 +114,19 @@ def test_new_products_get_a_bounded_labelled_share(
     assert explored.items[0].product_id == plain.items[0].product_id  # the top stays earned
     again = recommender.recommend(state, products, {}, RecommendContext(k=10, exploration=policy))
     assert [i.product_id for i in again.items] == [i.product_id for i in explored.items]
+
+
+def test_a_search_in_words_gets_no_exploration_slots(
+    world: tuple[Catalog, OfflineFeatureEngine, float],
+) -> None:
+    catalog, engine, at = world
+    user = str(engine.events_["user_id"].value_counts().idxmax())
+    policy = ExplorationPolicy(weight=0.5, max_age_days=30, min_signals=1e9)
+    found = Recommender(catalog).recommend(
+        engine.user_state(user, at),
+        engine.product_features(at),
+        {},
+        RecommendContext(k=10, exploration=policy, query="waterproof"),
+    )
+    assert found.items
+    assert all(item.sources != ("new",) for item in found.items)
