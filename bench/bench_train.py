@@ -184,7 +184,8 @@ def _table(result: dict[str, Any]) -> str:
         ("  training set build", f"{train['build_seconds']:.1f} s", ""),
         ("  fit", f"{train['fit_seconds']:.1f} s", ""),
         ("  baseline: read + engine alone", f"{base['replay_floor_seconds']:.1f} s", ""),
-        ("  baseline: bare HGB fit, same rows", f"{base['bare_hgb_fit_seconds']:.1f} s", ""),
+        ("  baseline: bare HGB fit, default threads",
+         f"{base['bare_hgb_fit_seconds']:.1f} s", ""),
         ("predict 500, 1 thread, p50 / p99",
          f"{scoring['predict_500_one_thread']['p50_ms']:.2f} / "
          f"{scoring['predict_500_one_thread']['p99_ms']:.2f} ms", "p50 ≤ 5 ms"),

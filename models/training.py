@@ -27,7 +27,7 @@ from features.errors import DataTooSmall
 from features.offline import OfflineFeatureEngine
 from models.cooccurrence import CooccurrenceLog
 from models.decisions import DecisionPoints, decision_points, split_decisions, split_time
-from models.ranker import ShopRanker
+from models.ranker import ShopRanker, one_thread
 from models.ranking_features import RANKING_FEATURES, REASON_GROUPS, RankingFeatures
 from models.replay import Replay
 from models.text_match import QueryIndex
@@ -185,7 +185,11 @@ def train_ranker(
         )
     fit_step = progress("fitting ranker", 1) if progress else None
     start = time.perf_counter()
-    estimator = config.ranker().fit(training.X, training.y, sample_weight=training.weight)
+    # One thread: OpenMP's barriers turn into spin-waits when the cores are shared (a
+    # 2-core box running other work fits ~3x faster single-threaded, measured in
+    # bench_train); on an idle machine it costs at most the second core.
+    with one_thread():
+        estimator = config.ranker().fit(training.X, training.y, sample_weight=training.weight)
     fit_seconds = time.perf_counter() - start
     if fit_step:
         fit_step(1)
