@@ -31,6 +31,7 @@ from features.definitions import (
     WINDOWS,
     Contributions,
     contributions,
+    group_codes,
     latest_recent,
     log_sum,
     window_counts,
@@ -102,11 +103,20 @@ def _rows_of(table: pd.DataFrame, keep: np.ndarray | None) -> pd.DataFrame:
     return table if keep is None else table[keep[table["row"].to_numpy()]]
 
 
-def _by_user(frame: pd.DataFrame, columns: list[str]) -> dict[str, list[list[Any]]]:
-    grouped: dict[str, list[list[Any]]] = {}
-    values = [frame[column].tolist() for column in columns]
+def _by_user(frame: pd.DataFrame, columns: str) -> dict[str, list[Any]]:
+    """Per shopper, the rows' script arguments back to back, formatted by ``columns``
+    (one letter per column: ``e``/``t`` float, ``f`` text, ``n`` as is)."""
+    values: list[list[Any]] = []
+    for column, kind in zip(frame.columns.drop("user_id"), columns, strict=True):
+        cells = frame[column].tolist()
+        if kind in "et":
+            cells = [repr(float(v)) for v in cells]
+        elif kind == "f":
+            cells = [str(v) for v in cells]
+        values.append(cells)
+    grouped: dict[str, list[Any]] = {}
     for user, *row in zip(frame["user_id"].tolist(), *values, strict=True):
-        grouped.setdefault(user, []).append(row)
+        grouped.setdefault(user, []).extend(row)
     return grouped
 
 
@@ -125,42 +135,53 @@ def _user_calls(
     decayed = log_sum(_rows_of(c.decayed, keep), ["user_id", "field"])
     windows = window_counts(_rows_of(c.windows, keep), ["user_id"])
     recent = latest_recent(_rows_of(c.recent, keep), ["user_id", "product_id"])
-    members = _rows_of(c.members, keep).groupby(["user_id", "field"], sort=False)["ts"].max()
+    members = _latest(_rows_of(c.members, keep))
     parts = (
-        _by_user(decayed, ["field", "exponent"]),
-        _by_user(windows, ["field", "counts"]),
-        _by_user(recent, ["product_id", "rank", "ts"]),
-        _by_user(members.reset_index(), ["field", "ts"]),
+        (2, _by_user(decayed[["user_id", "field", "exponent"]], "fe")),
+        (2, _by_user(windows[["user_id", "field", "counts"]], "ff")),
+        (3, _by_user(recent[["user_id", "product_id", "rank", "ts"]], "fnt")),
+        (2, _by_user(members, "ft")),
     )
     users = batch["user_id"].to_numpy(dtype=object)[rows]
     ts = batch["ts"].to_numpy(dtype=np.float64)[rows]
+    offsets = np.floor(ts - TIME_ORIGIN).astype(np.int64).tolist()
     head = (
         config.user_ttl_seconds,
         _num(config.dedup_horizon_seconds),
         RECENT_CAP,
         MEMBER_CAP,
         _WINDOW_SPEC,
+        _num(TIME_ORIGIN),
     )
     own_rows: dict[str, list[int]] = {}
     for i, user in enumerate(users.tolist()):
         own_rows.setdefault(user, []).append(i)
     calls = []
     for user, positions in own_rows.items():
-        newest = _num(max(ts[i] for i in positions))
-        args: list[Any] = [*head, _num(TIME_ORIGIN), newest, len(positions)]
+        newest = _num(max(ts[positions]))
+        args: list[Any] = [*head, newest, len(positions)]
         for i in positions:
-            args += [hashes[rows[i]], math.floor(ts[i] - TIME_ORIGIN)]
-        for part, kinds in zip(parts, ("fe", "ff", "fnt", "ft"), strict=True):
+            args += [hashes[rows[i]], offsets[i]]
+        for width, part in parts:
             found = part.get(user, [])
-            args.append(len(found))
-            for row in found:
-                args += [
-                    _num(v) if k in "et" else str(v) if k == "f" else v
-                    for k, v in zip(kinds, row, strict=True)
-                ]
+            args.append(len(found) // width)
+            args += found
         call = Call("EVALSHA", (*keys.user_keys(user), *args), "user_apply")
         calls.append((user, rows[positions], call))
     return calls
+
+
+def _latest(members: pd.DataFrame) -> pd.DataFrame:
+    """Per (shopper, field) the latest time: user_id, field, ts."""
+    if members.empty:
+        return pd.DataFrame({"user_id": [], "field": [], "ts": []})
+    codes, first = group_codes(members, ["user_id", "field"])
+    latest = np.full(len(first), -np.inf)
+    present = codes >= 0
+    np.maximum.at(latest, codes[present], members["ts"].to_numpy(dtype=np.float64)[present])
+    out = members[["user_id", "field"]].iloc[first].reset_index(drop=True)
+    out["ts"] = latest
+    return out
 
 
 def _entity_calls(
@@ -171,26 +192,45 @@ def _entity_calls(
     if len(rows) < len(batch):
         keep = np.zeros(len(batch), dtype=bool)
         keep[rows] = True
+    # Grouped with dicts over plain lists: per-group pandas calls cost more than the
+    # arithmetic on batches of live events.
     calls = []
     products = log_sum(_rows_of(c.products, keep), ["product_id", "slot"])
-    for product_id, group in products.groupby("product_id", sort=False):
-        args: list[Any] = [config.product_ttl_seconds, N_SLOTS]
-        for slot, exponent in zip(group["slot"].tolist(), group["exponent"].tolist(), strict=True):
-            args += [slot, _num(exponent)]
+    vectors: dict[str, list[Any]] = {}
+    for product_id, slot, exponent in zip(
+        products["product_id"].tolist(),
+        products["slot"].tolist(),
+        products["exponent"].tolist(),
+        strict=True,
+    ):
+        vectors.setdefault(product_id, []).extend((slot, _num(exponent)))
+    for product_id, pairs in vectors.items():
+        args = (config.product_ttl_seconds, N_SLOTS, *pairs)
         calls.append(Call("EVALSHA", (keys.product_stats(str(product_id)), *args), "product_apply"))
     rankings = _rows_of(c.rankings, keep)
     ranked = log_sum(rankings, ["category", "product_id"])
-    overall = log_sum(rankings, ["product_id"]).assign(category=None)
-    for table in (ranked, overall):
-        for category, group in table.groupby("category", sort=False, dropna=False):
-            key = keys.all_popular() if pd.isna(category) else keys.category_popular(str(category))
-            args = [CATEGORY_RANK_CAP]
-            for product_id, exponent in zip(group["product_id"], group["exponent"], strict=True):
-                args += [str(product_id), _num(exponent)]
-            calls.append(Call("EVALSHA", (key, *args), "rank_apply"))
+    overall = log_sum(rankings, ["product_id"])
+    boards: dict[str, list[Any]] = {}
+    for category, product_id, exponent in zip(
+        ranked["category"].tolist(),
+        ranked["product_id"].tolist(),
+        ranked["exponent"].tolist(),
+        strict=True,
+    ):
+        boards.setdefault(keys.category_popular(str(category)), []).extend(
+            (str(product_id), _num(exponent))
+        )
+    if len(overall):
+        everything = zip(overall["product_id"].tolist(), overall["exponent"].tolist(), strict=True)
+        boards[keys.all_popular()] = [x for p, e in everything for x in (str(p), _num(e))]
+    for key, members in boards.items():
+        calls.append(Call("EVALSHA", (key, CATEGORY_RANK_CAP, *members), "rank_apply"))
     if config.log_live_events:
-        for row in batch.iloc[rows][list(EVENT_FIELDS)].to_dict("records"):
-            entry = json.dumps({k: _plain(v) for k, v in row.items() if not _absent(v)})
+        columns = [batch[name].to_numpy(dtype=object)[rows].tolist() for name in EVENT_FIELDS]
+        for values in zip(*columns, strict=True):
+            entry = json.dumps(
+                {k: _plain(v) for k, v in zip(EVENT_FIELDS, values, strict=True) if not _absent(v)}
+            )
             calls.append(
                 Call(
                     "XADD",
