@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -162,6 +163,23 @@ def _frame(**columns: object) -> pd.DataFrame:
     )
 
 
+def _stacked(parts: list[dict[str, Any]]) -> pd.DataFrame:
+    """``pd.concat`` of ``_frame(**part)`` for each part, built as one frame (a frame per
+    part costs more than the arithmetic on a batch of live events); a scalar repeats."""
+    sizes = [len(part["row"]) for part in parts]
+    columns: dict[str, object] = {}
+    for name in parts[0]:
+        pieces = [
+            np.full(size, part[name], dtype=object if isinstance(part[name], str) else None)
+            if np.ndim(part[name]) == 0
+            else np.asarray(part[name])
+            for part, size in zip(parts, sizes, strict=True)
+        ]
+        values = np.concatenate(pieces)
+        columns[name] = pd.Series(values, dtype=object) if values.dtype == object else values
+    return pd.DataFrame(columns)
+
+
 def _prefixed(prefix: str, names: np.ndarray) -> np.ndarray:
     return np.array([prefix + name for name in names.tolist()], dtype=object)
 
@@ -177,7 +195,7 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
     category, brand = _event_targets(events, catalog)
     prices = _event_prices(events, catalog)
 
-    decayed: list[pd.DataFrame] = []
+    decayed: list[dict[str, Any]] = []
     weight = np.zeros(len(events))
     for kind, w in AFFINITY_WEIGHTS.items():
         weight[kinds == kind.value] = w
@@ -187,12 +205,12 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
         mask = (weight > 0) & (names != "")
         for label, half_life in HALF_LIVES.items():
             decayed.append(
-                _frame(
-                    row=rows[mask],
-                    user_id=users[mask],
-                    field=_prefixed(f"a{label}:{target}:", names[mask]),
-                    exponent=np.log2(weight[mask]) + (ts[mask] - TIME_ORIGIN) / half_life,
-                )
+                {
+                    "row": rows[mask],
+                    "user_id": users[mask],
+                    "field": _prefixed(f"a{label}:{target}:", names[mask]),
+                    "exponent": np.log2(weight[mask]) + (ts[mask] - TIME_ORIGIN) / half_life,
+                }
             )
     price_h = HALF_LIVES[PRICE_HALF_LIFE]
     for prefix, types in (("pv", PRICE_VIEWED_TYPES), ("pb", (EventType.PURCHASE,))):
@@ -201,22 +219,22 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
             log_price = np.log2(prices[mask])
         for suffix, power in (("w", 0.0), ("x", 1.0), ("xx", 2.0)):
             decayed.append(
-                _frame(
-                    row=rows[mask],
-                    user_id=users[mask],
-                    field=f"{prefix}:{suffix}",
-                    exponent=power * log_price + (ts[mask] - TIME_ORIGIN) / price_h,
-                )
+                {
+                    "row": rows[mask],
+                    "user_id": users[mask],
+                    "field": f"{prefix}:{suffix}",
+                    "exponent": power * log_price + (ts[mask] - TIME_ORIGIN) / price_h,
+                }
             )
 
     kind_index = np.zeros(len(events), dtype=np.int64)
     for i, kind in enumerate(COUNTED_TYPES):
         kind_index[kinds == kind.value] = i
-    windows = []
+    windows: list[dict[str, Any]] = []
     for window in WINDOWS:
         buckets = window.buckets_of(ts)
         fields = _prefixed(f"w:{window.code}:", buckets.astype(str).astype(object))
-        windows.append(_frame(row=rows, user_id=users, field=fields, kind=kind_index))
+        windows.append({"row": rows, "user_id": users, "field": fields, "kind": kind_index})
 
     ranks = np.zeros(len(events), dtype=np.int64)
     for kind, rank in RECENT_RANK.items():
@@ -230,7 +248,7 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
         ts=ts[interacted],
     )
 
-    members = []
+    members: list[dict[str, Any]] = []
     for code, kind, names in (
         ("p", EventType.PURCHASE, products),
         ("f", EventType.FOLLOW_BRAND, brand),
@@ -238,15 +256,15 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
     ):
         mask = kinds == kind.value
         members.append(
-            _frame(
-                row=rows[mask],
-                user_id=users[mask],
-                field=_prefixed(f"{code}:", names[mask]),
-                ts=ts[mask],
-            )
+            {
+                "row": rows[mask],
+                "user_id": users[mask],
+                "field": _prefixed(f"{code}:", names[mask]),
+                "ts": ts[mask],
+            }
         )
 
-    product_rows = []
+    product_rows: list[dict[str, Any]] = []
     has_product = pd.notna(products)
     popularity = np.zeros(len(events))
     for kind, value in POPULARITY_WEIGHTS.items():
@@ -260,23 +278,23 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
             mask = has_product & (kinds == signal)
         for label, half_life in HALF_LIVES.items():
             product_rows.append(
-                _frame(
-                    row=rows[mask],
-                    product_id=products[mask],
-                    slot=SLOT_INDEX[(signal, label)],
-                    exponent=np.log2(counted[mask]) + (ts[mask] - TIME_ORIGIN) / half_life,
-                )
+                {
+                    "row": rows[mask],
+                    "product_id": products[mask],
+                    "slot": SLOT_INDEX[(signal, label)],
+                    "exponent": np.log2(counted[mask]) + (ts[mask] - TIME_ORIGIN) / half_life,
+                }
             )
-    popular = product_rows[SLOT_INDEX[("popularity", RANKING_HALF_LIFE)]]
+    popular = _frame(**product_rows[SLOT_INDEX[("popularity", RANKING_HALF_LIFE)]])
     ranked = popular.assign(category=pd.Series(category[popular["row"].to_numpy()], dtype=object))
     ranked = ranked[ranked["category"] != ""]
 
     return Contributions(
-        decayed=pd.concat(decayed, ignore_index=True),
-        windows=pd.concat(windows, ignore_index=True),
+        decayed=_stacked(decayed),
+        windows=_stacked(windows),
         recent=recent,
-        members=pd.concat(members, ignore_index=True),
-        products=pd.concat(product_rows, ignore_index=True),
+        members=_stacked(members),
+        products=_stacked(product_rows),
         rankings=ranked[["row", "category", "product_id", "exponent"]].reset_index(drop=True),
     )
 
