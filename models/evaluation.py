@@ -7,9 +7,12 @@ with the same point-in-time inputs:
 - ``popularity``: most popular products (14-day decayed engagement) as of the decision;
 - ``trending``: products whose last-day engagement outpaces their fortnight, then popular;
 - ``top_category``: the shopper's top categories by affinity, popular products within;
-- ``oracle``: true utility from the world's hidden truth (synthetic worlds only);
-- ``oracle_exposure``: true utility + log of the shop's exposure weight. Engagement in the
-  world needs both liking a product and being shown it, so this is the tighter reference.
+- ``oracle``: the simulator's own expected gain for each product in the decision's
+  session (``world.engagement``): the shopper's tastes then, the session's intent and
+  query, and what the home and results pages would show, position bias included.
+  Synthetic worlds only; the upper reference for ``gap_closed``;
+- ``oracle_utility``: true utility at the decision, ignoring intent and exposure (a
+  "taste oracle": what knowing the shopper's tastes alone is worth).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from models.reasons import score_drops
 from models.registry import LoadedModel
 from models.training import Prepared, sample
 from models.training_set import RetrievalRecall
+from world.engagement import expected_gains
 from world.truth import Truth
 
 IntArray = npt.NDArray[np.int64]
@@ -87,7 +91,7 @@ class Evaluation:
             "systems": {n: s.metrics for n, s in self.systems.items()},
             "by_k": {n: s.by_k for n, s in self.systems.items()},
             "gap_closed": self.gap_closed(),
-            "gap_closed_vs_oracle_exposure": self.gap_closed("oracle_exposure"),
+            "gap_closed_vs_oracle_utility": self.gap_closed("oracle_utility"),
             "ranker_vs_popularity": self.systems["ranker"].metrics[HEADLINE]
             / max(self.systems["popularity"].metrics[HEADLINE], 1e-12),
             "retrieval": self.retrieval,
@@ -142,18 +146,35 @@ def score_ranked(
 
 
 def oracle_rankings(truth: Truth, points: DecisionPoints, catalog: Catalog) -> dict[str, IntArray]:
-    """Utility-ordered (and exposure-weighted) lists over the whole catalog."""
+    """The references from the world's hidden truth, over the whole catalog.
+
+    ``oracle_utility`` ranks by true utility at the decision (tastes only). ``oracle``
+    ranks by the simulator's own expected gain for the decision's session (intent,
+    search, exposure and position bias included), when the world saved its session plans.
+    """
     users = truth.user_index(points.user_id.astype(str))
     order = truth.product_index(catalog.product_ids.astype(str))  # truth column per position
-    log_exposure = np.log(np.maximum(truth.popularity[order], 1e-12))
-    out: dict[str, list[IntArray]] = {"oracle": [], "oracle_exposure": []}
+    sessions = None if truth.sessions is None else truth.sessions.rows_at(users, points.ts)
+    out: dict[str, list[IntArray]] = {"oracle_utility": []}
+    if sessions is not None:
+        out["oracle"] = []
     for lo in range(0, len(users), ORACLE_BATCH):
         hi = min(lo + ORACLE_BATCH, len(users))
         utility = truth.utility_matrix(users[lo:hi], points.ts[lo:hi])[:, order]
-        for name, score in (("oracle", utility), ("oracle_exposure", utility + log_exposure)):
+        scores = [("oracle_utility", utility)]
+        if sessions is not None:
+            rows = sessions[lo:hi]
+            gains = np.zeros_like(utility)
+            known = np.flatnonzero(rows >= 0)
+            gains[known] = expected_gains(truth, rows[known], seed=lo)[:, order]
+            # Products no replay engaged with (and sessions without a plan) fall back to
+            # utility order, far below anything with a chance of engagement.
+            tie = 1e-9 / (1.0 + np.exp(-np.clip(utility, -50.0, 50.0)))
+            scores.append(("oracle", gains + tie))
+        for name, score in scores:
             top = np.argpartition(-score, DEPTH - 1, axis=1)[:, :DEPTH]
-            rows = np.take_along_axis(score, top, axis=1)
-            out[name].append(np.take_along_axis(top, np.argsort(-rows, axis=1), axis=1))
+            best = np.take_along_axis(score, top, axis=1)
+            out[name].append(np.take_along_axis(top, np.argsort(-best, axis=1), axis=1))
     return {name: np.vstack(parts).astype(np.int64) for name, parts in out.items()}
 
 

@@ -99,7 +99,7 @@ def write_report(
     _plot_calibration(evaluation, out / "calibration.png")
     (out / "evaluation.json").write_text(json.dumps(evaluation.to_json(), indent=2) + "\n")
     gap = evaluation.gap_closed()
-    gap_exposure = evaluation.gap_closed("oracle_exposure")
+    gap_taste = evaluation.gap_closed("oracle_utility")
     lines = [
         f"# Evaluation of model {model_version}",
         "",
@@ -111,11 +111,12 @@ def write_report(
         "",
     ]
     if gap is not None:
-        lines.append(f"gap_closed (NDCG@10, popularity → oracle): {gap:.3f}")
-    if gap_exposure is not None:
         lines.append(
-            f"gap_closed vs the exposure-aware oracle (utility + log exposure): {gap_exposure:.3f}"
+            f"gap_closed (NDCG@10, popularity → oracle, the simulator's expected gain "
+            f"given the session's intent, query and exposure): {gap:.3f}"
         )
+    if gap_taste is not None:
+        lines.append(f"gap_closed vs the taste oracle (true utility only): {gap_taste:.3f}")
     if gap is None:
         lines.append("No oracle: the log has no world truth (an imported log).")
     retrieval = evaluation.retrieval

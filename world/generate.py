@@ -11,7 +11,7 @@ import json
 import shutil
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,8 @@ def generate_world(config: WorldConfig, out: Path) -> WorldSummary:
     shoppers = build_shoppers(config, catalog, streams[1])
     truth = Truth.of(config, catalog, shoppers)
     schedule = schedule_sessions(config, truth, shoppers.signup_ts, streams[2])
-    raw = simulate_sessions(schedule, truth, catalog, streams[3])
+    raw, plans = simulate_sessions(schedule, truth, catalog, streams[3])
+    truth = replace(truth, sessions=plans)
     ordered, ts = session_timestamps(raw, schedule.start_ts, streams[4])
     interests = interest_events(config, truth, shoppers.signup_ts, streams[4])
     names = np.array([c.name for c in CATEGORIES])

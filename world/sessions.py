@@ -18,17 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from world.catalog import CATEGORY_DEPARTMENT, Catalog
-from world.choice import (
-    accepts,
-    choices_before_leaving,
-    first_unique,
-    sample_top_k,
-    top_k,
-)
+from world.catalog import Catalog
+from world.choice import accepts
 from world.config import DAY, WorldConfig
-from world.layout import Layout, draw_categories
-from world.search import make_queries, results_scores
+from world.layout import Layout
+from world.plans import SessionPlans
+from world.search import Queries, make_queries
+from world.slates import Slate, favourites, home_slates, search_slates, slate_clicks
 from world.truth import Truth
 
 KINDS = (
@@ -44,18 +40,13 @@ KINDS = (
 IMPRESSION, VIEW, CLICK, CART, PURCHASE, SEARCH = range(6)
 
 SESSIONS_PER_DAY = 0.18  # for a shopper of average activity
-SLATE_SIZE = 10
-MAX_CLICKS = 3
 SEARCH_FIRST = 0.35
 SEARCH_AFTER_HOME = 0.2
 BROWSE_RATE = 0.5
 OFF_TASTE_INTENT = 0.15
 # Outside options (the utility of doing nothing) set the funnel's rates.
-LEAVE_SLATE = 1.4
 SKIP_CART = 1.8
 SKIP_CHECKOUT = 1.4
-POSITION_BIAS = -0.8 * np.log1p(np.arange(SLATE_SIZE))  # log attention at each position
-HOME_DRAWS = 40  # draws (with replacement) to fill a home slate of distinct products
 CHUNK = 4096  # sessions per batch
 
 
@@ -112,15 +103,19 @@ def schedule_sessions(
 
 def simulate_sessions(
     schedule: Schedule, truth: Truth, catalog: Catalog, rng: np.random.Generator
-) -> SessionEvents:
+) -> tuple[SessionEvents, SessionPlans]:
+    """Every scheduled session's events, and what each session was for (hidden)."""
     parts: list[dict[str, np.ndarray]] = []
+    plans: list[tuple[int, np.ndarray, np.ndarray, Queries, list[str]]] = []
     queries: list[str] = []
     for lo in range(0, schedule.user.size, CHUNK):
         hi = min(lo + CHUNK, schedule.user.size)
-        part, texts = _simulate_chunk(schedule, lo, hi, truth, catalog, rng)
+        part, searched, home, searching = _simulate_chunk(schedule, lo, hi, truth, catalog, rng)
+        texts = searched.texts(truth.brand_names, catalog.material_names)
         part["query"] = np.where(part["query"] >= 0, part["query"] + len(queries), -1)
         queries.extend(texts)
         parts.append(part)
+        plans.append((lo, home, searching, searched, texts))
     columns = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
     empty = np.zeros(0, dtype=np.int64)
     return SessionEvents(
@@ -133,7 +128,7 @@ def simulate_sessions(
         query=columns.get("query", empty),
         quantity=columns.get("quantity", empty),
         queries=queries,
-    )
+    ), SessionPlans.of(schedule.user, schedule.start_ts, schedule.intent, plans)
 
 
 class _Log:
@@ -163,7 +158,7 @@ class _Log:
 
 def _simulate_chunk(
     schedule: Schedule, lo: int, hi: int, truth: Truth, catalog: Catalog, rng: np.random.Generator
-) -> tuple[dict[str, np.ndarray], list[str]]:
+) -> tuple[dict[str, np.ndarray], Queries, np.ndarray, np.ndarray]:
     user, t0, intent = schedule.user[lo:hi], schedule.start_ts[lo:hi], schedule.intent[lo:hi]
     layout = schedule.layout
     session = np.arange(lo, hi)
@@ -174,65 +169,30 @@ def _simulate_chunk(
     home = np.flatnonzero(roll[:, 0] >= SEARCH_FIRST)
     searching = np.flatnonzero((roll[:, 0] < SEARCH_FIRST) | (roll[:, 1] < SEARCH_AFTER_HOME))
 
-    # Home page: popular, in-taste and random items. Drawing with replacement and keeping
-    # first occurrences is drawing without replacement in proportion to the mixture.
-    source = rng.random((home.size, HOME_DRAWS))
-    tastes = truth.tastes_at(user[home], t0[home])
-    drawn = np.where(
-        source < 0.35,
-        layout.popular(rng, source.shape),
-        np.where(
-            source < 0.85,
-            layout.from_categories(rng, draw_categories(rng, tastes, HOME_DRAWS)),
-            rng.integers(0, catalog.size, size=source.shape),
-        ),
-    )
-    launched = truth.launch_ts[drawn] <= t0[home][:, None]
-    home_slate = first_unique(drawn, launched, SLATE_SIZE)
+    home_slate = home_slates(rng, truth, layout, user[home], t0[home])
     views = [_show_slate(rng, log, session, home, home_slate, truth, user, t0, 0)]
 
-    # The intent category's products, by the shopper's liking: what they search for or browse.
-    candidates = layout.in_category[intent]
-    p = np.maximum(candidates, 0)
-    liking = truth.utility_at(user[:, None], p, t0[:, None])
-    liking += np.log(layout.popularity_in_category[p])
-    liking[candidates < 0] = -np.inf
-    ranked, valid = sample_top_k(rng, liking, 3)
-    favourites = np.take_along_axis(candidates, ranked, axis=1)
-
+    # What they search for or browse: the intent category's products they like.
+    favourite, valid = favourites(rng, truth, layout, user, t0, intent)
     queries = make_queries(
         rng,
         intent[searching],
-        np.where(valid[searching, 0], favourites[searching, 0], -1),
+        np.where(valid[searching, 0], favourite[searching, 0], -1),
         truth.price_sensitivity[user[searching]],
         truth.brand,
         catalog.material_code,
     )
-    texts = queries.texts(truth.brand_names, catalog.material_names)
-    log.add(session[searching], 2, np.zeros(1, np.int64), SEARCH, query=np.arange(len(texts)))
-    shelf = layout.in_department[CATEGORY_DEPARTMENT[intent[searching]]]
-    paid = truth.price * (1.0 - truth.discount)
-    results = results_scores(
-        rng,
-        queries,
-        shelf,
-        layout.popularity_in_category,
-        truth.category,
-        truth.brand,
-        catalog.colour,
-        catalog.material_code,
-        paid,
+    log.add(session[searching], 2, np.zeros(1, np.int64), SEARCH, query=np.arange(searching.size))
+    search_slate = search_slates(
+        rng, truth, layout, queries, catalog.colour, catalog.material_code, t0[searching]
     )
-    results[truth.launch_ts[np.maximum(shelf, 0)] > t0[searching][:, None]] = -np.inf
-    best, shown = top_k(results, SLATE_SIZE)
-    search_slate = (np.take_along_axis(shelf, best, axis=1), shown)
     views.append(_show_slate(rng, log, session, searching, search_slate, truth, user, t0, 3))
 
     # Browsing the intent category directly: product pages reached without a slate click.
     wanted = np.minimum(rng.poisson(BROWSE_RATE, n), 3)[:, None] > np.arange(3)[None, :]
     rows, slot = np.nonzero(wanted & valid)
-    log.add(session[rows], 5, slot, VIEW, product=favourites[rows, slot])
-    views.append((rows, favourites[rows, slot]))
+    log.add(session[rows], 5, slot, VIEW, product=favourite[rows, slot])
+    views.append((rows, favourite[rows, slot]))
 
     rows = np.concatenate([v[0] for v in views])
     products = np.concatenate([v[1] for v in views])
@@ -256,7 +216,7 @@ def _simulate_chunk(
         product=products[bought],
         quantity=quantity[bought],
     )
-    return log.arrays(), texts
+    return log.arrays(), queries, home, searching
 
 
 def _show_slate(
@@ -264,7 +224,7 @@ def _show_slate(
     log: _Log,
     session: np.ndarray,
     rows: np.ndarray,
-    slate: tuple[np.ndarray, np.ndarray],
+    slate: Slate,
     truth: Truth,
     user: np.ndarray,
     t0: np.ndarray,
@@ -277,9 +237,7 @@ def _show_slate(
     items, shown = slate
     r, pos = np.nonzero(shown)
     log.add(session[rows[r]], phase, pos, IMPRESSION, product=items[r, pos], position=pos)
-    utility = truth.utility_at(user[rows][:, None], items, t0[rows][:, None])
-    attraction = np.where(shown, utility + POSITION_BIAS[None, : items.shape[1]], -np.inf)
-    r, pos, rank = choices_before_leaving(rng, attraction, LEAVE_SLATE, MAX_CLICKS)
+    r, pos, rank = slate_clicks(rng, truth, user[rows], t0[rows], slate)
     clicked = items[r, pos]
     log.add(session[rows[r]], phase + 1, 2 * rank, CLICK, product=clicked, position=pos)
     log.add(session[rows[r]], phase + 1, 2 * rank + 1, VIEW, product=clicked)

@@ -31,8 +31,10 @@ import pyarrow.parquet as pq
 from features.errors import NotFound
 from world.catalog import CATEGORY_REF_PRICE, Catalog
 from world.config import WorldConfig
+from world.plans import FILE as PLANS_FILE
+from world.plans import SessionPlans
 from world.shoppers import Shoppers
-from world.vocabulary import CATEGORIES
+from world.vocabulary import CATEGORIES, COLOURS
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,10 @@ class Truth:
     quality: np.ndarray
     popularity: np.ndarray
     brand_names: np.ndarray
+    colour: np.ndarray  # index into COLOURS, -1 unknown (what a search can match)
+    material: np.ndarray  # index into material_names, -1 unknown
+    material_names: np.ndarray
+    sessions: SessionPlans | None = None  # what each session was for (once generated)
 
     @classmethod
     def of(cls, config: WorldConfig, catalog: Catalog, shoppers: Shoppers) -> Truth:
@@ -94,6 +100,9 @@ class Truth:
             quality=catalog.quality,
             popularity=catalog.popularity,
             brand_names=catalog.brand_names,
+            colour=catalog.colour,
+            material=catalog.material_code,
+            material_names=catalog.material_names,
         )
 
     # -- lookups by id -------------------------------------------------------------------
@@ -222,6 +231,8 @@ class Truth:
                 "product_id": self.product_ids,
                 "quality": self.quality,
                 "popularity": self.popularity,
+                "colour": np.array(COLOURS)[self.colour],
+                "material": self.material_names[self.material],
             },
         }
         for name, columns in tables.items():
@@ -236,6 +247,8 @@ class Truth:
             "brands": self.brand_names.tolist(),
         }
         (directory / "model.json").write_text(json.dumps(model, indent=2) + "\n")
+        if self.sessions is not None:
+            self.sessions.save(directory, self.user_ids, self.brand_names, self.material_names)
 
     @classmethod
     def load(cls, directory: Path | str) -> Truth:
@@ -267,6 +280,12 @@ class Truth:
             affinity["brand"]
         )
         order = np.argsort(key, kind="stable")
+        colour = pd.Index(COLOURS).get_indexer(products.get("colour", pd.Series(dtype=str)))
+        materials = products.get("material", pd.Series([""] * len(products))).astype(str)
+        material_names = np.unique(materials.to_numpy(dtype=str))
+        sessions = None
+        if (truth_dir / PLANS_FILE).exists():
+            sessions = SessionPlans.load(truth_dir, users, brands, material_names)
         return cls(
             start_ts=float(model["start_ts"]),
             end_ts=float(model["end_ts"]),
@@ -288,6 +307,10 @@ class Truth:
             quality=products["quality"].to_numpy(),
             popularity=products["popularity"].to_numpy(),
             brand_names=brands,
+            colour=colour if len(colour) == len(products) else np.full(len(products), -1),
+            material=np.searchsorted(material_names, materials.to_numpy(dtype=str)),
+            material_names=material_names,
+            sessions=sessions,
         )
 
 

@@ -100,9 +100,9 @@ def evaluate_command(
         typer.echo(
             f"gap_closed = (ranker − popularity)/(oracle − popularity) on NDCG@10: {gap:.3f}"
         )
-        exposure = result.gap_closed("oracle_exposure")
-        if exposure is not None:
-            typer.echo(f"gap_closed vs the exposure-aware oracle: {exposure:.3f}")
+        taste = result.gap_closed("oracle_utility")
+        if taste is not None:
+            typer.echo(f"gap_closed vs the taste oracle (utility only): {taste:.3f}")
     else:
         typer.echo("no oracle: this log has no world truth")
     typer.echo(f"report: {out / 'report.md'}")
