@@ -48,9 +48,18 @@ def test_train_then_evaluate_beats_popularity(
     assert evaluated.exit_code == 0, evaluated.output
     result = json.loads(evaluated.output.strip().splitlines()[-1])
     systems = result["systems"]
-    assert set(systems) >= {"ranker", "popularity", "trending", "top_category", "oracle"}
+    assert set(systems) >= {
+        "ranker",
+        "popularity",
+        "trending",
+        "top_category",
+        "oracle",
+        "oracle_utility",
+    }
     ranker, popular = systems["ranker"]["ndcg@10"], systems["popularity"]["ndcg@10"]
     assert ranker > 1.5 * popular
+    # The oracle (the simulator's own expectation for each session) is an upper reference.
+    assert systems["oracle"]["ndcg@10"] > ranker
     assert result["gap_closed"] is not None
     assert result["gap_closed"] > 0.6
     report = Path(result["report"])
