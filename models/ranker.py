@@ -65,6 +65,29 @@ class ShopRanker(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         scores: FloatArray = self.booster_.predict(X)
         return scores
 
+    def score_rows(self, rows: npt.NDArray[np.floating[Any]]) -> FloatArray:
+        """``predict`` for serving, on one thread: the same trees summed in the same order
+        (identical scores) without sklearn's per-call input checks, about 0.4 ms of a
+        ~1 ms predict over 100 rows. Anything but finite rows of the trained width goes
+        through ``predict`` (and its errors)."""
+        check_is_fitted(self, "booster_")
+        booster = self.booster_
+        if (
+            rows.ndim != 2
+            or rows.shape[1] != self.n_features_in_
+            or booster.loss != "squared_error"  # identity link: raw scores are the scores
+            or booster.n_trees_per_iteration_ != 1
+            or not np.isfinite(rows).all()
+        ):
+            return self.predict(rows)
+        X = np.ascontiguousarray(rows, dtype=np.float64)
+        known_categories, feature_map = booster._bin_mapper.make_known_categories_bitsets()
+        scores: FloatArray = np.zeros(len(X), dtype=booster._baseline_prediction.dtype)
+        scores += booster._baseline_prediction[0]
+        for (tree,) in booster._predictors:
+            scores += tree.predict(X, known_categories, feature_map, n_threads=1)
+        return scores
+
 
 @contextmanager
 def one_thread() -> Iterator[None]:

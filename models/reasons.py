@@ -49,7 +49,8 @@ def score_drops(
     for g, name in enumerate(names):
         columns = groups[name]
         variants[g][:, columns] = baseline[columns].astype(np.float32)
-    perturbed = estimator.predict(variants.reshape(-1, rows.shape[1])).reshape(len(names), -1)
+    flat = variants.reshape(-1, rows.shape[1])
+    perturbed = estimator.score_rows(flat).reshape(len(names), -1)
     drops = scores[None, :] - perturbed
     out: list[list[GroupDrop]] = []
     for i in range(len(rows)):

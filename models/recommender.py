@@ -227,7 +227,7 @@ class Recommender:
         rows = self.features.rows(state, found, products, at)
         with one_thread():
             if self.model is not None:
-                scores = self.model.estimator.predict(rows)
+                scores = self.model.estimator.score_rows(rows)
             else:
                 scores = rows.astype(np.float64) @ self._heuristic
         # A newcomer's declared interests take every other place (they have nothing else).
@@ -368,7 +368,7 @@ class Recommender:
         rows = self.features.rows(state, chosen, products, state.at)
         with one_thread():
             if self.model is not None:
-                return np.asarray(self.model.estimator.predict(rows), dtype=np.float64)
+                return self.model.estimator.score_rows(rows)
             return rows.astype(np.float64) @ self._heuristic
 
     def _version(self) -> str | None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from models.ranker import ShopRanker, one_thread
@@ -31,3 +32,17 @@ def test_ranker_orders_by_the_signal_it_was_trained_on() -> None:
     with one_thread():
         scores = model.predict(probe)
     assert scores[0] > scores[1] > scores[2]
+
+
+def test_serving_scores_are_the_predictions_and_bad_rows_still_fail() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.random((500, 4))
+    model = ShopRanker(max_iter=30).fit(X, (X[:, 1] > 0.5).astype(float))
+    rows = rng.random((120, 4)).astype(np.float32)
+    with one_thread():
+        assert np.array_equal(model.score_rows(rows), model.predict(rows))
+    bad = rows.copy()
+    bad[3, 2] = np.nan
+    for broken in (bad, rows[:, :3]):
+        with pytest.raises(ValueError, match=r"NaN|features"):
+            model.score_rows(broken)
