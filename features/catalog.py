@@ -56,6 +56,7 @@ class Catalog:
     launch_ts: np.ndarray
     _positions: dict[str, int] = field(repr=False)
     _lookup: pd.Index = field(repr=False)
+    _cells: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, source: str = "catalog") -> Catalog:
@@ -120,6 +121,14 @@ class Catalog:
             )
         wanted = pd.Index(np.asarray(product_ids, dtype=object), dtype=object)
         return np.asarray(self._lookup.get_indexer(wanted), dtype=np.int64)
+
+    def cells(self, column: str) -> np.ndarray:
+        """A frame column's values as an object array (built once): ``cells(c)[i]`` is
+        ``frame[c].iat[i]`` without a pandas lookup per item on the request path."""
+        found = self._cells.get(column)
+        if found is None:
+            found = self._cells[column] = self.frame[column].to_numpy(dtype=object)
+        return found
 
     def position(self, product_id: str) -> int:
         return self._positions.get(product_id, -1)

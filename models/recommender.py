@@ -89,7 +89,7 @@ class RecommendedItem:
         i = catalog.position(self.product_id)
         return Evidence(
             product_id=self.product_id,
-            title=str(catalog.frame["title"].iloc[i]),
+            title=str(catalog.cells("title")[i]),
             brand=catalog.brand_of(self.product_id) or "",
             category=catalog.category_of(self.product_id) or "",
             price=float(catalog.price[i]),

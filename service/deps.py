@@ -18,7 +18,9 @@ _bearer = HTTPBearer(
 )
 
 
-def get_state(request: Request) -> ServiceState:
+# Async (though they never wait): FastAPI runs a plain ``def`` dependency in a worker
+# thread, a hop that costs more than the lookup on every request.
+async def get_state(request: Request) -> ServiceState:
     state: ServiceState = request.app.state.shopmode
     return state
 
@@ -26,7 +28,7 @@ def get_state(request: Request) -> ServiceState:
 StateDep = Annotated[ServiceState, Depends(get_state)]
 
 
-def get_settings_dep(state: StateDep) -> Settings:
+async def get_settings_dep(state: StateDep) -> Settings:
     return state.settings
 
 

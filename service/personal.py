@@ -35,9 +35,8 @@ def explainable(pack: Evidence, intent: Intent | None, catalog: Catalog) -> Evid
     nothing of the request left to say is dropped rather than quoting the shopper."""
     if intent is None:
         return pack
-    frame = catalog.frame
     row = catalog.position(pack.product_id)
-    texts = (frame[column].iat[row] for column in ("title", "description"))
+    texts = (catalog.cells(column)[row] for column in ("title", "description"))
     said = intent.evidence_query(" ".join(t for t in texts if isinstance(t, str)))
     reasons = [
         r if r.code != "query_match" else r.model_copy(update={"facts": {**r.facts, "query": said}})
