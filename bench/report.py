@@ -274,7 +274,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines += ["", "## Every figure, by benchmark", ""]
     for name, outcome in report["benchmarks"].items():
         state = "ok" if outcome.get("ok") else f"FAILED: {outcome.get('error')}"
-        lines += [f"### {name} ({state}, {outcome.get('seconds')} s)", ""]
+        how = f", `{outcome['command']}`" if outcome.get("command") else ""
+        lines += [f"### {name} ({state}, {outcome.get('seconds')} s{how})", ""]
         if outcome.get("ok"):
             leaves = flatten(outcome["result"])
             if leaves:

@@ -125,6 +125,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, short runs")
     parser.add_argument("--only", default="", help="comma-separated module names")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other benchmarks of the last report (re-run only --only ones)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -146,9 +151,17 @@ def main(argv: list[str] | None = None) -> None:
         "machine": machine(),
         "benchmarks": {},
     }
+    previous = RESULTS_DIR / "latest.json"
+    if args.merge and previous.exists():
+        kept = json.loads(previous.read_text())
+        kept["command"] = f"{kept['command']}; then {command}"
+        kept.pop("headlines", None)
+        report = kept
     for name in modules:
         print(f"== {name} ({'quick' if args.quick else 'full'})", file=sys.stderr, flush=True)
         outcome = _spawn(name, args.quick, timeout)
+        outcome["command"] = command
+        outcome["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         report["benchmarks"][name] = outcome
         status = "ok" if outcome["ok"] else f"FAILED: {outcome['error']}"
         print(f"== {name}: {status} in {outcome['seconds']} s", file=sys.stderr, flush=True)
