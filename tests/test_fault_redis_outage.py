@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -46,10 +47,10 @@ class Traffic:
             threading.Thread(target=self._guard(self._write), daemon=True),
         ]
 
-    def _guard(self, loop: object) -> object:
+    def _guard(self, loop: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
             try:
-                loop()  # type: ignore[operator]
+                loop()
             except Exception as exc:  # reported by the test, not lost in a thread
                 self.failures.append(repr(exc))
 
