@@ -1,6 +1,6 @@
-"""The words shoppers use for what the catalog calls otherwise.
+"""The words shoppers use for what the catalog calls otherwise, and words that mean nothing.
 
-Every table maps a lowercase phrase to catalog names. A synonym only applies when its
+Every synonym table maps a lowercase phrase to catalog names. A synonym only applies when its
 target exists in the catalog at hand (``IntentVocabulary`` drops the others), so the same
 tables serve the synthetic shop and a real catalog with a different assortment.
 """
@@ -216,78 +216,6 @@ MATERIAL_SYNONYMS: dict[str, tuple[str, ...]] = {
     "gluten free": ("Gluten-Free",),
     "fairtrade": ("Fair Trade",),
 }
-
-# "for my sister": who the present is for. Only ever changes the explanation.
-RECIPIENTS: dict[str, str] = {
-    "sister": "sister",
-    "brother": "brother",
-    "mom": "mom",
-    "mum": "mum",
-    "mother": "mother",
-    "dad": "dad",
-    "father": "father",
-    "parents": "parents",
-    "wife": "wife",
-    "husband": "husband",
-    "girlfriend": "girlfriend",
-    "boyfriend": "boyfriend",
-    "partner": "partner",
-    "son": "son",
-    "daughter": "daughter",
-    "kids": "kids",
-    "kid": "kid",
-    "child": "child",
-    "children": "children",
-    "baby": "baby",
-    "friend": "friend",
-    "best friend": "best friend",
-    "grandma": "grandma",
-    "grandmother": "grandmother",
-    "grandpa": "grandpa",
-    "grandfather": "grandfather",
-    "niece": "niece",
-    "nephew": "nephew",
-    "aunt": "aunt",
-    "uncle": "uncle",
-    "boss": "boss",
-    "colleague": "colleague",
-    "coworker": "coworker",
-    "teacher": "teacher",
-    "her": "her",
-    "him": "him",
-    "myself": "yourself",
-    "me": "yourself",
-}
-
-OCCASIONS: dict[str, str] = {
-    "birthday": "birthday",
-    "bday": "birthday",
-    "christmas": "Christmas",
-    "xmas": "Christmas",
-    "holiday": "the holidays",
-    "holidays": "the holidays",
-    "anniversary": "anniversary",
-    "wedding": "wedding",
-    "graduation": "graduation",
-    "housewarming": "housewarming",
-    "baby shower": "baby shower",
-    "mothers day": "Mother's Day",
-    "mother s day": "Mother's Day",
-    "fathers day": "Father's Day",
-    "father s day": "Father's Day",
-    "valentines day": "Valentine's Day",
-    "valentine s day": "Valentine's Day",
-    "valentines": "Valentine's Day",
-}
-
-GIFT_WORDS: frozenset[str] = frozenset({"gift", "gifts", "present", "presents"})
-
-BUDGET_WORDS: frozenset[str] = frozenset(
-    {"cheap", "cheaper", "budget", "inexpensive", "affordable", "bargain", "low cost"}
-)
-PREMIUM_WORDS: frozenset[str] = frozenset(
-    {"premium", "luxury", "luxurious", "high end", "upscale", "top end", "designer"}
-)
 
 # Words that carry no wish of their own; whatever else is left becomes free-text terms.
 _STOPWORD_TEXT = """
