@@ -4,7 +4,6 @@ and health checks agree, and the demo key in the file is the one the service sto
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shlex
@@ -18,7 +17,9 @@ import yaml
 from pydantic import AliasChoices
 from typer.testing import CliRunner
 
+from service.auth import KeyRing
 from service.cli import app as cli
+from service.routes.web import demo_key_specs
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,15 +82,24 @@ def test_environment_names_are_settings_fields() -> None:
             assert variable in known, f"{name}: {variable} is not a Settings field"
 
 
-def test_api_environment_builds_valid_settings_with_the_demo_key() -> None:
+def test_api_environment_builds_valid_settings_with_a_non_admin_demo_key() -> None:
     env = SERVICES["api"]["environment"]
-    keys = json.loads(env["SHOPMODE_API_KEYS"])
-    settings = Settings.model_validate({"api_keys": keys, "REDIS_URL": env["REDIS_URL"]})
-    demo_key = re.search(r'demo key below is "([^"]+)"', (ROOT / "docker-compose.yml").read_text())
-    assert demo_key is not None
-    digest = hashlib.sha256(demo_key.group(1).encode()).hexdigest()
-    assert settings.api_keys[0].sha256 == digest
-    assert "recommend" in settings.api_keys[0].scopes
+    settings = Settings.model_validate(
+        {"demo_key": env["SHOPMODE_DEMO_KEY"], "REDIS_URL": env["REDIS_URL"]}
+    )
+    documented = re.search(r'demo key is "([^"]+)"', (ROOT / "docker-compose.yml").read_text())
+    assert documented is not None
+    assert documented.group(1) == env["SHOPMODE_DEMO_KEY"]
+    principal = KeyRing(demo_key_specs(settings)).identify(documented.group(1))
+    assert principal is not None
+    assert set(principal.scopes) == {"recommend", "events:write"}
+    assert "SHOPMODE_API_KEYS" not in env, "compose must not ship an admin key in clear"
+
+
+def test_api_waits_for_the_seed_job() -> None:
+    depends = SERVICES["api"]["depends_on"]
+    assert depends["seed"]["condition"] == "service_completed_successfully"
+    assert depends["redis"]["condition"] == "service_healthy"
 
 
 def test_redis_is_durable_and_health_checked() -> None:
