@@ -330,9 +330,18 @@ def log_sum(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     peak = np.full(len(first), -np.inf)
     np.maximum.at(peak, codes, exponent)
     scaled = np.bincount(codes, weights=np.exp2(exponent - peak[codes]), minlength=len(first))
-    folded = frame[by].iloc[first].reset_index(drop=True)
-    folded["exponent"] = peak + np.log2(scaled)
-    return folded
+    return _firsts(frame, by, first, exponent=peak + np.log2(scaled))
+
+
+def _firsts(
+    frame: pd.DataFrame, by: list[str], first: np.ndarray, **values: object
+) -> pd.DataFrame:
+    """The ``by`` columns at rows ``first``, plus ``values``, as a new frame."""
+    columns: dict[str, object] = {}
+    for column in by:
+        cells = frame[column].to_numpy()[first]
+        columns[column] = pd.Series(cells, dtype=object) if cells.dtype == object else cells
+    return pd.DataFrame(columns | values)
 
 
 def pack_counts(counts: list[int]) -> str:
@@ -363,9 +372,8 @@ def window_counts(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     present = group >= 0
     tally = np.zeros((len(first), len(COUNTED_TYPES)), dtype=np.int64)
     np.add.at(tally, (group[present], frame["kind"].to_numpy(dtype=np.int64)[present]), 1)
-    out = frame[keys].iloc[first].reset_index(drop=True)
-    out["counts"] = pd.Series([_packed(tuple(row)) for row in tally.tolist()], dtype=object)
-    return out
+    counts = pd.Series([_packed(tuple(row)) for row in tally.tolist()], dtype=object)
+    return _firsts(frame, keys, first, counts=counts)
 
 
 def recent_member(rank: int, product_id: str) -> str:

@@ -103,11 +103,11 @@ def _rows_of(table: pd.DataFrame, keep: np.ndarray | None) -> pd.DataFrame:
     return table if keep is None else table[keep[table["row"].to_numpy()]]
 
 
-def _by_user(frame: pd.DataFrame, columns: str) -> dict[str, list[Any]]:
-    """Per shopper, the rows' script arguments back to back, formatted by ``columns``
+def _by_user(frame: pd.DataFrame, columns: list[str], kinds: str) -> dict[str, list[Any]]:
+    """Per shopper, the rows' script arguments back to back, formatted by ``kinds``
     (one letter per column: ``e``/``t`` float, ``f`` text, ``n`` as is)."""
     values: list[list[Any]] = []
-    for column, kind in zip(frame.columns.drop("user_id"), columns, strict=True):
+    for column, kind in zip(columns, kinds, strict=True):
         cells = frame[column].tolist()
         if kind in "et":
             cells = [repr(float(v)) for v in cells]
@@ -137,10 +137,10 @@ def _user_calls(
     recent = latest_recent(_rows_of(c.recent, keep), ["user_id", "product_id"])
     members = _latest(_rows_of(c.members, keep))
     parts = (
-        (2, _by_user(decayed[["user_id", "field", "exponent"]], "fe")),
-        (2, _by_user(windows[["user_id", "field", "counts"]], "ff")),
-        (3, _by_user(recent[["user_id", "product_id", "rank", "ts"]], "fnt")),
-        (2, _by_user(members, "ft")),
+        (2, _by_user(decayed, ["field", "exponent"], "fe")),
+        (2, _by_user(windows, ["field", "counts"], "ff")),
+        (3, _by_user(recent, ["product_id", "rank", "ts"], "fnt")),
+        (2, _by_user(members, ["field", "ts"], "ft")),
     )
     users = batch["user_id"].to_numpy(dtype=object)[rows]
     ts = batch["ts"].to_numpy(dtype=np.float64)[rows]
@@ -179,9 +179,13 @@ def _latest(members: pd.DataFrame) -> pd.DataFrame:
     latest = np.full(len(first), -np.inf)
     present = codes >= 0
     np.maximum.at(latest, codes[present], members["ts"].to_numpy(dtype=np.float64)[present])
-    out = members[["user_id", "field"]].iloc[first].reset_index(drop=True)
-    out["ts"] = latest
-    return out
+    return pd.DataFrame(
+        {
+            "user_id": members["user_id"].to_numpy(dtype=object)[first],
+            "field": members["field"].to_numpy(dtype=object)[first],
+            "ts": latest,
+        }
+    )
 
 
 def _entity_calls(
