@@ -196,16 +196,18 @@ def run(quick: bool) -> dict[str, Any]:
         products = pq.read_table(world / "catalog.parquet", columns=["product_id"])
         env = service_env(server.url, home, ["recommend", "events:write"])
         port = free_port()
-        spec = {
-            "base": f"http://127.0.0.1:{port}",
+        base = f"http://127.0.0.1:{port}"
+        product_ids = [str(p) for p in products.column("product_id").to_pylist()]
+        spec: dict[str, Any] = {
+            "base": base,
             "users": shoppers,
-            "products": [str(p) for p in products.column("product_id").to_pylist()],
+            "products": product_ids,
             "rate": RATE_PER_S,
             "duration_s": duration,
         }
         samples: list[tuple[float, float]] = []
         with uvicorn_server("service.main:create_app", env, port) as process:
-            cost = redis_cost(spec["base"], server.url, shoppers, spec["products"])
+            cost = redis_cost(base, server.url, shoppers, product_ids)
             began = time.monotonic()
             loader = subprocess.Popen(
                 [sys.executable, "-m", "bench.bench_soak", "--load", json.dumps(spec)],
