@@ -28,7 +28,7 @@ from service.freshness import keep_fresh, refresh_snapshot, sync_model
 from service.limits import BodyLimitMiddleware, RateLimiter
 from service.metrics import MetricsMiddleware, ServiceMetrics
 from service.model_slot import ModelSlot
-from service.problems import Problem, install_problem_handlers
+from service.problems import Problem, document_problems, install_problem_handlers
 from service.redis_link import RedisHealth, open_redis
 from service.routes import admin, ask, events, health, products, recommendations, users, web
 from service.settings import Settings, get_settings
@@ -131,7 +131,7 @@ def _document_raw_bodies(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = events.document_event_schema(plain())
+            app.openapi_schema = document_problems(events.document_event_schema(plain()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

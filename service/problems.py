@@ -152,6 +152,29 @@ async def _on_domain(request: Request, exc: Exception) -> Response:
     return problem_response(500, "internal error", kind="internal-error")
 
 
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Document every error answer as it is sent: ``application/problem+json``, ``Problem``.
+
+    FastAPI files a route's declared ``Problem`` responses under ``application/json`` and
+    adds its own 422 (``HTTPValidationError``), which ``_on_validation`` never sends.
+    """
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for response in operation.get("responses", {}).values():
+                sent = response.get("content", {}).get("application/json", {})
+                ref = str(sent.get("schema", {}).get("$ref", ""))
+                if ref.endswith("/HTTPValidationError"):
+                    response["description"] = "An invalid parameter (named in `errors`)."
+                if ref.endswith(("/Problem", "/HTTPValidationError")):
+                    response["content"] = {PROBLEM_MEDIA_TYPE: problem}
+    components = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        if f'/{name}"' not in orjson.dumps(schema).decode():
+            components.pop(name, None)
+    return schema
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Map validation, HTTP and domain errors to problem details."""
     app.add_exception_handler(RequestValidationError, _on_validation)

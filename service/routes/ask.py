@@ -52,12 +52,17 @@ class AskCreate(BaseModel):
         description="What the shopper is looking for, in words.",
         examples=["waterproof hiking boots under $150"],
     )
-    k: int = Field(default=10, ge=1, le=100)
+    # strict: a JSON body gets no coercion (false is not 0, 1 is not true), as documented.
+    k: int = Field(default=10, ge=1, le=100, strict=True)
     explain: ExplainMode = "template"
     diversity: float = Field(
-        default=0.0, ge=0, le=1, description="0 keeps the ranking; 1 spreads brands/categories."
+        default=0.0,
+        ge=0,
+        le=1,
+        strict=True,
+        description="0 keeps the ranking; 1 spreads brands/categories.",
     )
-    exclude_purchased: bool = True
+    exclude_purchased: bool = Field(default=True, strict=True)
 
     @field_validator("user_id")
     @classmethod

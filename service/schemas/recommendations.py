@@ -35,10 +35,11 @@ class RecommendationContext(BaseModel):
     )
     category: str | None = Field(default=None, min_length=1, max_length=128)
     brand: str | None = Field(default=None, min_length=1, max_length=128)
-    min_price: float | None = Field(default=None, ge=0, le=_MAX_PRICE)
-    max_price: float | None = Field(default=None, ge=0, le=_MAX_PRICE)
+    # strict numbers and flags: a JSON body gets no coercion (false is not 0), as documented.
+    min_price: float | None = Field(default=None, ge=0, le=_MAX_PRICE, strict=True)
+    max_price: float | None = Field(default=None, ge=0, le=_MAX_PRICE, strict=True)
     exclude_purchased: bool = Field(
-        default=True, description="Leave out products the shopper already bought."
+        default=True, strict=True, description="Leave out products the shopper already bought."
     )
 
     @field_validator("query", "category", "brand")
@@ -58,7 +59,9 @@ class RecommendationContext(BaseModel):
 class RecommendationBase(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    k: int = Field(default=10, ge=1, le=100, description="How many products to return (1–100).")
+    k: int = Field(
+        default=10, ge=1, le=100, strict=True, description="How many products to return (1–100)."
+    )
     context: RecommendationContext = Field(default_factory=RecommendationContext)
     explain: ExplainMode = Field(
         default="template",
@@ -70,6 +73,7 @@ class RecommendationBase(BaseModel):
         default=0.0,
         ge=0,
         le=1,
+        strict=True,
         description="0 keeps the ranking as scored; 1 spreads the list over brands and "
         "categories (MMR re-ranking).",
     )
