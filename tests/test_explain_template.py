@@ -96,3 +96,17 @@ def test_model_output_is_cleaned_to_whole_sentences() -> None:
     )
     assert clean_output("These boots are great for") == ""
     assert clean_output("  One.  Two!  Three?  ") == "One. Two!"
+
+
+def test_a_price_fit_is_only_called_close_when_it_is() -> None:
+    def text_for(price: float, typical: float) -> str:
+        fit = Reason(code="price_fit", facts={"price": price, "typical_price": typical})
+        return TemplateWriter(max_sentences=1).write(pack("p1", reasons=[fit]))
+
+    close = text_for(15.29, 14.0)
+    assert "$15.29" in close
+    assert "close to" in close or "in line with" in close
+    cheaper = text_for(15.29, 94.99)
+    assert "$15.29" in cheaper
+    assert "less than" in cheaper or "below" in cheaper
+    assert "$120" not in text_for(120.0, 40.0)

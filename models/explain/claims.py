@@ -151,6 +151,16 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         "offer",
+        "quality or superlative",
+        _p(
+            r"\btop[\s-]of[\s-]the[\s-]line\b|\b(?:high|top|premium|superior|great|best)[\s-]quality\b"
+            r"|\bluxur\w*|\bfinest\b|\bsuperior\b|\bworld[\s-]class\b|\bstate[\s-]of[\s-]the[\s-]art\b"
+            r"|\bthe\s+best\b|\bunbeatable\b|\bunmatched\b|\bflawless\b|\bdurable\b|\blong[\s-]lasting\b"
+            r"|\bguaranteed\b|\bworld'?s\b"
+        ),
+    ),
+    Claim(
+        "offer",
         "discount",
         _p(
             r"\b(?:sale|discount\w*|save|saves|saving|savings|deals?|bargain|reduced"

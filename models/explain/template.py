@@ -21,6 +21,10 @@ _QUERY_UNSAFE = re.compile(r"[^\w\s$%.,'&/+-]")
 _WINDOW_KEY = re.compile(r"^(?:views|interactions)_(\d+)d$")
 
 
+# A price within this factor of the shopper's typical price reads as "close to" it.
+PRICE_CLOSE = 1.25
+
+
 def money(value: float) -> str:
     """$79.99, or $80 for a whole amount."""
     return f"${value:,.0f}" if float(value).is_integer() else f"${value:,.2f}"
@@ -170,6 +174,13 @@ def _price_fit(f: Facts) -> list[str]:
     p, t = _num(f, "price"), _num(f, "typical_price")
     if p is None or t is None:
         return []
+    if t <= 0 or p > t * PRICE_CLOSE:
+        return []  # dearer than the shopper's usual spend: no honest way to call it a fit
+    if p < t / PRICE_CLOSE:
+        return [
+            f"At {money(p)} it costs less than the {money(t)} you typically pay",
+            f"Its price of {money(p)} is below the {money(t)} you usually spend",
+        ]
     return [
         f"At {money(p)} it's close to the {money(t)} you typically pay",
         f"Its price of {money(p)} is in line with the {money(t)} you usually spend",
