@@ -8,14 +8,19 @@ change a key's hash slot nor be mistaken for a separator. A user's keys share th
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import quote, unquote
 
 PREFIX = "shopmode:v1"
 _SAFE = " -._~@+=,!()&'/"
+# What quote() never changes (its always-safe ASCII set plus _SAFE): most ids.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~ @+=,!()&'/-]*")
 
 
 def escape(value: str) -> str:
     """A readable, injective escape: ``Trail Running`` stays, ``a:b{c}`` → ``a%3Ab%7Bc%7D``."""
+    if _PLAIN.fullmatch(value):  # a plain id is its own escape; quote() costs ~4 µs
+        return value
     return quote(value, safe=_SAFE)
 
 
@@ -101,6 +106,7 @@ def served_recommendation(recommendation_id: str) -> str:
 
 def explanation(backend_id: str, fingerprint: str) -> str:
     """Hash: explanation mode (``llm``, ``best_of``) -> a grounded generated text for one
-    evidence pack (sha256 ``fingerprint``) by one LLM backend; TTL
+    evidence pack (sha256 ``fingerprint``) by one LLM backend, or ``<mode>:rejected`` -> 1
+    when every text of that mode failed the grounding check; TTL
     ``explanation_cache_ttl_s`` (owned by models.explain.cache)."""
     return f"{PREFIX}:explain:{escape(backend_id)}:{fingerprint}"
