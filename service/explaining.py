@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from redis.asyncio import Redis
-
 from features.errors import LLMUnavailable
 from models.explain import (
     Explainer,
@@ -47,15 +45,11 @@ async def build_explainer(settings: Settings, redis: AsyncRedis) -> tuple[Explai
         problem = f"LLM backend '{settings.llm_backend}' unavailable: {exc}"
         log.warning("%s; explanations use the template", problem)
         backend = TemplateBackend()
-    cache = (
-        ExplanationCache(redis, ttl_s=settings.explanation_cache_ttl_s)
-        if isinstance(redis, Redis)
-        else None
-    )
     explainer = Explainer(
         backend,
         GroundingCheck(),
-        cache=cache,
+        # Standalone or cluster alike: every cache command touches one key.
+        cache=ExplanationCache(redis, ttl_s=settings.explanation_cache_ttl_s),
         max_tokens=settings.llm_max_tokens,
         best_of=settings.llm_best_of,
     )

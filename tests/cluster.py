@@ -10,6 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+import redis.asyncio
+import redis.asyncio.cluster
 import redis.cluster
 
 from service.embedded_redis import EmbeddedRedis
@@ -92,3 +94,14 @@ def store_client(
     if isinstance(client, redis.cluster.RedisCluster):
         client.disconnect_connection_pools()  # from_url node pools are not closed by close()
     client.close()
+
+
+def async_twin(
+    client: redis.Redis | redis.cluster.RedisCluster,
+) -> redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster:
+    """An asyncio client for the same standalone server or cluster as ``client``."""
+    if isinstance(client, redis.cluster.RedisCluster):
+        node = client.get_default_node()
+        return redis.asyncio.cluster.RedisCluster(host=node.host, port=node.port)
+    kwargs = client.connection_pool.connection_kwargs
+    return redis.asyncio.Redis(host=kwargs["host"], port=kwargs["port"], db=kwargs.get("db", 0))

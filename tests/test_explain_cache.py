@@ -1,17 +1,34 @@
-"""Generated explanations cached in a real Redis, and a Redis that is down."""
+"""Generated explanations (and grounding rejections) cached in a real Redis, standalone and
+cluster, and a Redis that is down."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from pathlib import Path
 
 import redis
 import redis.asyncio as aioredis
+import redis.cluster
+from cluster import async_twin
+from live_server import live_settings
 
+from features.errors import LLMUnavailable
 from models.evidence import Evidence, Explanation, Reason
-from models.explain import Explainer, ExplanationCache, GroundingCheck, ScriptedBackend, cache_key
+from models.explain import (
+    Explainer,
+    ExplanationCache,
+    GroundingCheck,
+    ScriptedBackend,
+    TemplateWriter,
+    cache_key,
+    rejected_field,
+)
+from service.explaining import build_explainer
 
 GOOD = "You follow Cedarwood, and this tent is trending in Tents."
+INVENTED = "Cedarwood tents ship free and are 50% off."
+Store = redis.Redis | redis.cluster.RedisCluster
 
 
 def tent(price: float = 249.0) -> Evidence:
@@ -28,37 +45,81 @@ def tent(price: float = 249.0) -> Evidence:
     )
 
 
-def run(url: str, backend: ScriptedBackend, items: list[Evidence]) -> list[Explanation | None]:
+def run(
+    store: Store, backend: ScriptedBackend, items: list[Evidence], budget_s: float = 5.0
+) -> list[Explanation | None]:
     async def go() -> list[Explanation | None]:
-        client = aioredis.Redis.from_url(url)
+        client = async_twin(store)
+        explainer = Explainer(backend, GroundingCheck(), cache=ExplanationCache(client, 3600))
         try:
-            explainer = Explainer(backend, GroundingCheck(), cache=ExplanationCache(client, 3600))
-            return await explainer.explain(items, mode="llm", budget_s=5.0)
+            return await explainer.explain(items, mode="llm", budget_s=budget_s)
         finally:
+            explainer.close()
             await client.aclose()
 
     return asyncio.run(go())
 
 
-def test_a_generated_text_is_served_from_redis_the_second_time(
-    redis_url: str, redis_client: redis.Redis
-) -> None:
-    backend = ScriptedBackend([GOOD])
-    [first] = run(redis_url, backend, [tent()])
-    [second] = run(redis_url, backend, [tent()])
-    assert first == Explanation(text=GOOD, source="llm", grounded=True)
-    assert second == Explanation(text=GOOD, source="cache", grounded=True)
+def test_generated_texts_are_served_from_redis_the_second_time(store_client: Store) -> None:
+    tents = [tent(price=100.0 + i) for i in range(6)]
+    backend = ScriptedBackend(default=GOOD)
+    first = run(store_client, backend, tents)
+    second = run(store_client, backend, tents)
+    assert first == [Explanation(text=GOOD, source="llm", grounded=True)] * 6
+    assert second == [Explanation(text=GOOD, source="cache", grounded=True)] * 6
+    assert len(backend.history) == 6
+    keys = [cache_key("scripted", t.fingerprint()) for t in tents]
+    assert keys[0].startswith("shopmode:v1:explain:scripted:")
+    assert [store_client.hget(key, "llm") for key in keys] == [GOOD.encode()] * 6
+    assert all(0 < store_client.ttl(key) <= 3600 for key in keys)
+    if isinstance(store_client, redis.cluster.RedisCluster):
+        # the page's keys live on more than one node: a single-node pipeline would fail
+        nodes = {store_client.get_node_from_key(key).name for key in keys}
+        assert len(nodes) > 1
+
+
+def test_a_rejected_item_is_not_sent_to_the_backend_again(store_client: Store) -> None:
+    backend = ScriptedBackend([INVENTED], default=GOOD)
+    [first] = run(store_client, backend, [tent()])
+    [second] = run(store_client, backend, [tent()])
+    template = Explanation(
+        text=TemplateWriter().write(tent()), source="fallback_rejected", grounded=True
+    )
+    assert first == template
+    assert second == template  # not the backend's GOOD default: it was never asked
     assert len(backend.history) == 1
     key = cache_key("scripted", tent().fingerprint())
-    assert key.startswith("shopmode:v1:explain:scripted:")
-    assert redis_client.hget(key, "llm") == GOOD.encode()
-    assert 0 < redis_client.ttl(key) <= 3600
+    assert store_client.hget(key, rejected_field("llm")) == b"1"
+    assert store_client.hget(key, "llm") is None
+    assert 0 < store_client.ttl(key) <= 3600
 
 
-def test_new_evidence_is_a_new_key(redis_url: str) -> None:
+def test_timeouts_and_backend_errors_are_asked_again(store_client: Store) -> None:
+    hanging = ScriptedBackend(default=GOOD, delay_s=60.0)
+    try:
+        [late] = run(store_client, hanging, [tent()], budget_s=0.2)
+    finally:
+        hanging.release()
+    failing = ScriptedBackend()
+    failing.enqueue(LLMUnavailable("connection refused"))
+    [failed] = run(store_client, failing, [tent(price=199.0)])
+    assert late
+    assert late.source == "fallback_timeout"
+    assert failed
+    assert failed.source == "fallback_error"
+    assert store_client.exists(cache_key("scripted", tent().fingerprint())) == 0
+    assert store_client.exists(cache_key("scripted", tent(199.0).fingerprint())) == 0
+
+    recovered = ScriptedBackend(default=GOOD)
+    again = run(store_client, recovered, [tent(), tent(price=199.0)])
+    assert again == [Explanation(text=GOOD, source="llm", grounded=True)] * 2
+    assert len(recovered.history) == 2
+
+
+def test_new_evidence_is_a_new_key(redis_url: str, redis_client: redis.Redis) -> None:
     backend = ScriptedBackend(default=GOOD)
-    run(redis_url, backend, [tent()])
-    [changed] = run(redis_url, backend, [tent(price=199.0)])
+    run(redis_client, backend, [tent()])
+    [changed] = run(redis_client, backend, [tent(price=199.0)])
     assert changed
     assert changed.source == "llm"
     assert len(backend.history) == 2
@@ -69,7 +130,7 @@ def test_a_cached_text_that_no_longer_passes_the_check_is_not_served(
 ) -> None:
     redis_client.hset(cache_key("scripted", tent().fingerprint()), "llm", "Free tents for all!")
     backend = ScriptedBackend([GOOD])
-    [shown] = run(redis_url, backend, [tent()])
+    [shown] = run(redis_client, backend, [tent()])
     assert shown == Explanation(text=GOOD, source="llm", grounded=True)
 
 
@@ -89,3 +150,26 @@ def test_redis_down_falls_through_to_generation() -> None:
     shown, errors = asyncio.run(go())
     assert shown == [Explanation(text=GOOD, source="llm", grounded=True)]
     assert errors == 2  # the read and the write both failed, neither failed the request
+
+
+def test_the_service_caches_explanations_on_a_cluster_too(
+    store_client: Store, tmp_path: Path
+) -> None:
+    settings = live_settings("redis://unused", tmp_path, explanation_cache_ttl_s=120)
+
+    async def go() -> tuple[Explainer, list[Explanation | None]]:
+        client = async_twin(store_client)
+        explainer, _ = await build_explainer(settings, client)
+        explainer.backend = ScriptedBackend([GOOD])
+        try:
+            return explainer, await explainer.explain([tent()], mode="llm", budget_s=5.0)
+        finally:
+            explainer.close()
+            await client.aclose()
+
+    explainer, shown = asyncio.run(go())
+    assert shown == [Explanation(text=GOOD, source="llm", grounded=True)]
+    assert explainer.cache is not None
+    key = cache_key("scripted", tent().fingerprint())
+    assert store_client.hget(key, "llm") == GOOD.encode()
+    assert 0 < store_client.ttl(key) <= 120

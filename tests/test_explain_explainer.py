@@ -6,11 +6,15 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+import redis
+import redis.cluster
+from cluster import async_twin
 
 from features.errors import InvalidInput, LLMUnavailable
 from models.evidence import Evidence, Explanation, Reason
 from models.explain import (
     Explainer,
+    ExplanationCache,
     GroundingCheck,
     ScriptedBackend,
     TemplateBackend,
@@ -134,3 +138,57 @@ def test_an_unknown_mode_names_the_field() -> None:
     with pytest.raises(InvalidInput) as err:
         explain(Explainer(TemplateBackend()), [boots()], "poetry")
     assert err.value.field == "explain"
+
+
+def explain_cached(
+    store: redis.Redis | redis.cluster.RedisCluster,
+    backend: ScriptedBackend,
+    items: list[Evidence],
+    mode: str,
+) -> list[Explanation | None]:
+    async def go() -> list[Explanation | None]:
+        client = async_twin(store)
+        explainer = Explainer(backend, CHECK, cache=ExplanationCache(client, 600), best_of=3)
+        try:
+            return await explainer.explain(items, mode=mode, budget_s=5.0)
+        finally:
+            explainer.close()
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+def test_a_repeated_page_asks_the_backend_only_for_what_failed(
+    store_client: redis.Redis | redis.cluster.RedisCluster,
+) -> None:
+    serial = ScriptedBackend(concurrent=False)
+    serial.enqueue(GOOD, INVENTED, LLMUnavailable("connection reset"))
+    items = [boots(f"p{i}") for i in range(3)]
+    first = explain_cached(store_client, serial, items, "llm")
+    serial.default = SHORT_GOOD
+    second = explain_cached(store_client, serial, items, "llm")
+    asked = [prompt.evidence.product_id for prompt, _ in serial.history]
+    assert [e and e.source for e in first] == ["llm", "fallback_rejected", "fallback_error"]
+    assert [e and e.source for e in second] == ["cache", "fallback_rejected", "llm"]
+    assert asked == ["p0", "p1", "p2", "p2"]  # the rejected p1 is not asked again
+    assert second[0] == Explanation(text=GOOD, source="cache", grounded=True)
+    assert second[1] == first[1]
+    assert second[1]
+    assert second[1].text == TemplateWriter().write(items[1])
+
+
+def test_best_of_caches_a_rejection_only_when_every_round_answered(
+    store_client: redis.Redis | redis.cluster.RedisCluster,
+) -> None:
+    serial = ScriptedBackend(concurrent=False)
+    # round robin: p0 p1 p0 p1 p0 p1; p1's second round fails, so p1 is not settled
+    serial.enqueue(INVENTED, INVENTED, INVENTED, LLMUnavailable("reset"), INVENTED, INVENTED)
+    items = [boots("p0"), boots("p1")]
+    first = explain_cached(store_client, serial, items, "best_of")
+    serial.default = GOOD
+    second = explain_cached(store_client, serial, items, "best_of")
+    asked = [prompt.evidence.product_id for prompt, _ in serial.history[6:]]
+    assert [e and e.source for e in first] == ["fallback_rejected", "fallback_rejected"]
+    assert [e and e.source for e in second] == ["fallback_rejected", "best_of"]
+    assert asked == ["p1", "p1", "p1"]
+    assert second[1] == Explanation(text=GOOD, source="best_of", grounded=True)

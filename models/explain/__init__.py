@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import SecretStr
 
 from models.explain.backend import Completion, LLMBackend, Prompt
-from models.explain.cache import ExplanationCache, cache_key
+from models.explain.cache import CachedOutcome, ExplanationCache, cache_key, rejected_field
 from models.explain.explainer import MODES, Explainer, Mode
 from models.explain.grounding import GroundingCheck, Problem, Verdict
 from models.explain.judge import Candidate, pick_best
@@ -52,6 +52,7 @@ def build_backend(
 __all__ = [
     "MODES",
     "BackendKind",
+    "CachedOutcome",
     "Candidate",
     "Completion",
     "Explainer",
@@ -71,4 +72,5 @@ __all__ = [
     "cache_key",
     "clean_output",
     "pick_best",
+    "rejected_field",
 ]

@@ -6,7 +6,10 @@ keeps the grounded one citing the most evidence in the fewest words). Generation
 threads; a backend that cannot run concurrently (the local model) works through the items
 in priority order, and whatever is not done at the deadline gets template text. Every
 LLM text is grounding-checked before it is shown; a rejected, failed or late one falls
-back to the template, and ``Explanation.source`` says which happened.
+back to the template, and ``Explanation.source`` says which happened. With a cache, a
+grounded text is served again as ``cache``, and an item whose every text was rejected is
+answered ``fallback_rejected`` from the cache without asking the backend again; timeouts
+and backend errors are never cached, so those items are generated afresh next time.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Literal, get_args
 from features.errors import InvalidInput
 from models.evidence import Evidence, Explanation, ExplanationSource
 from models.explain.backend import LLMBackend, Prompt
-from models.explain.cache import ExplanationCache
+from models.explain.cache import CachedOutcome, ExplanationCache
 from models.explain.grounding import GroundingCheck
 from models.explain.judge import Candidate, pick_best
 from models.explain.prompt import build_prompt, clean_output
@@ -44,13 +47,19 @@ class _ItemState:
     errors: int = 0
     timeouts: int = 0
 
+    def complete(self, rounds: int) -> bool:
+        """Every planned round came back with a text: no timeout, no error, none skipped.
+        Only then is a rejection the backend's final word on this evidence."""
+        return len(self.candidates) == rounds and not self.errors and not self.timeouts
+
 
 class Explainer:
     """Writes explanations with ``backend``, shows only what ``check`` accepts.
 
     ``counts`` tallies outcomes for metrics: one of ``template``, ``llm``, ``best_of``,
     ``cache_hit``, ``fallback_rejected``, ``fallback_timeout``, ``fallback_error`` per item
-    shown, plus ``cache_miss``, ``cache_error``, ``candidates``, ``candidates_grounded``,
+    shown, plus ``cache_miss``, ``cache_error``, ``cache_hit_rejected`` (a cached rejection,
+    also counted as ``fallback_rejected``), ``candidates``, ``candidates_grounded``,
     ``candidates_rejected`` and ``rejected_<kind>`` per grounding-problem kind.
     """
 
@@ -94,29 +103,43 @@ class Explainer:
         deadline = time.monotonic() + budget_s
         out: list[Explanation | None] = [None] * len(items)
         fingerprints = [e.fingerprint() for e in items]
-        for i, text in enumerate(await self._cached(mode, fingerprints)):
-            if text is not None and self.check.check(text, items[i]).grounded:
-                out[i] = Explanation(text=text, source="cache", grounded=True)
+        for i, cached in enumerate(await self._cached(mode, fingerprints)):
+            if cached is None:
+                continue
+            if cached.text is not None and self.check.check(cached.text, items[i]).grounded:
+                out[i] = Explanation(text=cached.text, source="cache", grounded=True)
                 self.counts["cache_hit"] += 1
+            elif cached.rejected:
+                text = self.writer.write(items[i])
+                out[i] = Explanation(text=text, source="fallback_rejected", grounded=True)
+                self.counts["fallback_rejected"] += 1
+                self.counts["cache_hit_rejected"] += 1
         todo = [i for i, e in enumerate(out) if e is None]
         self.counts["cache_miss"] += len(todo) if self.cache else 0
         states = await self._generate(items, todo, mode, deadline)
+        rounds = self._rounds(mode)
         fresh: dict[str, str] = {}
+        rejected: list[str] = []
         for i in todo:
             explanation = self._decide(items[i], states[i], mode)
             out[i] = explanation
             if explanation.source in ("llm", "best_of"):
                 fresh[fingerprints[i]] = explanation.text
-        if self.cache is not None and fresh:
+            elif explanation.source == "fallback_rejected" and states[i].complete(rounds):
+                rejected.append(fingerprints[i])
+        if self.cache is not None and (fresh or rejected):
             errors = self.cache.errors
-            await self.cache.put_many(self.backend.id, mode, fresh)
+            await self.cache.put_many(self.backend.id, mode, fresh, rejected)
             self.counts["cache_error"] += self.cache.errors - errors
         return out
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    async def _cached(self, mode: str, fingerprints: list[str]) -> list[str | None]:
+    def _rounds(self, mode: str) -> int:
+        return self.best_of if mode == "best_of" else 1
+
+    async def _cached(self, mode: str, fingerprints: list[str]) -> list[CachedOutcome | None]:
         if self.cache is None:
             return [None] * len(fingerprints)
         errors = self.cache.errors
@@ -127,7 +150,7 @@ class Explainer:
     async def _generate(
         self, items: Sequence[Evidence], todo: list[int], mode: str, deadline: float
     ) -> dict[int, _ItemState]:
-        rounds = self.best_of if mode == "best_of" else 1
+        rounds = self._rounds(mode)
         # Round-robin in priority order: every item gets a first text before any gets a
         # second, so a short budget degrades best_of to llm rather than to the template.
         jobs = deque(_Job(i, r) for r in range(rounds) for i in todo)
