@@ -19,14 +19,15 @@ pytestmark = pytest.mark.slow
 SHOPMODE = str(Path(sys.executable).parent / "shopmode")
 
 
-def test_serve_with_an_embedded_redis_and_two_workers(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_with_an_embedded_redis(tmp_path: Path, workers: int) -> None:
     home = tmp_path / "home"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SHOPMODE_REDIS_URL")}
     env |= {"SHOPMODE_HOME": str(home), "SHOPMODE_LLM_BACKEND": "template"}
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
-        [SHOPMODE, "serve", "--port", str(port), "--workers", "2"],
+        [SHOPMODE, "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -53,7 +54,7 @@ def test_serve_with_an_embedded_redis_and_two_workers(tmp_path: Path) -> None:
         for _ in range(6):
             httpx.get(f"{base}/healthz", timeout=5)
         metrics = httpx.get(f"{base}/metrics", timeout=5).text
-        # Both workers' counts are merged (multiprocess mode).
+        # Every worker's counts are merged (multiprocess mode).
         line = next(
             row
             for row in metrics.splitlines()
@@ -67,4 +68,6 @@ def test_serve_with_an_embedded_redis_and_two_workers(tmp_path: Path) -> None:
         server.wait(timeout=60)
         log.close()
     assert server.returncode == 0
+    # The embedded Redis was saved and stopped with the server, not left running.
     assert not (home / "redis" / "server.json").exists()
+    assert (home / "redis" / "dump.rdb").exists()

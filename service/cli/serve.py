@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -37,6 +39,10 @@ def prepare_worker_environment(workers: int) -> None:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir.resolve())
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)  # a requested stop is a clean one
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
@@ -53,6 +59,9 @@ def serve(
     config = current_settings()
     # Without REDIS_URL this process owns the embedded Redis for the workers' lifetime
     # (workers come and go; the store must not), and hands them its URL.
+    # uvicorn re-raises the SIGTERM it caught once it has shut down; with the default
+    # handler that would kill this process before the embedded Redis is saved and stopped.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with redis_url_for(config.redis_url, config.home) as url:
         os.environ["SHOPMODE_REDIS_URL"] = url
         get_settings.cache_clear()
