@@ -181,6 +181,34 @@ def server_stages(base: str, users: list[str]) -> dict[str, float]:
     return {stage: round(ms / len(users), 3) for stage, ms in totals.items()}
 
 
+def scoring_floor(home: Path, version: str, candidates: int) -> dict[str, float]:
+    """The trees alone, in this process on one thread: ``score_rows`` over ``candidates``
+    rows and over 500, and the rows the reasons pass scores (10 items × reason groups).
+    Two such calls per request bound what one worker can serve."""
+    import numpy as np
+
+    from models.ranker import one_thread
+    from models.reasons import NOT_A_REASON
+    from models.registry import load_version
+
+    model = load_version(home / "models", version)
+    baseline = np.asarray(model.metadata.baseline, dtype=np.float32)
+    groups = [g for g, cols in model.metadata.feature_groups.items() if cols]
+    reason_rows = 10 * len([g for g in groups if g not in NOT_A_REASON])
+    rng = np.random.default_rng(0)
+    out: dict[str, float] = {}
+    for name, n in (("candidates", candidates), ("rows_500", 500), ("reasons", reason_rows)):
+        rows = (baseline * rng.lognormal(0.0, 1.0, (n, len(baseline)))).astype(np.float32)
+        with one_thread():
+            model.estimator.score_rows(rows)
+            began = time.perf_counter()
+            for _ in range(200):
+                model.estimator.score_rows(rows)
+        out[f"score_{name}_ms"] = round(1000 * (time.perf_counter() - began) / 200, 3)
+    out["rows_candidates"], out["rows_reasons"] = candidates, reason_rows
+    return out
+
+
 def _progress(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -265,6 +293,7 @@ def main(argv: list[str] | None = None) -> None:
                     "warmup_s": warmup,
                 }
                 rows[f"trivial c={concurrency}"] = run_load(spec)
+        floor = scoring_floor(home, str(ready.get("model_version")), candidates)
     template = rows["recommend explain=template c=1"]
     ratio = rows["recommend explain=template c=8"]["rps"] / rows["trivial c=8"]["rps"]
     summary = {
@@ -272,6 +301,8 @@ def main(argv: list[str] | None = None) -> None:
         "response_bytes": body_bytes,
         "candidates": candidates,
         "server_stages_ms": stages,
+        # The model's trees alone (candidates + reasons): the floor of a request's CPU.
+        "scoring_floor_ms": floor,
         # Other work on the machine skews absolute figures; the ratio is the comparison.
         "load_average_1m": os.getloadavg()[0],
         "rows": rows,
@@ -291,6 +322,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{row['p99_ms'] or 0:8.2f} {row['errors']:7d}"
         )
     print("\nserver stages (mean ms): " + ", ".join(f"{k} {v}" for k, v in stages.items()))
+    print("scoring floor, one thread (ms): " + ", ".join(f"{k} {v}" for k, v in floor.items()))
     print(
         f"\ntemplate p50 {template['p50_ms']:.2f} ms (target ≤ {TARGETS['template_p50_ms']}), "
         f"p99 {template['p99_ms']:.2f} ms (target ≤ {TARGETS['template_p99_ms']}), "
