@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -95,6 +97,30 @@ def test_a_hanging_backend_gives_template_text_within_the_budget() -> None:
     assert shown[0]
     assert shown[0].text == TemplateWriter().write(boots("p1"))
     assert explainer.counts["fallback_timeout"] == 2
+
+
+def test_a_late_failure_is_settled_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    # A generation that fails after the deadline, while the service's loop runs on: its
+    # error must not surface as asyncio's "Future exception was never retrieved".
+    late = ScriptedBackend(delay_s=0.4)
+    late.enqueue(LLMUnavailable("the model did not finish before the deadline"))
+    explainer = Explainer(late, CHECK)
+
+    async def serve_on() -> list[Explanation | None]:
+        shown = await explainer.explain([boots()], mode="llm", budget_s=0.05)
+        await asyncio.sleep(0.8)  # the backend raises meanwhile
+        return shown
+
+    try:
+        with caplog.at_level(logging.ERROR, logger="asyncio"):
+            [shown] = asyncio.run(serve_on())
+            gc.collect()
+    finally:
+        explainer.close()
+    assert shown
+    assert shown.source == "fallback_timeout"
+    assert late.history, "the backend was asked"
+    assert "never retrieved" not in caplog.text
 
 
 def test_a_failing_backend_gives_template_text(scripted: ScriptedBackend) -> None:

@@ -20,7 +20,7 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from features.errors import InvalidInput
 from models.evidence import Evidence, Explanation, ExplanationSource
@@ -33,6 +33,13 @@ from models.explain.template import TemplateWriter
 
 Mode = Literal["none", "template", "llm", "best_of"]
 MODES: tuple[str, ...] = get_args(Mode)
+
+
+def _settle_late(future: asyncio.Future[Any]) -> None:
+    """A generation that ends after its deadline: its outcome no longer matters, and
+    reading it keeps asyncio from logging "exception was never retrieved"."""
+    if not future.cancelled():
+        future.exception()
 
 
 @dataclass(frozen=True)
@@ -192,9 +199,11 @@ class Explainer:
                 done, _ = await asyncio.wait({future}, timeout=deadline - time.monotonic())
             except asyncio.CancelledError:
                 state.timeouts += 1
+                future.add_done_callback(_settle_late)
                 raise
             if not done:
                 state.timeouts += 1
+                future.add_done_callback(_settle_late)
                 return
             try:
                 completion = future.result()
