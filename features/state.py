@@ -7,6 +7,7 @@ training/serving skew cannot come from decoding.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -174,14 +175,30 @@ class ProductFeatures:
     positions: np.ndarray
     log_sums: np.ndarray
 
+    @functools.cached_property
+    def _row_of(self) -> np.ndarray | None:
+        """The row of each catalog position (-1 when absent); None when row i is position i
+        (a whole-catalog snapshot). Built once: a request asks for several signals."""
+        n = len(self.positions)
+        if np.array_equal(self.positions, np.arange(n)):
+            return None
+        lookup = np.full(int(self.positions.max(initial=-1)) + 1, -1, dtype=np.int64)
+        lookup[self.positions] = np.arange(n)
+        return lookup
+
     def rows_for(self, positions: np.ndarray) -> np.ndarray:
         """Raw log sums for catalog ``positions`` (rows of ``-inf`` where unknown)."""
-        size = int(max(self.positions.max(initial=-1), positions.max(initial=-1))) + 1
-        lookup = np.full(size + 1, -1, dtype=np.int64)
-        lookup[self.positions] = np.arange(len(self.positions))
-        rows = lookup[np.where(positions >= 0, positions, size)]
-        padded = np.vstack([self.log_sums, np.full((1, N_SLOTS), -np.inf)])
-        return padded[rows]
+        positions = np.asarray(positions, dtype=np.int64)
+        lookup = self._row_of
+        known = len(self.positions) if lookup is None else len(lookup)
+        inside = (positions >= 0) & (positions < known)
+        rows = np.where(inside, positions, 0)
+        rows = np.where(inside, rows if lookup is None else lookup[rows], -1)
+        if len(self.log_sums) == 0:
+            return np.full((len(positions), N_SLOTS), -np.inf)
+        out = self.log_sums[np.maximum(rows, 0)]
+        out[rows < 0] = -np.inf
+        return np.asarray(out)
 
     def decayed(self, signal: str, half_life: str, positions: np.ndarray) -> np.ndarray:
         slot = SLOT_INDEX[(signal, half_life)]
