@@ -225,10 +225,11 @@ class Recommender:
             ranking: Literal["model", "heuristic"] = "model" if self.model else "heuristic"
             return Recommendations([], ranking, self._version(), 0)
         rows = self.features.rows(state, found, products, at)
-        with one_thread():
-            if self.model is not None:
-                scores = self.model.estimator.score_rows(rows)
-            else:
+        # score_rows runs on one thread by itself; pinning costs ~0.1 ms per call.
+        if self.model is not None:
+            scores = self.model.estimator.score_rows(rows)
+        else:
+            with one_thread():
                 scores = rows.astype(np.float64) @ self._heuristic
         # A newcomer's declared interests take every other place (they have nothing else).
         promoted = (
@@ -366,9 +367,9 @@ class Recommender:
             ),
         )
         rows = self.features.rows(state, chosen, products, state.at)
+        if self.model is not None:
+            return self.model.estimator.score_rows(rows)
         with one_thread():
-            if self.model is not None:
-                return self.model.estimator.score_rows(rows)
             return rows.astype(np.float64) @ self._heuristic
 
     def _version(self) -> str | None:
@@ -385,8 +386,7 @@ class Recommender:
     ) -> list[list[Reason]]:
         if self.model is None:
             return [[] for _ in products]
-        with one_thread():
-            drops = score_drops(self.model.estimator, rows, scores, self._groups, self._baseline)
+        drops = score_drops(self.model.estimator, rows, scores, self._groups, self._baseline)
         neighbour_titles = self._cooc_titles(state, products, neighbours)
         out: list[list[Reason]] = []
         for i, product in enumerate(products.tolist()):
