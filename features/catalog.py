@@ -7,6 +7,7 @@ snapshot that ``shopmode ingest --catalog`` stored in Redis.
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -174,4 +175,5 @@ async def load_catalog_async(client: redis.asyncio.Redis | redis.asyncio.RedisCl
     if blob is None:
         raise NotFound("no catalog stored: run `shopmode ingest --catalog FILE`")
     assert isinstance(blob, bytes)
-    return Catalog.from_parquet_bytes(blob)
+    # Parsing and validating every product takes a while on a big catalog: off the loop.
+    return await asyncio.to_thread(Catalog.from_parquet_bytes, blob)

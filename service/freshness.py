@@ -32,7 +32,11 @@ async def refresh_snapshot(state: ServiceState) -> None:
     try:
         snapshot = await take_snapshot(state.redis)
         previous = state.snapshot
-        if previous is not None and previous.catalog.frame.equals(snapshot.catalog.frame):
+        # Comparing (and, below, the grounding vocabulary) scan every product: off the
+        # event loop, where a refresh stalled every request in flight.
+        if previous is not None and await asyncio.to_thread(
+            previous.catalog.frame.equals, snapshot.catalog.frame
+        ):
             # Same catalog: keep the object, so the store and recommender stay valid.
             snapshot = dataclasses.replace(snapshot, catalog=previous.catalog)
         store = state.store
@@ -40,7 +44,8 @@ async def refresh_snapshot(state: ServiceState) -> None:
             store = AsyncOnlineFeatureStore(state.redis, snapshot.catalog)
         products = await store.product_features()
         snapshot = dataclasses.replace(snapshot, products=products)
-        follow_catalog(state.explainer, snapshot)
+        if previous is None or previous.catalog is not snapshot.catalog:
+            await asyncio.to_thread(follow_catalog, state.explainer, snapshot)
         state.store = store
         state.snapshot = snapshot
         state.snapshot_error = None
