@@ -146,11 +146,19 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def room_in_this_minute(seconds: float) -> None:
-    """Wait, if needed, so that the rate limit's one-minute window has ``seconds`` left."""
+def room_in_this_minute(seconds: float, keep_alive: Callable[[], object] | None = None) -> None:
+    """Wait, if needed, so that the rate limit's one-minute window has ``seconds`` left.
+
+    ``keep_alive`` runs about every second while waiting, so that keep-alive connections
+    a test holds are not closed by the server's idle timeout meanwhile."""
     left = 60.0 - time.time() % 60.0
-    if left < seconds:
-        time.sleep(left + 0.05)
+    if left >= seconds:
+        return
+    deadline = time.monotonic() + left + 0.05
+    while (remaining := deadline - time.monotonic()) > 0:
+        time.sleep(min(1.0, remaining))
+        if keep_alive is not None:
+            keep_alive()
 
 
 @contextmanager
