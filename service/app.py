@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -82,6 +83,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        gc.unfreeze()  # what service.freshness.settle_long_lived set aside is collectable again
         pinned.restore_original_limits()
         stop.set()
         _, pending = await asyncio.wait({refresher}, timeout=2 * settings.redis_socket_timeout + 1)
