@@ -1,14 +1,14 @@
 """Shopmode's domain errors. Handlers match the base classes.
 
-    ShopmodeError
-    ├── InvalidInput          bad input from a user; names the field (HTTP 4xx, CLI exit 2)
-    │   ├── InvalidEvent
-    │   └── DataTooSmall      a log too small or too short to split in time
-    ├── NotFound              an unknown user, product or model version (HTTP 404)
-    ├── StoreUnavailable      Redis unreachable or too slow (HTTP 503 + Retry-After)
-    ├── ModelError            a model missing, corrupt or not matching its metadata
-    └── LLMUnavailable        an LLM backend down, misconfigured or past its deadline
-                              (explanations fall back to the template; never an HTTP error)
+ShopmodeError
+├── InvalidInput          bad input from a user; names the field (HTTP 4xx, CLI exit 2)
+│   ├── InvalidEvent
+│   └── DataTooSmall      a log too small or too short to split in time
+├── NotFound              an unknown user, product or model version (HTTP 404)
+├── StoreUnavailable      Redis unreachable or too slow (HTTP 503 + Retry-After)
+├── ModelError            a model missing, corrupt or not matching its metadata
+└── LLMUnavailable        an LLM backend down, misconfigured or past its deadline
+                          (explanations fall back to the template; never an HTTP error)
 """
 
 from __future__ import annotations
