@@ -15,7 +15,6 @@ Prints JSON and a table; writes bench/results/feature_store.json
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -26,7 +25,8 @@ import numpy as np
 import pandas as pd
 import redis
 
-RESULTS = Path(__file__).resolve().parent / "results" / "feature_store.json"
+from bench.output import report
+
 TARGETS = {"ingest_events_per_s": 50_000, "read_p50_ms": 2.0, "read_p99_ms": 5.0}
 TARGETS |= {"bytes_per_user": 1024}
 FULL = {"users": 100_000, "products": 2_000, "days": 14, "reads": 3_000}
@@ -228,11 +228,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10,000 shoppers, fewer reads")
     args = parser.parse_args()
     result = run(args.quick)
-    path = RESULTS.with_name("feature_store-quick.json") if args.quick else RESULTS
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    print(_table(result))
+    report("feature_store", result, _table(result), quick=args.quick)
 
 
 if __name__ == "__main__":

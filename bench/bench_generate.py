@@ -13,7 +13,6 @@ Prints a table and JSON; writes bench/results/generate.json
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import resource
 import tempfile
@@ -21,7 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "results" / "generate.json"
+from bench.output import report
+
 TARGET_EVENTS_PER_S = 100_000
 # (label, users, products, days): the last full size is about a million events.
 FULL = [("default", 10_000, 2_000, 28), ("1M events", 14_000, 3_000, 28)]
@@ -96,11 +96,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small worlds, a few seconds")
     args = parser.parse_args()
     result = run(args.quick)
-    path = RESULTS.with_name("generate-quick.json") if args.quick else RESULTS
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    print(_table(result))
+    report("generate", result, _table(result), quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ Prints JSON and a table; writes bench/results/train.json (train-quick.json). Ass
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -25,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-RESULTS = Path(__file__).resolve().parent / "results" / "train.json"
+from bench.output import report
+
 FULL = {"users": 15_000, "products": 2_000, "days": 28}
 QUICK = {"users": 5_000, "products": 1_000, "days": 21}
 TARGETS = {"train_seconds": 120.0, "predict_500_p50_ms": 5.0}
@@ -210,11 +210,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5,000 shoppers, 21 days")
     args = parser.parse_args()
     result = run(args.quick)
-    path = RESULTS.with_name("train-quick.json") if args.quick else RESULTS
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
-    print(_table(result))
+    report("train", result, _table(result), quick=args.quick)
 
 
 if __name__ == "__main__":
