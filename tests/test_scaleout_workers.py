@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,13 +115,21 @@ def pinned(
         port = int(service.url.rsplit(":", 1)[1])
         connections: list[Connection] = []
         try:
-            # The kernel spreads accepts over the workers; open until each holds two.
+            # The kernel hands each accept to a worker waiting in accept(); a worker still
+            # importing the ML stack takes none yet. Open connections until every worker
+            # holds two, dropping surplus ones, for as long as startup may take.
+            deadline = time.monotonic() + 90.0
             while (
-                min(Counter(c.worker for c in connections).values() or [0]) < 2
-                or len({c.worker for c in connections}) < WORKERS
+                len({c.worker for c in connections}) < WORKERS
+                or min(Counter(c.worker for c in connections).values()) < 2
             ):
-                assert len(connections) < 60, "the connections never reached every worker"
-                connections.append(Connection(port, service.process.pid))
+                assert time.monotonic() < deadline, "the connections never reached every worker"
+                connection = Connection(port, service.process.pid)
+                if sum(c.worker == connection.worker for c in connections) >= 2:
+                    connection.close()
+                    time.sleep(0.1)
+                else:
+                    connections.append(connection)
             yield connections, home, redis_url
         finally:
             for connection in connections:
