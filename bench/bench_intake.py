@@ -17,14 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +30,12 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from bench.servers import uvicorn_server
+
 BENCH_KEY = "sm_bench_intake_key"
 BATCH = 100
 PRODUCTS = 1000
 SHOPPERS = 5000
-PINNED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 TYPES = ("view", "view", "view", "click", "click", "add_to_cart", "purchase")
 
 
@@ -55,36 +53,6 @@ def trivial_app() -> Any:
         return {"status": "ok"}
 
     return app
-
-
-@contextmanager
-def uvicorn_server(
-    factory: str, env: dict[str, str], port: int
-) -> Iterator[subprocess.Popen[bytes]]:
-    """One uvicorn worker running ``factory`` on loopback, until the block ends."""
-    command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port)]
-    command += ["--host", "127.0.0.1", "--workers", "1", "--log-level", "warning"]
-    command += ["--no-access-log"]
-    process = subprocess.Popen(command, env=os.environ | env | PINNED)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server {factory} did not start")
-            time.sleep(0.2)
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def synthetic_catalog(products: int = PRODUCTS) -> Any:

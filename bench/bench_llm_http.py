@@ -24,7 +24,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-from bench.bench_intake import BENCH_KEY, service_env, uvicorn_server
+from bench.bench_intake import BENCH_KEY, service_env
+from bench.servers import uvicorn_server
 
 
 def _pass(http: httpx.Client, users: list[str], explain: str) -> dict[str, Any]:

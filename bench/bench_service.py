@@ -24,13 +24,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 
+from bench.servers import uvicorn_server
 from service.auth import hash_api_key
 from service.embedded_redis import EmbeddedRedis, free_port
 
@@ -141,33 +140,6 @@ def run_load(spec: dict[str, Any]) -> dict[str, Any]:
 # --- orchestration -----------------------------------------------------------------------
 
 
-@contextmanager
-def server(target: list[str], env: dict[str, str], port: int) -> Iterator[str]:
-    command = [sys.executable, "-m", "uvicorn", *target, "--port", str(port)]
-    command += ["--host", "127.0.0.1", "--workers", "1", "--log-level", "warning"]
-    command += ["--no-access-log"]
-    process = subprocess.Popen(command, env=os.environ | env | _PINNED)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz" if "service" in target[0] else base).status_code:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server {target[0]} did not start")
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-_PINNED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
 def server_stages(base: str, users: list[str]) -> dict[str, float]:
     """Mean of the answers' own ``timings_ms`` over sequential template requests: where
     the server's time goes (user state, neighbours, rank, explain, record)."""
@@ -256,7 +228,8 @@ def main(argv: list[str] | None = None) -> None:
         }
         rows: dict[str, dict[str, Any]] = {}
         port = free_port()
-        with server(["service.main:create_app", "--factory"], env, port) as base:
+        with uvicorn_server("service.main:create_app", env, port):
+            base = f"http://127.0.0.1:{port}"
             ready = httpx.get(f"{base}/readyz").json()
             sample = httpx.post(
                 f"{base}/v1/recommendations",
@@ -281,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
                     rows[f"recommend explain={explain} c={concurrency}"] = run_load(spec)
         trivial_port = free_port()
         trivial_env = {"BENCH_BODY_BYTES": str(body_bytes)}
-        with server(["bench.bench_service:trivial_app", "--factory"], trivial_env, trivial_port):
+        with uvicorn_server("bench.bench_service:trivial_app", trivial_env, trivial_port):
             for concurrency in (1, 8):
                 spec = {
                     "host": "127.0.0.1",

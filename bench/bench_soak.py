@@ -26,7 +26,8 @@ from typing import Any
 
 import httpx
 
-from bench.bench_intake import BENCH_KEY, service_env, uvicorn_server
+from bench.bench_intake import BENCH_KEY, service_env
+from bench.servers import uvicorn_server
 
 RATE_PER_S = 15
 EVENTS_PER_BATCH = 10
