@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from world.config import WorldConfig
 from world.generate import generate_world
@@ -275,3 +277,22 @@ def test_true_utility_beats_popularity_by_a_wide_margin(
     assert len(oracle_hits) > 100
     assert np.mean(oracle_hits) >= 2 * np.mean(popular_hits)
     assert np.mean(oracle_hits) > 0.3
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    users=st.integers(10, 40),
+    products=st.integers(50, 90),
+    days=st.integers(2, 4),
+    seed=st.integers(0, 10_000),
+)
+def test_the_smallest_worlds_generate_whole(
+    tmp_path_factory: pytest.TempPathFactory, users: int, products: int, days: int, seed: int
+) -> None:
+    # Categories then hold fewer products than a shopper's favourites; nothing may break.
+    out = tmp_path_factory.mktemp("tiny") / "world"
+    summary = generate_world(WorldConfig(users=users, products=products, days=days, seed=seed), out)
+    events = pd.read_parquet(out / "events.parquet")
+    assert len(events) == summary.events
+    assert set(events["user_id"]) <= set(pd.read_parquet(out / "users.parquet")["user_id"])
+    assert (out / "world.json").exists()

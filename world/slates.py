@@ -68,7 +68,12 @@ def favourites(
     liking += np.log(layout.popularity_in_category[p])
     liking[candidates < 0] = -np.inf
     ranked, valid = sample_top_k(rng, liking, FAVOURITES)
-    return np.take_along_axis(candidates, ranked, axis=1), valid
+    chosen = np.take_along_axis(candidates, ranked, axis=1)
+    missing = FAVOURITES - chosen.shape[1]
+    if missing > 0:  # a catalog whose categories hold fewer products than FAVOURITES
+        chosen = np.pad(chosen, ((0, 0), (0, missing)), constant_values=-1)
+        valid = np.pad(valid, ((0, 0), (0, missing)), constant_values=False)
+    return chosen, valid
 
 
 def search_slates(
