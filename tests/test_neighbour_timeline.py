@@ -34,8 +34,10 @@ def test_daily_checkpoints_give_todays_neighbours_for_every_day(log: Cooccurrenc
     timeline = NeighbourTimeline(log, first, last, max_checkpoints=10_000)
     for day in np.arange(np.floor(first / DAY) * DAY, last + DAY, DAY):
         got, want = timeline.as_of(day + 3600.0), log.as_of(day)
-        np.testing.assert_array_equal(got.index, want.index)
-        np.testing.assert_allclose(got.score, want.score, rtol=1e-12)
+        for product in range(log.n_products):
+            index, score = got.of(product)
+            np.testing.assert_array_equal(index, want.of(product)[0])
+            np.testing.assert_allclose(score, want.of(product)[1], rtol=1e-12)
 
 
 def test_coarse_checkpoints_never_use_a_pair_known_after_the_decision(
@@ -48,7 +50,8 @@ def test_coarse_checkpoints_never_use_a_pair_known_after_the_decision(
     for at in np.sort(rng.uniform(first, last, size=25)):
         checkpoint = timeline.checkpoint_of(at)
         assert checkpoint <= at
-        np.testing.assert_array_equal(timeline.as_of(at).index, log.as_of(checkpoint).index)
+        table = timeline.as_of(at).table()
+        np.testing.assert_array_equal(table.index, log.as_of(checkpoint).index)
     assert timeline.rebuilds <= len(timeline.checkpoints)
 
 
@@ -68,4 +71,6 @@ def test_an_empty_log_has_no_neighbours() -> None:
         {"event_id": [], "user_id": [], "type": [], "product_id": [], "ts": []}
     ).astype({"ts": float})
     log = CooccurrenceLog.from_events(empty, catalog)
-    assert (NeighbourTimeline(log, 0.0, DAY).as_of(DAY).index == -1).all()
+    rows = NeighbourTimeline(log, 0.0, DAY).as_of(DAY)
+    assert len(rows.of(0)[0]) == 0
+    assert (rows.table().index == -1).all()

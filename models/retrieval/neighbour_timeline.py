@@ -14,8 +14,10 @@ known before its checkpoint, and its checkpoint is not after the decision) with:
   last ``shopmode train``;
 - a running count matrix, each checkpoint adding only the pairs that became known since
   the previous one;
-- the top neighbours of all products in one vectorised pass (``top_neighbours``), equal
-  to ``neighbours_from_counts`` (same scores, same tie order).
+- neighbours computed only for the products asked about (``NeighbourRows.of``: replay
+  asks for the recent items of the decisions in that interval, a few hundred of
+  thousands), each equal to ``neighbours_from_counts`` (same scores, same tie order).
+  ``top_neighbours`` does every product in one vectorised pass (what serving stores).
 """
 
 from __future__ import annotations
@@ -64,6 +66,37 @@ def checkpoint_days(first_ts: float, last_ts: float, max_checkpoints: int) -> Fl
     return start + DAY * np.arange(0, days + step, step, dtype=np.float64)
 
 
+class NeighbourRows:
+    """Neighbours of any product on demand from one count matrix (cached per product)."""
+
+    def __init__(self, counts: sp.csr_matrix, width: int = NEIGHBOURS) -> None:
+        counts = sp.csr_matrix(counts, dtype=np.float64)
+        counts.sum_duplicates()
+        self.counts = counts
+        self.width = width
+        self.mass = np.asarray(counts.sum(axis=1)).ravel()
+        self._rows: dict[int, tuple[npt.NDArray[np.int64], FloatArray]] = {}
+
+    @classmethod
+    def empty(cls, n_products: int, width: int = NEIGHBOURS) -> NeighbourRows:
+        return cls(sp.csr_matrix((n_products, n_products), dtype=np.float64), width)
+
+    def of(self, product: int) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        found = self._rows.get(product)
+        if found is None:
+            lo, hi = self.counts.indptr[product], self.counts.indptr[product + 1]
+            cols = self.counts.indices[lo:hi].astype(np.int64)
+            score = self.counts.data[lo:hi] / np.sqrt(self.mass[product] * self.mass[cols])
+            top = np.argsort(-score, kind="stable")[: self.width]
+            found = (cols[top], score[top])
+            self._rows[product] = found
+        return found
+
+    def table(self) -> Neighbours:
+        """Every product's neighbours (``top_neighbours`` of the same counts)."""
+        return top_neighbours(self.counts, self.width)
+
+
 class NeighbourTimeline:
     """``as_of(ts)``: the neighbours at the last checkpoint at or before ``ts``."""
 
@@ -81,14 +114,14 @@ class NeighbourTimeline:
         self._counts = sp.csr_matrix((log.n_products, log.n_products), dtype=np.float64)
         self._added = 0  # pairs of the log already in _counts
         self._at = -np.inf
-        self._current = Neighbours.empty(log.n_products, width)
+        self._current = NeighbourRows.empty(log.n_products, width)
         self.rebuilds = 0
 
     def checkpoint_of(self, ts: float) -> float:
         i = int(np.searchsorted(self.checkpoints, ts, side="right")) - 1
         return float(self.checkpoints[i]) if i >= 0 else -np.inf
 
-    def as_of(self, ts: float) -> Neighbours:
+    def as_of(self, ts: float) -> NeighbourRows:
         """Neighbours from pairs known before the checkpoint of ``ts`` (times ascending)."""
         at = self.checkpoint_of(ts)
         if at == self._at:
@@ -103,7 +136,8 @@ class NeighbourTimeline:
                 (self.log.weight[new], (self.log.a[new], self.log.b[new])), shape=shape
             )
             self._added = end
-            self._current = top_neighbours(self._counts, self.width)
+            self._current = NeighbourRows(self._counts, self.width)
+            self._counts = self._current.counts  # canonical: the next sum stays cheap
             self.rebuilds += 1
         self._at = at
         return self._current
