@@ -169,6 +169,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for name, scores in test_scores.items():
         positive = name in NEIGHBOUR_MODELS
         lists = filled(ranked(scores, test_ctx, positive), fallback)
+        if not name.startswith("popularity"):
+            # A first visit has no history to score from: every peer serves popularity.
+            cold = np.setdiff1d(np.arange(len(lists)), warm)
+            lists[cold] = fallback[cold]
         peers[name] = quality(lists, truth)
         peers_warm[name] = quality(lists[warm], rows_of(truth, warm))
         top = top_unseen(scores, test_ctx.seen(), RETRIEVAL_DEPTH, positive_only=positive)
