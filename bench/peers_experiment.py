@@ -48,7 +48,7 @@ from bench.peers_sources import (
     window,
 )
 from models.decisions import DAY
-from models.retrieval.collaborative import top_unseen
+from models.retrieval.interactions import top_unseen
 
 NEIGHBOUR_MODELS = {
     "item_knn",

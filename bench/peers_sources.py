@@ -23,16 +23,14 @@ from features.events import EVENT_FIELDS
 from features.ingest import interest_events, read_events
 from models.decisions import DAY, DecisionPoints, decision_points
 from models.metrics import Judgements, ndcg_at_k, recall_at_k
-from models.retrieval.collaborative import (
-    ALS,
-    EASE,
+from models.retrieval.collaborative import ALS, EASE, ItemKNN
+from models.retrieval.content import ContentIndex
+from models.retrieval.interactions import (
     INTERACTION_WEIGHTS,
     InteractionMatrix,
-    ItemKNN,
     histories_at,
     top_unseen,
 )
-from models.retrieval.content import ContentIndex
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]

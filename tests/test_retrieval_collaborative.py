@@ -1,4 +1,5 @@
-"""Collaborative and content candidate sources (models/retrieval/collaborative.py, content.py)."""
+"""Collaborative and content candidate sources (models/retrieval/: collaborative.py,
+content.py, interactions.py)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,9 @@ import pytest
 import scipy.sparse as sp
 
 from features.catalog import Catalog
-from models.retrieval.collaborative import (
-    ALS,
-    EASE,
-    InteractionMatrix,
-    ItemKNN,
-    histories_at,
-    top_unseen,
-)
+from models.retrieval.collaborative import ALS, EASE, ItemKNN
 from models.retrieval.content import ContentIndex
+from models.retrieval.interactions import InteractionMatrix, histories_at, top_unseen
 
 # Two tastes that never mix: shoppers 0-19 engage with products 0-9, shoppers 20-39 with
 # products 10-19; each shopper with six products of their side.

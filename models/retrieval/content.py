@@ -21,6 +21,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from features.catalog import Catalog
+from models.retrieval.interactions import top_rows
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -91,6 +92,4 @@ class ContentIndex:
 
     def neighbours(self, width: int) -> tuple[npt.NDArray[np.int64], FloatArray]:
         """Products that read most alike, per product (for storing like co-occurrence)."""
-        from models.retrieval.collaborative import _top_rows
-
-        return _top_rows(sp.csr_matrix(self.vectors_ @ self.vectors_.T), width)
+        return top_rows(sp.csr_matrix(self.vectors_ @ self.vectors_.T), width)
