@@ -2,7 +2,8 @@
 
 For each recommended product and each reason group, the group's columns are set to their
 population baseline (saved with the model) and the product is re-scored; the score drop
-is that group's contribution. All (product, group) variants go through ONE predict call.
+is that group's contribution. Only the shown products are re-scored, only for groups the
+trees use and whose values differ from the baseline, all in ONE call to the compiled trees.
 Only groups whose removal lowers the score become reasons, strongest first, and each
 carries facts taken from the shopper's own signals (``models.evidence.Reason``).
 """
@@ -41,22 +42,31 @@ def score_drops(
     groups: dict[str, list[int]],
     baseline: FloatArray,
 ) -> list[list[GroupDrop]]:
-    """Per row, the groups whose baseline-replacement lowers its score, largest drop first."""
-    names = [g for g in groups if g not in NOT_A_REASON and groups[g]]
+    """Per row, the groups whose baseline-replacement lowers its score, largest drop first.
+
+    Only variants that can score differently are scored, in one call: a group the trees
+    never split on, or a row already at the baseline on all of a group's columns, keeps
+    its score exactly (a drop of 0, never a reason).
+    """
+    used = estimator.used_features()
+    names = [g for g in groups if g not in NOT_A_REASON and groups[g] and used[groups[g]].any()]
     if len(rows) == 0 or not names:
         return [[] for _ in range(len(rows))]
-    variants = np.repeat(rows[None, :, :], len(names), axis=0)  # (groups, rows, features)
+    covers = np.zeros((len(names), rows.shape[1]), dtype=bool)
     for g, name in enumerate(names):
-        columns = groups[name]
-        variants[g][:, columns] = baseline[columns].astype(np.float32)
-    flat = variants.reshape(-1, rows.shape[1])
-    perturbed = estimator.score_rows(flat).reshape(len(names), -1)
-    drops = scores[None, :] - perturbed
-    out: list[list[GroupDrop]] = []
-    for i in range(len(rows)):
-        positive = [GroupDrop(names[g], float(drops[g, i])) for g in np.argsort(-drops[:, i])]
-        out.append([d for d in positive if d.drop > 1e-9])
-    return out
+        covers[g, groups[name]] = True
+    at_baseline = baseline.astype(np.float32)
+    differs = rows != at_baseline
+    group_of, row_of = np.nonzero((covers[:, None, :] & differs[None, :, :]).any(axis=2))
+    drops = np.zeros((len(names), len(rows)))
+    if len(row_of):
+        variants = np.where(covers[group_of], at_baseline, rows[row_of])
+        drops[group_of, row_of] = scores[row_of] - estimator.score_rows(variants)
+    order = np.argsort(-drops, axis=0, kind="stable")
+    return [
+        [GroupDrop(names[g], float(drops[g, i])) for g in order[:, i] if drops[g, i] > 1e-9]
+        for i in range(len(rows))
+    ]
 
 
 class ReasonFacts:

@@ -3,7 +3,9 @@
 Layout, under ``SHOPMODE_HOME/models/``::
 
     <version>/model.skops      the fitted ShopRanker (skops: loading executes no code;
-                               only the types in TRUSTED_TYPES are allowed)
+                               only the types in TRUSTED_TYPES are allowed). Its trees
+                               are a LightGBM model text, compiled to native code in
+                               memory after the file is verified (``models.compiled``)
     <version>/metadata.json    ModelMetadata: feature names and groups, the population
                                baseline (for reasons), data fingerprint, metrics,
                                code version, sha256 of model.skops
@@ -33,10 +35,7 @@ from models.ranker import ShopRanker
 CURRENT_KEY = "shopmode:v1:model:current"
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
-TRUSTED_TYPES = [
-    "models.ranker.ShopRanker",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-]
+TRUSTED_TYPES = ["models.ranker.ShopRanker"]
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
 
 
@@ -132,8 +131,11 @@ def read_metadata(models_dir: Path, version: str) -> ModelMetadata:
         raise ModelError(f"model {version}: unreadable metadata.json ({exc})") from exc
 
 
-def load_version(models_dir: Path, version: str) -> LoadedModel:
-    """Load one version, refusing a model file whose sha256 does not match its metadata."""
+def load_version(models_dir: Path, version: str, *, compile_trees: bool = True) -> LoadedModel:
+    """Load one version, refusing a model file whose sha256 does not match its metadata.
+
+    The trees are compiled for serving here (``compile_trees``), so the first request does not
+    pay for it; ``set_current`` only verifies and leaves that to the servers."""
     meta = read_metadata(models_dir, version)
     path = models_dir / version / MODEL_FILE
     if not path.is_file():
@@ -152,6 +154,11 @@ def load_version(models_dir: Path, version: str) -> LoadedModel:
         raise ModelError(f"model {version}: {MODEL_FILE} does not hold a ShopRanker")
     if estimator.n_features_in_ != len(meta.feature_names):
         raise ModelError(f"model {version}: feature count differs from metadata")
+    if compile_trees:
+        try:
+            estimator.compile()
+        except Exception as exc:  # lleaves/LLVM raise many types for a text they reject
+            raise ModelError(f"model {version}: cannot compile its trees ({exc})") from exc
     return LoadedModel(estimator=estimator, metadata=meta)
 
 
@@ -168,7 +175,7 @@ def set_current(
     client: redis.Redis | redis.cluster.RedisCluster, models_dir: Path, version: str
 ) -> None:
     """Promote ``version`` (it must exist and verify) to the one every service serves."""
-    load_version(models_dir, version)
+    load_version(models_dir, version, compile_trees=False)
     client.set(CURRENT_KEY, version)
 
 

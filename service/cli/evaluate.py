@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +15,7 @@ from features.event_log import read_event_log
 from features.ingest import interest_events, read_events
 from features.tables import read_table
 from models.evaluation import evaluate
+from models.objectives import config_of, objective_rankers
 from models.registry import LoadedModel, load_current
 from models.report import COLUMNS, table_rows, write_report
 from models.training import EventLog, prepare
@@ -59,6 +61,12 @@ def evaluate_command(
     max_decisions: int = typer.Option(
         5000, "--max-decisions", help="Held-out sessions sampled for evaluation."
     ),
+    compare_objectives: bool = typer.Option(
+        False,
+        "--compare-objectives",
+        help="Also fit a pointwise and a lambdarank ranker on the current model's training "
+        "rows and report both (ranker_pointwise, ranker_lambdarank).",
+    ),
 ) -> None:
     """Score the current model, popularity, trending, top-category and the oracle on the
     held-out days; write a Markdown report with plots under SHOPMODE_HOME/reports/."""
@@ -77,13 +85,26 @@ def evaluate_command(
     if log.data_dir is not None and (log.data_dir / "truth").is_dir():
         truth = Truth.load(log.data_dir)
     with progress_bar() as bar:
-        task = bar.add_task("evaluating", total=min(len(prepared.test), max_decisions))
+
+        def stage(name: str, total: int) -> Callable[[int], None]:
+            task = bar.add_task(name, total=total)
+            return lambda n: bar.advance(task, n)
+
+        try:
+            challengers = (
+                objective_rankers(prepared, config_of(model.metadata), stage)
+                if compare_objectives
+                else {}
+            )
+        except InvalidInput as exc:
+            raise fail(exc.field, exc.message) from None
         result = evaluate(
             prepared,
             model,
             truth,
             max_decisions=max_decisions,
-            advance=lambda n: bar.advance(task, n),
+            advance=stage("evaluating", min(len(prepared.test), max_decisions)),
+            challengers=challengers,
         )
     source = str(log.data_dir or log.events_source)
     out = write_report(result, config.reports_dir, model.version, source)
@@ -91,7 +112,8 @@ def evaluate_command(
         typer.echo(json.dumps({"model": model.version, "report": str(out), **result.to_json()}))
         return
     width = max(len(name) for name in result.systems)
-    typer.echo(f"model {model.version}, {result.decisions:,} held-out sessions")
+    objective = model.metadata.params.get("objective", "pointwise")
+    typer.echo(f"model {model.version} ({objective}), {result.decisions:,} held-out sessions")
     typer.echo(" ".join([f"{'system':<{width}}", *(f"{c:>12}" for c in COLUMNS)]))
     for row in table_rows(result):
         typer.echo(" ".join([f"{row[0]:<{width}}", *(f"{v:>12}" for v in row[1:])]))

@@ -18,8 +18,9 @@ from features.event_log import read_event_log
 from features.ingest import interest_events, read_events
 from features.tables import read_table
 from models.cooccurrence import store_neighbours
+from models.ranker import OBJECTIVES
 from models.registry import save_model, set_current
-from models.training import EventLog, TrainConfig, prepare, train_ranker
+from models.training import DEFAULT_OBJECTIVE, EventLog, TrainConfig, prepare, train_ranker
 from service.cli import app
 from service.cli.common import progress_bar, settings
 from service.cli.features import feature_client
@@ -33,6 +34,7 @@ _OPTION = {
     "test_days": "--test-days",
     "max_decisions": "--max-decisions",
     "max_iter": "--max-iter",
+    "objective": "--objective",
 }
 Client = redis.Redis | redis.cluster.RedisCluster
 
@@ -110,8 +112,15 @@ def train(
     ),
     max_iter: int = typer.Option(100, "--max-iter", help="Boosting rounds of the ranker."),
     seed: int = typer.Option(0, "--seed", help="Sampling and model seed."),
+    objective: str = typer.Option(
+        DEFAULT_OBJECTIVE,
+        "--objective",
+        help="pointwise (regression on graded gain) or lambdarank (LambdaMART per session).",
+    ),
 ) -> None:
     """Train a ranker on all but the last days of the log and make it the current model."""
+    if objective not in OBJECTIVES:
+        raise fail("objective", f"must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
     if test_days < 1:
         raise fail("test_days", "must be at least 1")
     if max_decisions < 100:
@@ -138,6 +147,7 @@ def train(
                 trained = train_ranker(
                     prepared,
                     TrainConfig(
+                        objective=objective,
                         test_days=test_days,
                         max_train_decisions=max_decisions,
                         max_iter=max_iter,
@@ -154,7 +164,7 @@ def train(
         set_current(client, config.models_dir, meta.version)
     metrics = meta.metrics
     typer.echo(
-        f"model {meta.version}: {int(metrics['train_rows']):,} rows from "
+        f"model {meta.version} ({objective}): {int(metrics['train_rows']):,} rows from "
         f"{int(metrics['train_decisions']):,} sessions, fit {metrics['fit_seconds']:.1f} s; "
         f"candidate recall {metrics['train_recall_all']:.3f} "
         f"(purchases {metrics['train_purchase_recall_all']:.3f}), "
