@@ -27,6 +27,7 @@ MAX_REASONS = 3
 NEW_ARRIVAL_DAYS = 30.0
 # Groups that say something about the shopper, not about why this product fits them.
 NOT_A_REASON = frozenset({"activity"})
+UNKNOWN = -2  # below every code, brandless (-1) included
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,29 @@ def score_drops(
     ]
 
 
+@dataclass(frozen=True)
+class RecentCodes:
+    """A shopper's recent items in list order: catalog position, category and brand code
+    (``UNKNOWN`` for a product not in the catalog, so it matches nothing) and time."""
+
+    position: npt.NDArray[np.int64]
+    category: npt.NDArray[np.int64]
+    brand: npt.NDArray[np.int64]
+    ts: FloatArray
+
+    @classmethod
+    def of(cls, state: UserState, catalog: Catalog) -> RecentCodes:
+        position = catalog.index_of([item.product_id for item in state.recent])
+        known = position >= 0
+        at = np.where(known, position, 0)
+        return cls(
+            position=position,
+            category=np.where(known, np.asarray(catalog.category_code)[at], UNKNOWN),
+            brand=np.where(known, np.asarray(catalog.brand_code)[at], UNKNOWN),
+            ts=np.array([item.ts for item in state.recent], dtype=np.float64),
+        )
+
+
 class ReasonFacts:
     """Turns a group's score drop into a ``Reason`` resting on the shopper's own signals."""
 
@@ -76,27 +100,33 @@ class ReasonFacts:
         self.catalog = catalog
         frame = catalog.frame
         self.titles = frame["title"].fillna("").astype(str).to_numpy(dtype=object)
+        self._last: tuple[UserState, RecentCodes] | None = None
+
+    def _recent(self, state: UserState) -> RecentCodes:
+        """The shopper's recent items as arrays, built once per state (a request asks
+        for several reasons about the same shopper)."""
+        cached = self._last
+        if cached is not None and cached[0] is state:
+            return cached[1]
+        codes = RecentCodes.of(state, self.catalog)
+        self._last = (state, codes)
+        return codes
 
     def _recent_in(self, state: UserState, match: str, value: int, days: float | None) -> int:
-        count = 0
-        for item in state.recent:
-            i = self.catalog.position(item.product_id)
-            if i < 0 or (days is not None and state.at - item.ts > days * DAY):
-                continue
-            code = self.catalog.category_code[i] if match == "c" else self.catalog.brand_code[i]
-            count += int(code == value)
-        return count
+        recent = self._recent(state)
+        hits = (recent.category if match == "c" else recent.brand) == value
+        if days is not None:
+            hits &= ~(state.at - recent.ts > days * DAY)
+        return int(hits.sum())
 
     def _recent_like(self, state: UserState, product: int) -> str | None:
         """The title of the shopper's latest other product sharing category or brand."""
+        recent = self._recent(state)
         cat, brand = self.catalog.category_code[product], self.catalog.brand_code[product]
-        for item in state.recent:
-            i = self.catalog.position(item.product_id)
-            if i < 0 or i == product:
-                continue
-            if self.catalog.category_code[i] == cat or self.catalog.brand_code[i] == brand:
-                return str(self.titles[i])
-        return None
+        like = (recent.position >= 0) & (recent.position != product)
+        like &= (recent.category == cat) | (recent.brand == brand)
+        first = np.flatnonzero(like)
+        return str(self.titles[recent.position[first[0]]]) if len(first) else None
 
     def reason(
         self,
