@@ -32,6 +32,7 @@ def test_train_then_evaluate_beats_popularity(
     trained = runner.invoke(app, ["train", "--data", str(small_world), "--max-iter", "60"])
     assert trained.exit_code == 0, trained.output
     assert "made it current" in trained.output
+    assert "(lambdarank)" in trained.output  # the default objective
     versions = list_versions(cli_env / "models")
     assert len(versions) == 1
     assert redis_client.get(CURRENT_KEY) == versions[0].encode()
@@ -44,7 +45,9 @@ def test_train_then_evaluate_beats_popularity(
     product = cooc_keys[0].split("{p:")[1].split("}")[0]
     assert fetch_neighbours(redis_client, [product])[product]
 
-    evaluated = runner.invoke(app, ["evaluate", "--json", "--max-decisions", "400"])
+    evaluated = runner.invoke(
+        app, ["evaluate", "--json", "--max-decisions", "400", "--compare-objectives"]
+    )
     assert evaluated.exit_code == 0, evaluated.output
     result = json.loads(evaluated.output.strip().splitlines()[-1])
     systems = result["systems"]
@@ -58,6 +61,11 @@ def test_train_then_evaluate_beats_popularity(
     }
     ranker, popular = systems["ranker"]["ndcg@10"], systems["popularity"]["ndcg@10"]
     assert ranker > 1.5 * popular
+    # Both objectives fitted on the same training rows; the lambdarank one is the current
+    # model trained again (same rows, same seed), so it ranks exactly as the ranker does.
+    assert systems["ranker_lambdarank"] == systems["ranker"]
+    assert systems["ranker_pointwise"]["ndcg@10"] > 1.5 * popular
+    assert systems["ranker_pointwise"] != systems["ranker"]
     # The oracle (the simulator's own expectation for each session) is an upper reference.
     assert systems["oracle"]["ndcg@10"] > ranker
     assert result["gap_closed"] is not None
@@ -66,6 +74,16 @@ def test_train_then_evaluate_beats_popularity(
     for name in ("report.md", "metric_by_k.png", "feature_importance.png", "calibration.png"):
         assert (report / name).stat().st_size > 0
     assert "gap_closed" in (report / "report.md").read_text()
+
+
+def test_train_refuses_an_unknown_objective(small_world: Path, cli_env: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["train", "--data", str(small_world), "--objective", "listwise"]
+    )
+    assert result.exit_code == 2
+    assert "--objective" in result.output
+    assert "lambdarank" in result.output
+    assert not list_versions(cli_env / "models")
 
 
 def test_train_on_a_log_too_short_exits_with_a_message(
