@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from world.config import WorldConfig
@@ -280,6 +280,8 @@ def test_true_utility_beats_popularity_by_a_wide_margin(
 
 
 @settings(max_examples=12, deadline=None)
+# Ten shoppers over two days can make no session at all: an empty log is a valid world.
+@example(users=10, products=50, days=2, seed=47)
 @given(
     users=st.integers(10, 40),
     products=st.integers(50, 90),
@@ -296,3 +298,4 @@ def test_the_smallest_worlds_generate_whole(
     assert len(events) == summary.events
     assert set(events["user_id"]) <= set(pd.read_parquet(out / "users.parquet")["user_id"])
     assert (out / "world.json").exists()
+    assert summary.sessions == 0 or len(events) > 0
