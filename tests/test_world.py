@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from world.config import WorldConfig
 from world.generate import generate_world
 from world.truth import Truth
+from world.truth_files import load_truth
 from world.vocabulary import CATEGORIES
 
 DAY = 86_400.0
@@ -46,7 +47,7 @@ def users(world: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def truth(world: Path) -> Truth:
-    return Truth.load(world)
+    return load_truth(world)
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
