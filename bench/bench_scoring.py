@@ -59,8 +59,8 @@ def _missing(*packages: str) -> str | None:
 def _training(quick: bool, world: Path) -> tuple[Any, np.ndarray]:
     """The training set of a generated world and 500 held-out candidate rows."""
     from bench.bench_train import _read
-    from models.candidates import candidates_for
-    from models.training import TrainConfig, prepare, sample, training_rows
+    from models.ranking.training import TrainConfig, prepare, sample, training_rows
+    from models.retrieval.candidates import candidates_for
     from world.config import WorldConfig
     from world.generate import generate_world
 
@@ -79,8 +79,8 @@ def _training(quick: bool, world: Path) -> tuple[Any, np.ndarray]:
 
 
 def _predictors(training: Any, rows: np.ndarray, tmp: Path) -> dict[str, dict[str, Any]]:
-    from models.ranker import ShopRanker, one_thread
-    from models.training import TrainConfig
+    from models.ranking.ranker import ShopRanker, one_thread
+    from models.ranking.training import TrainConfig
 
     config = TrainConfig(objective="pointwise")
     X, y, w = training.X.astype(np.float64), training.y, training.weight

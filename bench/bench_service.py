@@ -62,8 +62,8 @@ def floor_app() -> Any:
     from fastapi import FastAPI
     from starlette.responses import Response
 
-    from features import keys
-    from features.catalog import load_catalog_async
+    from features.store import keys
+    from features.store.catalog import load_catalog_async
 
     size = int(os.environ.get("BENCH_BODY_BYTES", "2000"))
     body = json.dumps({"items": "x" * max(0, size - 13)}).encode()
@@ -191,9 +191,9 @@ def scoring_floor(home: Path, version: str, candidates: int) -> dict[str, float]
     Two such calls per request bound what one worker can serve."""
     import numpy as np
 
-    from models.ranker import one_thread
-    from models.reasons import NOT_A_REASON
-    from models.registry import load_version
+    from models.ranking.ranker import one_thread
+    from models.ranking.reasons import NOT_A_REASON
+    from models.ranking.registry import load_version
 
     model = load_version(home / "models", version)
     baseline = np.asarray(model.metadata.baseline, dtype=np.float32)
@@ -216,28 +216,29 @@ def scoring_floor(home: Path, version: str, candidates: int) -> dict[str, float]
 def rank_stage(redis_url: str, home: Path, version: str, users: list[str]) -> dict[str, Any]:
     """What ``timings_ms.rank`` spends past retrieval, for ``RANK_CANDIDATES`` candidates,
     in this process on one thread: the feature matrix, the compiled trees over every
-    candidate, the order, and the reasons of the 10 shown (``Recommender._reasons``: the
+    candidate, the order, and the reasons of the 10 shown (``Reasoner.reasons``: the
     score drops, re-scoring only what can change, and their facts). Each shopper's state
     comes from the store; their retrieval candidates are topped up with other launched
     products to ``RANK_CANDIDATES``."""
     import numpy as np
     import redis
 
-    from features.catalog import load_catalog
-    from features.online import OnlineFeatureStore
-    from models.candidates import CandidateSet, candidates_for
-    from models.ranker import one_thread
-    from models.recommender import RecommendContext, Recommender
-    from models.registry import load_version
-    from models.signals import signals_from_state
+    from features.store.catalog import load_catalog
+    from features.store.online import OnlineFeatureStore
+    from models.ranking.ranker import one_thread
+    from models.ranking.registry import load_version
+    from models.recommend.recommender import Recommender
+    from models.retrieval.candidates import CandidateSet, candidates_for
+    from models.retrieval.signals import signals_from_state
 
     client = redis.Redis.from_url(redis_url)
     catalog = load_catalog(client)
     store = OnlineFeatureStore(client, catalog)
     recommender = Recommender(catalog, load_version(home / "models", version))
-    estimator = recommender.model.estimator  # type: ignore[union-attr]
+    reasoner = recommender.reasoner
+    assert reasoner is not None  # a model was loaded
     products = store.product_features()
-    context = RecommendContext(k=10)
+    shown = 10
     rng = np.random.default_rng(0)
     stages: dict[str, list[float]] = {"rank_500": [], "features": [], "score": [], "reasons": []}
     with one_thread():
@@ -262,12 +263,10 @@ def rank_stage(redis_url: str, home: Path, version: str, users: list[str]) -> di
             began = time.perf_counter()
             rows = recommender.features.rows(state, candidates, products, state.at)
             built = time.perf_counter()
-            scores = estimator.score_rows(rows)
+            scores = recommender.score(rows)
             scored = time.perf_counter()
-            top = np.argsort(-scores, kind="stable")[: context.k]
-            recommender._reasons(
-                state, candidates.products[top], rows[top], scores[top], context, {}
-            )
+            top = np.argsort(-scores, kind="stable")[:shown]
+            reasoner.reasons(state, candidates.products[top], rows[top], scores[top], None, {})
             done = time.perf_counter()
             stages["rank_500"].append(done - began)
             stages["features"].append(built - began)

@@ -12,20 +12,21 @@ import pandas as pd
 import pytest
 
 from features.catalog import Catalog
-from features.errors import InvalidInput
 from features.ingest import interest_events
 from features.offline import OfflineFeatureEngine
 from features.state import ProductFeatures, UserState
-from models.candidates import candidates_for
-from models.cooccurrence import NeighbourMap, Neighbours, neighbours_from_map
 from models.explain.template import PHRASINGS
-from models.ranker import ShopRanker
-from models.ranking_features import group_columns
-from models.reasons import NOT_A_REASON, score_drops
-from models.recommender import RecommendContext, Recommender
-from models.registry import LoadedModel, load_version, save_model
-from models.signals import signals_from_state
-from models.training import EventLog, Prepared, TrainConfig, prepare, train_ranker
+from models.ranking.features import group_columns
+from models.ranking.ranker import ShopRanker
+from models.ranking.reasons import NOT_A_REASON, score_drops
+from models.ranking.registry import LoadedModel, load_version, save_model
+from models.ranking.training import EventLog, Prepared, TrainConfig, prepare, train_ranker
+from models.recommend.recommender import Recommender
+from models.recommend.request import RecommendContext
+from models.retrieval.candidates import candidates_for
+from models.retrieval.cooccurrence import NeighbourMap, Neighbours, neighbours_from_map
+from models.retrieval.signals import signals_from_state
+from shopmode.errors import InvalidInput
 
 
 @pytest.fixture(scope="module")

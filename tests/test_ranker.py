@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from models.ranker import ShopRanker, one_thread
+from models.ranking.ranker import ShopRanker, one_thread
 
 # Binned histograms make integer weights differ slightly from repeated rows, as for
 # HistGradientBoostingRegressor itself (scikit-learn marks the same check for it).
