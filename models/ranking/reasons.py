@@ -36,6 +36,46 @@ class GroupDrop:
     drop: float
 
 
+class ScoreDrops:
+    """Per row, the groups whose baseline-replacement lowers its score, largest drop first.
+
+    Only variants that can score differently are scored, in one call: a group the trees
+    never split on, or a row already at the baseline on all of a group's columns, keeps
+    its score exactly (a drop of 0, never a reason). Built once per model: which groups
+    count and which columns each covers do not change between requests.
+    """
+
+    def __init__(
+        self, estimator: ShopRanker, groups: dict[str, list[int]], baseline: FloatArray
+    ) -> None:
+        self.estimator = estimator
+        used = estimator.used_features()
+        self.names = [
+            g for g in groups if g not in NOT_A_REASON and groups[g] and used[groups[g]].any()
+        ]
+        self.covers = np.zeros((len(self.names), len(used)), dtype=bool)
+        for g, name in enumerate(self.names):
+            self.covers[g, groups[name]] = True
+        self.at_baseline = baseline.astype(np.float32)
+
+    def __call__(self, rows: npt.NDArray[np.float32], scores: FloatArray) -> list[list[GroupDrop]]:
+        if len(rows) == 0 or not self.names:
+            return [[] for _ in range(len(rows))]
+        covers, at_baseline = self.covers, self.at_baseline
+        differs = rows != at_baseline
+        group_of, row_of = np.nonzero((covers[:, None, :] & differs[None, :, :]).any(axis=2))
+        drops = np.zeros((len(self.names), len(rows)))
+        if len(row_of):
+            variants = np.where(covers[group_of], at_baseline, rows[row_of])
+            drops[group_of, row_of] = scores[row_of] - self.estimator.score_rows(variants)
+        out: list[list[GroupDrop]] = []
+        for column in drops.T:
+            lowered = np.flatnonzero(column > 1e-9)
+            lowered = lowered[np.argsort(-column[lowered], kind="stable")]
+            out.append([GroupDrop(self.names[g], float(column[g])) for g in lowered.tolist()])
+        return out
+
+
 def score_drops(
     estimator: ShopRanker,
     rows: npt.NDArray[np.float32],
@@ -43,31 +83,8 @@ def score_drops(
     groups: dict[str, list[int]],
     baseline: FloatArray,
 ) -> list[list[GroupDrop]]:
-    """Per row, the groups whose baseline-replacement lowers its score, largest drop first.
-
-    Only variants that can score differently are scored, in one call: a group the trees
-    never split on, or a row already at the baseline on all of a group's columns, keeps
-    its score exactly (a drop of 0, never a reason).
-    """
-    used = estimator.used_features()
-    names = [g for g in groups if g not in NOT_A_REASON and groups[g] and used[groups[g]].any()]
-    if len(rows) == 0 or not names:
-        return [[] for _ in range(len(rows))]
-    covers = np.zeros((len(names), rows.shape[1]), dtype=bool)
-    for g, name in enumerate(names):
-        covers[g, groups[name]] = True
-    at_baseline = baseline.astype(np.float32)
-    differs = rows != at_baseline
-    group_of, row_of = np.nonzero((covers[:, None, :] & differs[None, :, :]).any(axis=2))
-    drops = np.zeros((len(names), len(rows)))
-    if len(row_of):
-        variants = np.where(covers[group_of], at_baseline, rows[row_of])
-        drops[group_of, row_of] = scores[row_of] - estimator.score_rows(variants)
-    order = np.argsort(-drops, axis=0, kind="stable")
-    return [
-        [GroupDrop(names[g], float(drops[g, i])) for g in order[:, i] if drops[g, i] > 1e-9]
-        for i in range(len(rows))
-    ]
+    """``ScoreDrops`` for a single call."""
+    return ScoreDrops(estimator, groups, baseline)(rows, scores)
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,13 @@ class Recommender:
         top, explored = self._arrange(state, found.products, scores, products, context, promoted)
         reasons = (
             self.reasoner.reasons(
-                state, found.products[top], rows[top], scores[top], context.query, neighbour_index
+                state,
+                found.products[top],
+                rows[top],
+                scores[top],
+                context.query,
+                neighbour_index,
+                recent=signals.recent,
             )
             if self.reasoner is not None
             else [[] for _ in top]
