@@ -151,8 +151,14 @@ def test_model_hot_reload_keeps_last_good_model(
     redis_client.set(CURRENT_KEY, "v2")
     _wait_for(lambda: client.get("/readyz").json()["model_version"] == "v2")
 
-    answer = client.post("/v1/recommendations", json={"user_id": "u1"}, headers=bearer("reader"))
-    assert answer.json()["model_version"] == "v2"
+    # The slot loads first, then the recommender is rebuilt around the new model.
+    def ranked_by_v2() -> bool:
+        answer = client.post(
+            "/v1/recommendations", json={"user_id": "u1"}, headers=bearer("reader")
+        )
+        return bool(answer.json()["model_version"] == "v2")
+
+    _wait_for(ranked_by_v2)
 
     save_tiny_model(models, "v3")
     (models / "v3" / MODEL_FILE).write_bytes(b"tampered")
