@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 
-from redis.exceptions import RedisError
-
 from features.catalog import Catalog
 from models.intent import IntentVocabulary, parse_intent
 from service.fallback import popular_items
@@ -66,7 +64,7 @@ async def recommend(state: ServiceState, request: RecommendationCreate) -> Recom
             model_version = ranked.model_version
             heuristic = ranked.degraded
             candidates = ranked.candidates
-        except (RedisError, OSError, StoreUnavailable) as exc:
+        except StoreUnavailable as exc:
             state.health.mark_down(exc)
             state.metrics.redis_errors.labels("recommend").inc()
             items = None
@@ -99,14 +97,14 @@ async def recommend(state: ServiceState, request: RecommendationCreate) -> Recom
     if state.health.up:
         try:
             await record_served(
-                state.redis,
+                state.runner,
                 recommendation_id,
                 request.user_id,
                 [i.product_id for i in allowed],
                 model_version,
                 state.settings.recommendation_ttl_seconds,
             )
-        except (RedisError, OSError) as exc:
+        except StoreUnavailable as exc:
             state.health.mark_down(exc)
             state.metrics.redis_errors.labels("record_served").inc()
         timer.lap("record")

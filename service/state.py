@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from features.store.online import AsyncOnlineFeatureStore
+from features.store.runner import AsyncRunner
 from models.explain import Explainer
 from models.recommend.recommender import Recommender
 from service.auth import KeyRing
@@ -19,7 +20,10 @@ from service.snapshot import CatalogSnapshot
 @dataclass
 class ServiceState:
     settings: Settings
+    # The client (for the explanation cache) and the runner every other Redis call goes
+    # through (features.store).
     redis: AsyncRedis
+    runner: AsyncRunner
     health: RedisHealth
     metrics: ServiceMetrics
     keys: KeyRing

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pandas as pd
 
 from features.catalog import Catalog
+from features.store.catalog import save_catalog
+from features.store.runner import SyncClient, SyncRunner
 
 SHOP_CATEGORIES = ["Trail Running", "Outerwear", "Camping"]
 
@@ -41,3 +43,8 @@ def shop_catalog(n: int = 30) -> Catalog:
             }
         )
     )
+
+
+def store_catalog(client: SyncClient, catalog: Catalog) -> None:
+    """Store ``catalog`` as ``shopmode ingest --catalog`` does."""
+    SyncRunner(client).run(save_catalog(catalog))

@@ -19,11 +19,10 @@ import httpx
 import numpy as np
 import redis
 import redis.cluster
-from catalogs import shop_catalog
+from catalogs import shop_catalog, store_catalog
 
 from features.catalog import Catalog
 from features.events.schema import parse_events
-from features.store.catalog import store_catalog
 from features.store.online import OnlineFeatureStore
 from models.ranking.features import RANKING_FEATURES, REASON_GROUPS
 from models.ranking.ranker import ShopRanker

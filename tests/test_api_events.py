@@ -7,10 +7,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import redis
-from catalogs import three_products
+from catalogs import store_catalog, three_products
 from fastapi.testclient import TestClient
 
-from features.store.catalog import store_catalog
 from service.app import create_app
 from service.settings import Settings
 

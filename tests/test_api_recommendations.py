@@ -11,6 +11,7 @@ import orjson
 import pandas as pd
 import pytest
 import redis
+from catalogs import store_catalog
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,6 @@ from hypothesis import strategies as st
 from features.catalog import Catalog
 from features.events.schema import parse_events
 from features.store import keys
-from features.store.catalog import store_catalog
 from features.store.online import OnlineFeatureStore
 from service.app import create_app
 from service.settings import Settings

@@ -11,8 +11,9 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
+from features.store.neighbours import neighbours_of
+from features.store.runner import SyncRunner
 from models.ranking.registry import CURRENT_KEY, list_versions, load_current
-from models.retrieval.cooccurrence import fetch_neighbours
 from service.cli import app
 
 
@@ -42,7 +43,7 @@ def test_train_then_evaluate_beats_popularity(
     cooc_keys = sorted(k.decode() for k in redis_client.scan_iter("shopmode:v1:{p:*}:cooc"))
     assert cooc_keys
     product = cooc_keys[0].split("{p:")[1].split("}")[0]
-    assert fetch_neighbours(redis_client, [product])[product]
+    assert SyncRunner(redis_client).run(neighbours_of([product], 30))[product]
 
     evaluated = runner.invoke(app, ["evaluate", "--json", "--max-decisions", "400"])
     assert evaluated.exit_code == 0, evaluated.output

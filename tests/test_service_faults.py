@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 import redis
-from catalogs import shop_catalog
+from catalogs import shop_catalog, store_catalog
 from fastapi.testclient import TestClient
 
 from features.catalog import Catalog
 from features.events.schema import parse_events
-from features.store.catalog import store_catalog
 from features.store.online import OnlineFeatureStore
 from service.app import create_app
 from service.embedded_redis import EmbeddedRedis, free_port

@@ -8,11 +8,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import redis
-from catalogs import three_products
+from catalogs import store_catalog, three_products
 from fastapi.testclient import TestClient
 from live_server import save_tiny_model
 
-from features.store.catalog import store_catalog
 from models.ranking.registry import CURRENT_KEY, MODEL_FILE
 from service.app import create_app
 from service.settings import Settings

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from features.catalog import Catalog
 from features.state import ProductFeatures, UserState
+from features.store.neighbours import NeighbourMap
 from models.ranking.features import RankingFeatures
 from models.ranking.registry import LoadedModel
 from models.recommend.arrangement import DIVERSITY_POOL, arrange, new_arrival
@@ -38,7 +39,7 @@ from models.recommend.request import (
 )
 from models.recommend.scoring import Scorer
 from models.retrieval.candidates import CandidateSet, RetrievalSnapshot, candidates_for, cooc_scores
-from models.retrieval.cooccurrence import NeighbourMap, neighbours_from_map
+from models.retrieval.cooccurrence import neighbours_from_map
 from models.retrieval.signals import signals_from_state, snapshot_from_products
 from models.retrieval.text_match import QueryIndex
 from shopmode.errors import InvalidInput

@@ -13,33 +13,33 @@ from features.events.tables import read_table
 from features.ingest import interest_events, read_events
 from features.store.catalog import load_catalog
 from features.store.event_log import read_event_log
+from features.store.runner import SyncRunner
 from models.evaluation.evaluate import evaluate
 from models.evaluation.report import COLUMNS, table_rows, write_report
 from models.ranking.registry import LoadedModel, load_current
 from models.ranking.training import EventLog, prepare
 from service.cli import app
-from service.cli.common import progress_bar, settings
-from service.cli.features import feature_client
-from service.cli.train import Client, fail, read_log
+from service.cli.common import progress_bar, settings, store_runner
+from service.cli.train import fail, read_log
 from service.settings import Settings
 from shopmode.errors import InvalidInput, ModelError, NotFound
 from world.truth_files import load_truth
 
 
-def log_of(client: Client, config: Settings, model: LoadedModel, data: Path | None) -> EventLog:
+def log_of(store: SyncRunner, config: Settings, model: LoadedModel, data: Path | None) -> EventLog:
     """The log the model was trained on (from its metadata), or ``--data DIR``."""
     if data is not None:
-        return read_log(client, config, data, None, None, None)
+        return read_log(store, config, data, None, None, None)
     meta = model.metadata
     if meta.catalog_source in (None, "store"):
         try:
-            catalog = load_catalog(client)
+            catalog = store.run(load_catalog())
         except NotFound as exc:
             raise InvalidInput(str(exc), field="catalog") from None
     else:
         catalog = Catalog.read(Path(meta.catalog_source))
     if meta.events_source in (None, "store"):
-        events = read_event_log(client, config.data_dir)
+        events = read_event_log(store, config.data_dir)
     else:
         events = read_events(Path(meta.events_source))
     data_dir = Path(meta.data_dir) if meta.data_dir else None
@@ -66,10 +66,10 @@ def evaluate_command(
     if max_decisions < 50:
         raise fail("max_decisions", "must be at least 50")
     config = settings()
-    with feature_client(config) as client:
+    with store_runner(config) as store:
         try:
-            model = load_current(client, config.models_dir)
-            log = log_of(client, config, model, data)
+            model = load_current(store, config.models_dir)
+            log = log_of(store, config, model, data)
             prepared = prepare(log, model.metadata.test_days)
         except (InvalidInput, ModelError) as exc:
             field = exc.field if isinstance(exc, InvalidInput) else None

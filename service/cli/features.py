@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import redis
-import redis.cluster
 import typer
 
 from features.catalog import Catalog
@@ -24,30 +20,10 @@ from features.store.catalog import load_catalog
 from features.store.online import OnlineFeatureStore
 from features.vector import FEATURE_NAMES, feature_matrix
 from service.cli import app
-from service.cli.common import settings
-from service.embedded_redis import redis_url_for
-from service.settings import Settings
+from service.cli.common import settings, store_runner
 from shopmode.errors import InvalidInput
 
 _OPTION = {"events": "--events", "catalog": "--catalog", "at": "--at", "products": "--products"}
-
-
-@contextmanager
-def feature_client(config: Settings) -> Iterator[redis.Redis | redis.cluster.RedisCluster]:
-    """``RedisCluster`` when ``SHOPMODE_REDIS_CLUSTER`` is set, else a plain client."""
-    with redis_url_for(config.redis_url, config.home) as url:
-        client: redis.Redis | redis.cluster.RedisCluster
-        if config.redis_cluster:
-            client = redis.cluster.RedisCluster.from_url(url)
-        else:
-            client = redis.Redis.from_url(url)
-        try:
-            yield client
-        finally:
-            if isinstance(client, redis.cluster.RedisCluster):
-                # from_url gives each node a pool its client does not own; close them too.
-                client.disconnect_connection_pools()  # type: ignore[no-untyped-call]
-            client.close()
 
 
 def _fail(field: str | None, message: str) -> typer.Exit:
@@ -102,12 +78,12 @@ def features(
         document = _offline(user_id, wanted, moment, log, table)
     else:
         config = settings()
-        with feature_client(config) as client:
-            known = table or load_catalog(client)
+        with store_runner(config) as runner:
+            known = table or runner.run(load_catalog())
             if offline and log is not None:
                 document = _offline(user_id, wanted, moment, log, known)
             else:
-                store = OnlineFeatureStore(client, known, StoreConfig.from_settings(config))
+                store = OnlineFeatureStore(runner, known, StoreConfig.from_settings(config))
                 _check_products(wanted, known)
                 state, found = store.features_for(user_id, wanted, moment)
                 document = features_document(state, wanted, found, known)

@@ -12,12 +12,11 @@ from features.catalog import Catalog
 from features.events.tables import read_table
 from features.ingest import IngestReport, ingest_frame, interest_events, read_events
 from features.store.apply import StoreConfig
-from features.store.catalog import load_catalog, store_catalog
+from features.store.catalog import load_catalog, save_catalog
 from features.store.online import OnlineFeatureStore
-from models.recommend.cold_start import ingest_regions
+from models.recommend.regions import ingest_regions
 from service.cli import app
-from service.cli.common import progress_bar, settings
-from service.cli.features import feature_client
+from service.cli.common import progress_bar, settings, store_runner
 from shopmode.errors import InvalidInput, NotFound
 
 _OPTION = {"events": "--events", "catalog": "--catalog", "users": "--users"}
@@ -68,16 +67,16 @@ def ingest(
         )
     except InvalidInput as exc:
         raise _fail(exc.field, exc.message) from None
-    with feature_client(config) as client:
+    with store_runner(config) as runner:
         if product_table is not None:
-            store_catalog(client, product_table)
+            runner.run(save_catalog(product_table))
             typer.echo(f"catalog: stored {len(product_table):,} products")
         try:
-            known = product_table or load_catalog(client)
+            known = product_table or runner.run(load_catalog())
         except NotFound:
             raise _fail("catalog", "no catalog stored yet: pass --catalog FILE") from None
         store_config = StoreConfig.from_settings(config, log_live_events=False)
-        store = OnlineFeatureStore(client, known, store_config)
+        store = OnlineFeatureStore(runner, known, store_config)
         for what, frame in (("users", interests), ("events", event_table)):
             if frame is None:
                 continue
@@ -91,5 +90,5 @@ def ingest(
                 report = ingest_frame(store, frame, data_dir=config.data_dir, on_progress=advance)
             _print_report(what, report, time.perf_counter() - began)
         if user_table is not None:
-            shoppers, regions = ingest_regions(client, user_table, event_table)
+            shoppers, regions = ingest_regions(runner, user_table, event_table)
             typer.echo(f"regions: {shoppers:,} shoppers, trending sets for {regions} regions")
