@@ -4,12 +4,10 @@ Three cases, decided by ``cold_start_plan``:
 
 - ``personal``: the shopper has behaviour of their own; the ranker decides.
 - ``declared``: no behaviour, but followed brands, liked categories or a request in
-  words; those shape retrieval (signals fold them in) and the reasons say so.
-- ``region_trending`` / ``trending``: nothing at all; the products trending in the
-  shopper's region (known from an ingested users file), else across the shop.
-
-Region trending is computed by ``models.recommend.regions`` and kept in the store
-(``features.store.regions``).
+  words; those shape retrieval (signals fold them in), ``declared_matches`` take every
+  other place of the list and the reasons say so.
+- ``region_trending`` / ``trending``: nothing at all; ``cold_picks`` takes the products
+  trending in the shopper's region (``models.recommend.regions``), else across the shop.
 """
 
 from __future__ import annotations
@@ -26,6 +24,7 @@ from features.state import UserState
 from features.store import regions
 from features.store.runner import AsyncClient, AsyncRunner
 from models.evidence import Reason
+from models.recommend import reasons
 
 PlanKind = Literal["personal", "declared", "region_trending", "trending"]
 
@@ -72,6 +71,17 @@ def cold_start_plan(
     return ColdStartPlan("trending", region)
 
 
+def declared_matches(
+    catalog: Catalog, state: UserState, positions: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Which products (by catalog position) are of a followed brand or a liked category."""
+    liked = [i for i, c in enumerate(catalog.categories) if c in state.liked_categories]
+    followed = [i for i, b in enumerate(catalog.brands) if b in state.followed_brands]
+    return np.isin(catalog.category_code[positions], liked) | np.isin(
+        catalog.brand_code[positions], followed
+    )
+
+
 @dataclass(frozen=True)
 class ColdPick:
     """One product for a shopper we know nothing about, with the label it is shown with."""
@@ -96,57 +106,25 @@ def cold_picks(
     picks: list[ColdPick] = []
     taken: set[int] = set()
 
-    def add(position: int, score: float, source: str, code: str, facts: dict[str, str]) -> None:
+    def add(position: int, score: float, source: str, reason: Reason) -> None:
         if len(picks) < limit and position >= 0 and allowed[position] and position not in taken:
             taken.add(position)
-            picks.append(ColdPick(position, score, source, Reason(code=code, facts=facts)))
-
-    def category(position: int) -> str:
-        return catalog.categories[int(catalog.category_code[position])]
+            picks.append(ColdPick(position, score, source, reason))
 
     if plan.kind == "region_trending" and plan.region is not None:
         for product_id, score in region_ranked:
-            facts = {"region": plan.region}
-            add(catalog.position(product_id), score, "region_trending", "region_trending", facts)
+            position = catalog.position(product_id)
+            add(position, score, "region_trending", reasons.region_trending(plan.region))
     # Below the region's own list, scores stay below every regional score.
     floor = min((p.score for p in picks), default=1.0)
     for rank, position in enumerate(by_trending.tolist()):
-        facts = {"category": category(int(position))}
-        add(int(position), floor / (2.0 + rank), "trending", "trending", facts)
+        category = reasons.category_at(catalog, int(position))
+        add(int(position), floor / (2.0 + rank), "trending", reasons.trending(category))
     floor = min((p.score for p in picks), default=1.0)
     for rank, position in enumerate(by_popularity.tolist()):
-        facts = {"category": category(int(position))}
-        add(int(position), floor / (2.0 + rank), "popular", "popular", facts)
+        category = reasons.category_at(catalog, int(position))
+        add(int(position), floor / (2.0 + rank), "popular", reasons.popular(category))
     return picks
-
-
-def declared_matches(
-    catalog: Catalog, state: UserState, positions: npt.NDArray[np.int64]
-) -> npt.NDArray[np.bool_]:
-    """Which products (by catalog position) are of a followed brand or a liked category."""
-    liked = [i for i, c in enumerate(catalog.categories) if c in state.liked_categories]
-    followed = [i for i, b in enumerate(catalog.brands) if b in state.followed_brands]
-    return np.isin(catalog.category_code[positions], liked) | np.isin(
-        catalog.brand_code[positions], followed
-    )
-
-
-def declared_reason(catalog: Catalog, state: UserState, position: int) -> Reason | None:
-    """The declared interest a product matches, as the reason it was promoted for."""
-    category = catalog.categories[int(catalog.category_code[position])]
-    if category in state.liked_categories:
-        return Reason(code="liked_category", facts={"category": category})
-    brand = catalog.brand_of(str(catalog.product_ids[position]))
-    if brand is not None and brand in state.followed_brands:
-        return Reason(code="followed_brand", facts={"brand": brand})
-    return None
-
-
-def with_declared(reasons: list[Reason], declared: Reason | None, limit: int = 3) -> list[Reason]:
-    """``reasons`` led by the declared interest a promoted product matches (once)."""
-    if declared is None or any(r.code == declared.code for r in reasons):
-        return reasons
-    return [declared, *reasons][:limit]
 
 
 async def region_of(client: AsyncClient, user_id: str) -> str | None:

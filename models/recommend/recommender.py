@@ -20,15 +20,14 @@ from features.state import ProductFeatures, UserState
 from features.store.neighbours import NeighbourMap
 from models.ranking.features import RankingFeatures
 from models.ranking.registry import LoadedModel
-from models.recommend.arrangement import DIVERSITY_POOL, arrange, new_arrival
+from models.recommend import reasons as why
+from models.recommend.arrangement import DIVERSITY_POOL, arrange
 from models.recommend.cold_start import (
     ColdStartPlan,
     cold_picks,
     cold_start_plan,
     declared_matches,
-    declared_reason,
     has_declared_interests,
-    with_declared,
 )
 from models.recommend.reasoning import Reasoner
 from models.recommend.request import (
@@ -165,7 +164,7 @@ class Recommender:
         )
         if promoted is not None:
             reasons = [
-                with_declared(r, declared_reason(self.catalog, state, int(found.products[i])))
+                why.with_declared(r, why.declared(self.catalog, state, int(found.products[i])))
                 if promoted[i]
                 else r
                 for r, i in zip(reasons, top, strict=True)
@@ -191,7 +190,7 @@ class Recommender:
             rank=rank + 1,
             score=score,
             sources=("new",),
-            reasons=(new_arrival(self.catalog, position, at),),
+            reasons=(why.new_arrival(self.catalog, position, at),),
         )
 
     def _arrange(
