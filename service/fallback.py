@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from models.evidence import Evidence, Explanation
 from models.explain.template import TemplateWriter
+from models.intent import ProductFilter
 from models.recommend import reasons as why
-from service.filters import ProductFilter
 from service.schemas.recommendations import ExplanationPublic, RecommendedItemPublic
 from service.snapshot import CatalogSnapshot, words
 

@@ -12,12 +12,11 @@ from features.catalog import Catalog
 from features.store.neighbours import neighbours_of
 from features.store.regions import region_of, trending_in_region
 from models.evidence import Evidence
-from models.intent import Intent
+from models.intent import Intent, ProductFilter
 from models.recommend.cold_start import has_behaviour
 from models.recommend.exploration import ExplorationPolicy
 from models.recommend.request import Recommendations, RecommendContext
 from models.retrieval.cooccurrence import NEIGHBOURS
-from service.filters import ProductFilter
 from service.schemas.recommendations import (
     ExplanationPublic,
     RecommendationCreate,

@@ -19,7 +19,7 @@ from features.state import ProductFeatures
 from features.store.catalog import load_catalog
 from features.store.flows import popularity_flow
 from features.store.runner import AsyncRunner
-from service.filters import ProductFilter
+from models.intent import ProductFilter
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
