@@ -11,6 +11,7 @@ import numpy as np
 
 from features.catalog import Catalog
 from features.definitions import RECENT_RANK
+from features.events.rules import EventType
 from features.state import PriceProfile, ProductFeatures, UserState
 
 HOUR = 3600.0
@@ -130,8 +131,8 @@ def feature_matrix(
     put("log_price", np.log1p(price))
 
     put("log_popularity_14d", np.log1p(pf.popularity("14d", products)))
-    put("log_views_14d", np.log1p(pf.decayed("view", "14d", products)))
-    put("log_purchases_14d", np.log1p(pf.decayed("purchase", "14d", products)))
+    put("log_views_14d", np.log1p(pf.decayed(EventType.VIEW, "14d", products)))
+    put("log_purchases_14d", np.log1p(pf.decayed(EventType.PURCHASE, "14d", products)))
     put("trending", pf.trending(products))
     put("log_popularity_1d", np.log1p(pf.popularity("1d", products)))
     put("conversion_rate", pf.conversion(products))
@@ -152,7 +153,7 @@ def feature_matrix(
     put("log_days_since_launch", np.log1p(age_days))
 
     counts = user.counts
-    put("log_views_24h", np.log1p(counts.get("24h", {}).get("view", 0)))
-    put("log_purchases_7d", np.log1p(counts.get("7d", {}).get("purchase", 0)))
+    put("log_views_24h", np.log1p(counts.get("24h", {}).get(EventType.VIEW, 0)))
+    put("log_purchases_7d", np.log1p(counts.get("7d", {}).get(EventType.PURCHASE, 0)))
     put("log_events_1h", np.log1p(sum(counts.get("1h", {}).values())))
     return out.astype(np.float32)

@@ -25,13 +25,14 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features.catalog import Catalog
+from features.events.rules import BUYING_TYPES, ENGAGEMENT_TYPES
 from features.store.neighbours import NeighbourMap
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-ENGAGED = ("view", "click", "add_to_cart", "purchase")
-BOUGHT = ("add_to_cart", "purchase")
+ENGAGED = ENGAGEMENT_TYPES
+BOUGHT = BUYING_TYPES
 SESSION_GAP_SECONDS = 30 * 60.0
 CO_PURCHASE_WINDOW_SECONDS = 7 * 86_400.0
 CO_PURCHASE_WEIGHT = 3.0
