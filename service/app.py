@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import FastAPI
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from features.store.apply import StoreConfig
 from features.store.connect import close_async
 from features.store.runner import AsyncRunner
 from service.auth import KeyRing
@@ -64,6 +65,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings=settings,
         redis=redis,
         runner=runner,
+        store_config=StoreConfig.from_settings(settings),
         health=RedisHealth(runner),
         metrics=metrics,
         # The demo page's key first: it keeps exactly recommend + events:write.

@@ -40,7 +40,7 @@ async def refresh_snapshot(state: ServiceState) -> None:
             snapshot = dataclasses.replace(snapshot, catalog=previous.catalog)
         store = state.store
         if store is None or store.catalog is not snapshot.catalog:
-            store = AsyncOnlineFeatureStore(state.runner, snapshot.catalog)
+            store = AsyncOnlineFeatureStore(state.runner, snapshot.catalog, state.store_config)
         products = await store.product_features()
         snapshot = dataclasses.replace(snapshot, products=products)
         if previous is None or previous.catalog is not snapshot.catalog:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from features.store.apply import StoreConfig
 from features.store.online import AsyncOnlineFeatureStore
 from features.store.runner import AsyncRunner
 from models.explain import Explainer
@@ -21,9 +22,10 @@ from service.snapshot import CatalogSnapshot
 class ServiceState:
     settings: Settings
     # The client (for the explanation cache) and the runner every other Redis call goes
-    # through (features.store).
+    # through (features.store); the store config is the settings' (SHOPMODE_*_TTL_DAYS...).
     redis: AsyncRedis
     runner: AsyncRunner
+    store_config: StoreConfig
     health: RedisHealth
     metrics: ServiceMetrics
     keys: KeyRing
