@@ -40,6 +40,18 @@ class IngestReport:
     rejected: int = 0
     rejections: list[Rejection] = field(default_factory=list)  # the first few
     part_file: Path | None = None
+    # The rows that passed validation (accepted or duplicate), in the store's own types.
+    valid: pd.DataFrame | None = None
+
+
+USER_STRING_COLUMNS = ("user_id", "region", "age_band")
+
+
+def read_users(path: Path) -> pd.DataFrame:
+    """A shoppers file (ids stay text in a CSV too: "007" is not 7)."""
+    frame = read_table(path, field="users", string_columns=USER_STRING_COLUMNS)
+    require_columns(frame, USER_REQUIRED_COLUMNS, source=str(path))
+    return frame
 
 
 def read_events(path: Path) -> pd.DataFrame:
@@ -94,7 +106,9 @@ def ingest_frame(
 ) -> IngestReport:
     """Validate and apply ``frame``; write the accepted events as a log part file."""
     valid, rejections = validate_frame(frame)
-    report = IngestReport(rejected=len(rejections), rejections=rejections[:keep_rejections])
+    report = IngestReport(
+        rejected=len(rejections), rejections=rejections[:keep_rejections], valid=valid
+    )
     if on_progress is not None and rejections:
         on_progress(len(rejections))
     accepted_ids: list[str] = []

@@ -90,6 +90,19 @@ def test_users_file_interests_become_features(cli_env: Path, tmp_path: Path) -> 
     assert set(state["followed_brands"]) == {"Nord"}
 
 
+def test_users_with_events_of_text_timestamps_ingest(cli_env: Path, tmp_path: Path) -> None:
+    # The events file mixes epoch seconds and RFC 3339 text (and holds bad rows): region
+    # trending must read the validated events, not the raw cells.
+    catalog, events = _files(tmp_path)
+    users = tmp_path / "users.csv"
+    pd.DataFrame({"user_id": ["007"], "region": ["North"]}).to_csv(users, index=False)
+    code, output = _run(
+        "ingest", "--events", str(events), "--catalog", str(catalog), "--users", str(users)
+    )
+    assert code == 0, output
+    assert "regions: 1 shoppers, trending sets for 1 regions" in output
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [

@@ -9,8 +9,7 @@ import typer
 from rich.progress import TaskID
 
 from features.catalog import Catalog
-from features.events.tables import read_table
-from features.ingest import IngestReport, ingest_frame, interest_events, read_events
+from features.ingest import IngestReport, ingest_frame, interest_events, read_events, read_users
 from features.store.apply import StoreConfig
 from features.store.catalog import load_catalog, save_catalog
 from features.store.online import OnlineFeatureStore
@@ -61,7 +60,7 @@ def ingest(
         # Read and check every file before touching the store: nothing half-applied.
         product_table = Catalog.read(catalog) if catalog is not None else None
         event_table = read_events(events) if events is not None else None
-        user_table = read_table(users, field="users") if users is not None else None
+        user_table = read_users(users) if users is not None else None
         interests = (
             interest_events(user_table, source=str(users)) if user_table is not None else None
         )
@@ -77,6 +76,7 @@ def ingest(
             raise _fail("catalog", "no catalog stored yet: pass --catalog FILE") from None
         store_config = StoreConfig.from_settings(config, log_live_events=False)
         store = OnlineFeatureStore(runner, known, store_config)
+        valid_events = None
         for what, frame in (("users", interests), ("events", event_table)):
             if frame is None:
                 continue
@@ -89,6 +89,9 @@ def ingest(
 
                 report = ingest_frame(store, frame, data_dir=config.data_dir, on_progress=advance)
             _print_report(what, report, time.perf_counter() - began)
+            if what == "events":
+                valid_events = report.valid
         if user_table is not None:
-            shoppers, regions = ingest_regions(runner, user_table, event_table)
+            # Trending from the validated events: a file's cells may be text or out of range.
+            shoppers, regions = ingest_regions(runner, user_table, valid_events)
             typer.echo(f"regions: {shoppers:,} shoppers, trending sets for {regions} regions")
