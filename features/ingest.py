@@ -95,6 +95,12 @@ def interest_events(users: pd.DataFrame, *, source: str = "users") -> pd.DataFra
     return pd.DataFrame(rows, columns=["event_id", "user_id", "type", "ts", "brand", "category"])
 
 
+def read_interest_events(path: Path) -> pd.DataFrame:
+    """A users file's declared interests as events: what ``shopmode ingest --users`` stores
+    and ``shopmode features --offline --users``, ``train`` and ``evaluate`` replay."""
+    return interest_events(read_users(path), source=str(path))
+
+
 def ingest_frame(
     store: OnlineFeatureStore,
     frame: pd.DataFrame,

@@ -9,8 +9,7 @@ import pandas as pd
 import typer
 
 from features.catalog import Catalog
-from features.events.tables import read_table
-from features.ingest import interest_events, read_events
+from features.ingest import read_events, read_interest_events
 from features.store.catalog import load_catalog
 from features.store.event_log import read_event_log
 from features.store.runner import SyncRunner
@@ -44,8 +43,7 @@ def log_of(store: SyncRunner, config: Settings, model: LoadedModel, data: Path |
         events = read_events(Path(meta.events_source))
     data_dir = Path(meta.data_dir) if meta.data_dir else None
     if data_dir is not None and (data_dir / "users.parquet").is_file() and meta.events_source:
-        users = data_dir / "users.parquet"
-        declared = interest_events(read_table(users, field="users"), source=str(users))
+        declared = read_interest_events(data_dir / "users.parquet")
         if len(declared):
             events = pd.concat([declared, events], ignore_index=True)
     return EventLog(events, catalog, data_dir, meta.events_source, meta.catalog_source)

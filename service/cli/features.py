@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import typer
 
 from features.catalog import Catalog
 from features.events.schema import parse_timestamp
-from features.ingest import read_events
+from features.ingest import read_events, read_interest_events
 from features.offline import OfflineFeatureEngine
 from features.state import ProductFeatures, UserState
 from features.store.apply import StoreConfig
@@ -23,7 +24,13 @@ from service.cli import app
 from service.cli.common import settings, store_runner
 from shopmode.errors import InvalidInput
 
-_OPTION = {"events": "--events", "catalog": "--catalog", "at": "--at", "products": "--products"}
+_OPTION = {
+    "events": "--events",
+    "users": "--users",
+    "catalog": "--catalog",
+    "at": "--at",
+    "products": "--products",
+}
 
 
 def _fail(field: str | None, message: str) -> typer.Exit:
@@ -57,6 +64,12 @@ def features(
     ),
     offline: bool = typer.Option(False, "--offline", help="Replay --events instead of Redis."),
     events: Path | None = typer.Option(None, "--events", help="Event file for --offline."),
+    users: Path | None = typer.Option(
+        None,
+        "--users",
+        help="Shoppers file for --offline: declared interests replayed as `shopmode ingest "
+        "--users` stores them.",
+    ),
     catalog: Path | None = typer.Option(
         None, "--catalog", help="Catalog file (default: the one stored in Redis)."
     ),
@@ -69,9 +82,13 @@ def features(
     wanted = [p for p in (part.strip() for part in products.split(",")) if p]
     if offline and events is None:
         raise _fail("events", "--offline needs --events FILE")
+    if users is not None and not offline:
+        raise _fail("users", "--users goes with --offline (online, the store has them)")
     try:
         table = Catalog.read(catalog) if catalog is not None else None
         log = read_events(events) if offline and events is not None else None
+        if log is not None and users is not None:
+            log = pd.concat([read_interest_events(users), log], ignore_index=True)
     except InvalidInput as exc:
         raise _fail(exc.field, exc.message) from None
     if offline and log is not None and table is not None:

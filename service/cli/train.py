@@ -11,8 +11,7 @@ import pandas as pd
 import typer
 
 from features.catalog import Catalog
-from features.events.tables import read_table
-from features.ingest import interest_events, read_events
+from features.ingest import read_events, read_interest_events
 from features.store.catalog import load_catalog
 from features.store.event_log import read_event_log
 from features.store.neighbours import save_neighbours
@@ -75,7 +74,7 @@ def read_log(
         events_source = "store"
         data_dir = config.data_dir.resolve()
     if users is not None:
-        declared = interest_events(read_table(users, field="users"), source=str(users))
+        declared = read_interest_events(users)
         frame = pd.concat([declared, frame], ignore_index=True) if len(declared) else frame
     return EventLog(
         events=frame,
