@@ -123,3 +123,9 @@ def rate_limit(identity: str, window: int) -> str:
     """String: requests of one API key (or client address) in one minute window; TTL the
     window (features.store.limits). The hash tag keeps an identity's windows together."""
     return f"{PREFIX}:ratelimit:{{{escape(identity)}}}:{window}"
+
+
+def ingested_world() -> str:
+    """String: the directory of the generated world whose events were ingested, for the
+    evaluation's oracle; no TTL (features.store.sources)."""
+    return f"{PREFIX}:{{world}}:ingested"

@@ -13,6 +13,7 @@ from features.ingest import read_events, read_interest_events
 from features.store.catalog import load_catalog
 from features.store.event_log import read_event_log
 from features.store.runner import SyncRunner
+from features.store.sources import ingested_world
 from models.evaluation.evaluate import evaluate
 from models.evaluation.report import COLUMNS, table_rows, write_report
 from models.ranking.registry import LoadedModel, load_current
@@ -22,7 +23,14 @@ from service.cli.common import progress_bar, settings, store_runner
 from service.cli.train import fail, read_log
 from service.settings import Settings
 from shopmode.errors import InvalidInput, ModelError, NotFound
+from world.truth import Truth
 from world.truth_files import load_truth
+
+NO_ORACLE = (
+    "no oracle: the log has no generated world's truth/ (evaluate with `--data DIR` on a "
+    "world from `shopmode generate`, or train on one: `shopmode ingest --events "
+    "DIR/events.parquet` remembers it)"
+)
 
 
 def log_of(store: SyncRunner, config: Settings, model: LoadedModel, data: Path | None) -> EventLog:
@@ -49,6 +57,18 @@ def log_of(store: SyncRunner, config: Settings, model: LoadedModel, data: Path |
     return EventLog(events, catalog, data_dir, meta.events_source, meta.catalog_source)
 
 
+def world_truth(store: SyncRunner, log: EventLog) -> Truth | None:
+    """The hidden truth of the world the log came from: its data directory's, or, for the
+    store's own log, that of the generated world ``shopmode ingest`` remembered."""
+    places: list[Path | None] = [log.data_dir]
+    if log.events_source in (None, "store"):
+        places.append(store.run(ingested_world()))
+    for place in places:
+        if place is not None and (place / "truth").is_dir():
+            return load_truth(place)
+    return None
+
+
 @app.command("evaluate")
 def evaluate_command(
     data: Path | None = typer.Option(
@@ -72,9 +92,7 @@ def evaluate_command(
         except (InvalidInput, ModelError) as exc:
             field = exc.field if isinstance(exc, InvalidInput) else None
             raise fail(field, exc.message if isinstance(exc, InvalidInput) else str(exc)) from None
-    truth = None
-    if log.data_dir is not None and (log.data_dir / "truth").is_dir():
-        truth = load_truth(log.data_dir)
+        truth = world_truth(store, log)
     with progress_bar() as bar:
         task = bar.add_task("evaluating", total=min(len(prepared.test), max_decisions))
         result = evaluate(
@@ -87,7 +105,9 @@ def evaluate_command(
     source = str(log.data_dir or log.events_source)
     out = write_report(result, config.reports_dir, model.version, source)
     if as_json:
-        typer.echo(json.dumps({"model": model.version, "report": str(out), **result.to_json()}))
+        note = {} if truth is not None else {"oracle": NO_ORACLE}
+        document = {"model": model.version, "report": str(out), **result.to_json(), **note}
+        typer.echo(json.dumps(document))
         return
     width = max(len(name) for name in result.systems)
     typer.echo(f"model {model.version}, {result.decisions:,} held-out sessions")
@@ -103,5 +123,5 @@ def evaluate_command(
         if taste is not None:
             typer.echo(f"gap_closed vs the taste oracle (utility only): {taste:.3f}")
     else:
-        typer.echo("no oracle: this log has no world truth")
+        typer.echo(NO_ORACLE)
     typer.echo(f"report: {out / 'report.md'}")

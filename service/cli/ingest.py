@@ -13,6 +13,8 @@ from features.ingest import IngestReport, ingest_frame, interest_events, read_ev
 from features.store.apply import StoreConfig
 from features.store.catalog import load_catalog, save_catalog
 from features.store.online import OnlineFeatureStore
+from features.store.runner import SyncRunner
+from features.store.sources import forget_world, remember_world
 from models.recommend.regions import ingest_regions
 from service.cli import app
 from service.cli.common import progress_bar, settings, store_runner
@@ -95,3 +97,17 @@ def ingest(
             # Trending from the validated events: a file's cells may be text or out of range.
             shoppers, regions = ingest_regions(runner, user_table, valid_events)
             typer.echo(f"regions: {shoppers:,} shoppers, trending sets for {regions} regions")
+        if events is not None:
+            _note_world(runner, events)
+
+
+def _note_world(runner: SyncRunner, events: Path) -> None:
+    """Events from a generated world's directory: remember it, so `shopmode evaluate` finds
+    the world's truth/ for its oracle. Events from elsewhere: the store's log is no longer
+    one world's alone, so forget it."""
+    world = events.resolve().parent
+    if (world / "truth").is_dir():
+        runner.run(remember_world(world))
+        typer.echo(f"world: {world} (its truth/ gives `shopmode evaluate` an oracle)")
+    else:
+        runner.run(forget_world())
