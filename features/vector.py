@@ -12,6 +12,7 @@ import numpy as np
 
 from features.catalog import Catalog
 from features.definitions import RECENT_RANK
+from features.events.rules import EventType
 from features.state import PriceProfile, ProductFeatures, UserState, conversion_of, trending_of
 
 HOUR = 3600.0
@@ -20,8 +21,8 @@ UNKNOWN_AGE_DAYS = 365.0
 # The product signals the matrix reads, gathered in one go.
 PRODUCT_COLUMNS = (
     ("popularity", "14d"),
-    ("view", "14d"),
-    ("purchase", "14d"),
+    (EventType.VIEW.value, "14d"),
+    (EventType.PURCHASE.value, "14d"),
     ("popularity", "1d"),
 )
 
@@ -175,7 +176,7 @@ def feature_matrix(
     put("log_days_since_launch", np.log1p(age_days))
 
     counts = user.counts
-    put("log_views_24h", np.log1p(counts.get("24h", {}).get("view", 0)))
-    put("log_purchases_7d", np.log1p(counts.get("7d", {}).get("purchase", 0)))
+    put("log_views_24h", np.log1p(counts.get("24h", {}).get(EventType.VIEW, 0)))
+    put("log_purchases_7d", np.log1p(counts.get("7d", {}).get(EventType.PURCHASE, 0)))
     put("log_events_1h", np.log1p(sum(counts.get("1h", {}).values())))
     return out.astype(np.float32)

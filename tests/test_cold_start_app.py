@@ -13,7 +13,8 @@ import redis
 from fastapi.testclient import TestClient
 from shop_support import DEMO_KEY, ShopWorld, bearer, build_shop, train_shop
 
-from models.recommend.cold_start import ingest_regions
+from features.store.runner import SyncRunner
+from models.recommend.regions import ingest_regions
 from service.app import create_app
 
 HEADERS = bearer(DEMO_KEY)
@@ -67,7 +68,7 @@ def test_a_newcomer_from_a_known_region_gets_that_regions_trends(
     region = str(shop.users["region"].iloc[0])
     users = pd.DataFrame({"user_id": ["newcomer-0001"], "region": [region]})
     store = redis.Redis.from_url(shop.redis_url)
-    ingest_regions(store, users, None)  # a users file with one new shopper, no events
+    ingest_regions(SyncRunner(store), users, None)  # a users file: one new shopper, no events
     store.close()
     items = _recommend(client, "newcomer-0001")
     first = items[0]

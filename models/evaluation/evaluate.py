@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from features.catalog import Catalog
+from features.events.rules import ENGAGEMENT_TYPES
 from models.evaluation.baselines import DEPTH, fill, oracle_rankings, pad, top_category_ranking
 from models.evaluation.calibration import calibration
 from models.evaluation.metrics import (
@@ -269,7 +270,7 @@ def _training_popularity(prepared: Prepared) -> FloatArray:
     events = prepared.engine.events_
     engaged = events[
         (events["ts"] < prepared.split_ts)
-        & events["type"].isin(["view", "click", "add_to_cart", "purchase"])
+        & events["type"].isin([kind.value for kind in ENGAGEMENT_TYPES])
     ]
     positions = prepared.log.catalog.index_of(engaged["product_id"].astype(str))
     counts = np.bincount(positions[positions >= 0], minlength=len(prepared.log.catalog))

@@ -10,8 +10,8 @@ Layout, under ``SHOPMODE_HOME/models/``::
                                baseline (for reasons), data fingerprint, metrics,
                                code version, sha256 of model.skops
 
-Redis key (string, no TTL: it names the model every service process must serve until
-another version is promoted): ``shopmode:v1:model:current`` = ``<version>``.
+The current version lives in the store (``features.store.model_version``:
+``shopmode:v1:model:current`` = ``<version>``, no TTL).
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import redis
-import redis.cluster
 import skops.io as sio
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.store.model_version import CURRENT_KEY as CURRENT_KEY
+from features.store.model_version import current_model, set_current_model
+from features.store.runner import SyncClient, SyncRunner
 from models.ranking.ranker import ShopRanker
 from shopmode.errors import ModelError, NotFound
 
-CURRENT_KEY = "shopmode:v1:model:current"
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
 TRUSTED_TYPES = ["models.ranking.ranker.ShopRanker"]
@@ -171,24 +171,23 @@ def list_versions(models_dir: Path) -> list[str]:
     )
 
 
-def set_current(
-    client: redis.Redis | redis.cluster.RedisCluster, models_dir: Path, version: str
-) -> None:
+def _runner(store: SyncRunner | SyncClient) -> SyncRunner:
+    return store if isinstance(store, SyncRunner) else SyncRunner(store)
+
+
+def set_current(store: SyncRunner | SyncClient, models_dir: Path, version: str) -> None:
     """Promote ``version`` (it must exist and verify) to the one every service serves."""
     load_version(models_dir, version, compile_trees=False)
-    client.set(CURRENT_KEY, version)
+    _runner(store).run(set_current_model(version))
 
 
-def current_version(client: redis.Redis | redis.cluster.RedisCluster) -> str | None:
-    raw = client.get(CURRENT_KEY)
-    if raw is None:
-        return None
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
+def current_version(store: SyncRunner | SyncClient) -> str | None:
+    return _runner(store).run(current_model())
 
 
-def load_current(client: redis.Redis | redis.cluster.RedisCluster, models_dir: Path) -> LoadedModel:
-    """The model named by ``shopmode:v1:model:current``; ModelError when none is set."""
-    version = current_version(client)
+def load_current(store: SyncRunner | SyncClient, models_dir: Path) -> LoadedModel:
+    """The model named by the store's current-version key; ModelError when none is set."""
+    version = current_version(store)
     if version is None:
         raise ModelError("no current model: run `shopmode train` first")
     return load_version(models_dir, version)

@@ -1,5 +1,6 @@
-"""Reasons for the items a recommender chose: the model's score drop per feature group,
-turned into facts from the shopper's own signals (``models.ranking.reasons``)."""
+"""Reasons for the items a recommender chose: the model's score drop per feature group
+(``models.ranking.reasons``), turned into facts from the shopper's own signals
+(``models.recommend.reasons``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from features.catalog import Catalog
 from features.state import UserState
 from models.evidence import Reason
 from models.ranking.features import group_columns
-from models.ranking.reasons import MAX_REASONS, ReasonFacts, ScoreDrops, matched_terms, top_reasons
+from models.ranking.reasons import ScoreDrops
 from models.ranking.registry import LoadedModel
+from models.recommend.reasons import MAX_REASONS, ReasonFacts, matched_terms, top_reasons
 from models.retrieval.signals import signals_from_state
 
 FloatArray = npt.NDArray[np.float64]
@@ -55,7 +57,7 @@ class Reasoner:
                 share = d.drop / total
                 found.append(
                     self.facts.reason(
-                        d,
+                        d.group,
                         state,
                         product,
                         query,
