@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from bench.peers_sources import allow_old_events, load, sessions
-from models.cooccurrence import CooccurrenceLog
+from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.neighbour_timeline import DAY, NeighbourTimeline
 
 

@@ -47,7 +47,7 @@ from bench.peers_sources import (
     tune_quota,
     window,
 )
-from models.decisions import DAY
+from models.ranking.decisions import DAY
 from models.retrieval.interactions import top_unseen
 
 NEIGHBOUR_MODELS = {

@@ -20,7 +20,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
 from bench.peers_sources import DEPTH, Context, FloatArray, IntArray, quality, rows_of
-from models.decisions import DAY
+from models.ranking.decisions import DAY
 
 RANK_CAP = 5000.0
 NEGATIVES = 50

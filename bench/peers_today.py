@@ -19,15 +19,21 @@ import pandas as pd
 from bench.peers_sources import Context, Split, purchases_only, recall_within
 from features.catalog import Catalog
 from features.offline import OfflineFeatureEngine
-from models.candidates import SOURCES, candidates_for
-from models.cooccurrence import CooccurrenceLog
-from models.decisions import decision_points, split_decisions
-from models.evaluation import evaluate_estimator
-from models.ranking_features import REASON_GROUPS, RankingFeatures, group_columns
-from models.replay import Replay
+from models.evaluation.evaluate import evaluate_estimator
+from models.ranking.decisions import decision_points, split_decisions
+from models.ranking.features import REASON_GROUPS, RankingFeatures, group_columns
+from models.ranking.replay import Replay
+from models.ranking.training import (
+    EventLog,
+    Prepared,
+    TrainConfig,
+    population_baseline,
+    train_ranker,
+)
+from models.retrieval.candidates import SOURCES, candidates_for
+from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.neighbour_timeline import MAX_CHECKPOINTS, NeighbourTimeline
-from models.text_match import QueryIndex
-from models.training import EventLog, Prepared, TrainConfig, population_baseline, train_ranker
+from models.retrieval.text_match import QueryIndex
 
 
 def today_on_split(

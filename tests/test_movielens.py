@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from features.catalog import Catalog
-from features.event_frame import validate_frame
-from features.events import TOO_EARLY
+from features.events.frame import validate_frame
+from features.events.rules import TOO_EARLY
 from features.ingest import read_events
 
 ROOT = Path(__file__).resolve().parents[1]

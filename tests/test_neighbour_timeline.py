@@ -11,7 +11,7 @@ import pytest
 
 from features.catalog import Catalog
 from features.ingest import read_events
-from models.cooccurrence import CooccurrenceLog, neighbours_from_counts
+from models.retrieval.cooccurrence import CooccurrenceLog, neighbours_from_counts
 from models.retrieval.neighbour_timeline import DAY, NeighbourTimeline, top_neighbours
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from models.cooccurrence import NEIGHBOURS, CooccurrenceLog, Neighbours
+from models.retrieval.cooccurrence import NEIGHBOURS, CooccurrenceLog, Neighbours
 
 DAY = 86_400.0
 MAX_CHECKPOINTS = 128
