@@ -15,15 +15,16 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features.catalog import Catalog
+from features.events.rules import EventType
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
 INTERACTION_WEIGHTS: Mapping[str, float] = {
-    "view": 1.0,
-    "click": 1.0,
-    "add_to_cart": 2.0,
-    "purchase": 3.0,
+    EventType.VIEW: 1.0,
+    EventType.CLICK: 1.0,
+    EventType.ADD_TO_CART: 2.0,
+    EventType.PURCHASE: 3.0,
 }
 
 
