@@ -23,9 +23,10 @@ log = logging.getLogger("shopmode.service")
 AsyncRedis: TypeAlias = "Redis | RedisCluster"
 
 
-def open_redis(url: str, settings: Settings) -> AsyncRedis:
-    """A standalone or cluster async client with the service's short timeouts."""
-    timeout = settings.redis_socket_timeout
+def open_redis(url: str, settings: Settings, socket_timeout: float | None = None) -> AsyncRedis:
+    """A standalone or cluster async client with the service's short timeouts (a longer
+    ``socket_timeout`` for a connection that blocks on purpose, like a stream follower)."""
+    timeout = socket_timeout or settings.redis_socket_timeout
     if settings.redis_cluster:
         return RedisCluster.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
     return Redis.from_url(

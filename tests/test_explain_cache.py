@@ -24,7 +24,7 @@ from models.explain import (
     cache_key,
     rejected_field,
 )
-from service.explaining import build_explainer
+from service.explaining import explainer_for
 
 GOOD = "You follow Cedarwood, and this tent is trending in Tents."
 INVENTED = "Cedarwood tents ship free and are 50% off."
@@ -159,8 +159,7 @@ def test_the_service_caches_explanations_on_a_cluster_too(
 
     async def go() -> tuple[Explainer, list[Explanation | None]]:
         client = async_twin(store_client)
-        explainer, _ = await build_explainer(settings, client)
-        explainer.backend = ScriptedBackend([GOOD])
+        explainer = explainer_for(settings, ScriptedBackend([GOOD]), client, "scripted")
         try:
             return explainer, await explainer.explain([tent()], mode="llm", budget_s=5.0)
         finally:

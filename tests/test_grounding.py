@@ -231,6 +231,19 @@ SHOP_VOCAB = Vocabulary(
     categories=["Coffee & Tea", "Coffee Makers", "Skincare", "Yoga"],
     titles=["Coppertrail Minimalist Saucepan Set in Mustard", "Northnest Cork Yoga Block"],
     texts=["A gooseneck kettle from Coppertrail, made with steel."],
+    departments=["Fashion", "Electronics", "Beauty"],
+)
+HEADPHONES = Evidence(
+    product_id="p-headphones",
+    title="Northnest Pro Wireless Headphones in Black",
+    brand="Northnest",
+    category="Headphones",
+    price=369.99,
+    reasons=[Reason(code="category_affinity", facts={"category": "Headphones", "views_7d": 1})],
+)
+NEXT_ADVENTURE = (
+    "Since Headphones caught your eye once in the last 7 days, "
+    "it's a great choice for your next fashion adventure."
 )
 SHOP_CHECK = GroundingCheck(SHOP_VOCAB, require_personal=True)
 
@@ -275,6 +288,9 @@ UNSUPPORTED = [
         "impersonal",
     ),
     (KETTLE, "You'll like it because it's a popular choice among customers.", "impersonal"),
+    # measured on the service: another department, and plans the shopper never told
+    (HEADPHONES, NEXT_ADVENTURE, "department"),
+    (HEADPHONES, NEXT_ADVENTURE, "audience"),
 ]
 
 

@@ -247,6 +247,15 @@ CLAIMS: tuple[Claim, ...] = (
         ),
     ),
     Claim(
+        "audience",
+        "the shopper's plans",
+        _p(
+            r"\b(?:adventures?|journeys?|trips?|outings?|vacations?|holidays?|getaways?"
+            r"|workouts?|lifestyle|routines?|occasions?|expeditions?|travels?)\b"
+            r"|\byour\s+next\s+\w+"
+        ),
+    ),
+    Claim(
         "market",
         "market comparison",
         _p(

@@ -36,6 +36,7 @@ from models.explain.words import is_english, word_parts
 MASK = "§"
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+_TOKEN = re.compile(r"§\w*|[\w'’-]+")
 _WRITER = TemplateWriter()
 # Naming the product is not a reason: a text must also cite a reason fact or claim.
 _PRODUCT_LABELS = frozenset({"title", "brand", "category"})
@@ -77,7 +78,9 @@ class GroundingCheck:
         words = len(_WORD.findall(text))
         if problems:
             return Verdict(tuple(problems), (), words)
-        masked, cited = _mask_evidence(text, evidence)
+        masked, labelled, cited = _mask_evidence(text, evidence)
+        if said_twice := _repeated_sentence(labelled):
+            problems.append(Problem("repeated", f"says the same thing twice: {said_twice!r}"))
         personal: list[str] = []
         known = _evidence_tokens(evidence)
         if URL.search(text):
@@ -128,8 +131,6 @@ def _shape_problems(text: str, max_words: int, max_sentences: int) -> list[Probl
     sentences = len(re.findall(r"[.!?]+(?:\s|$)", text)) or 1
     if len(words) > max_words or sentences > max_sentences:
         return [Problem("too_long", f"{len(words)} words in {sentences} sentences")]
-    if said_twice := _repeated_sentence(text):
-        return [Problem("repeated", f"says the same thing twice: {said_twice!r}")]
     return []
 
 
@@ -138,12 +139,14 @@ def _repeats(words: list[str]) -> bool:
     return any(lower[i] == lower[i + 1] == lower[i + 2] for i in range(len(lower) - 2))
 
 
-def _repeated_sentence(text: str) -> str | None:
-    """A sentence that repeats another: mostly the same words, or the same five in a row."""
-    sentences: list[str] = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+def _repeated_sentence(labelled: str) -> str | None:
+    """A sentence that repeats another: mostly the same words, or the same five in a row.
+    Evidence phrases count as one word each (their fact label), so two facts about one
+    long name differ, and the same fact said twice does not."""
+    sentences: list[str] = [s.strip() for s in _SENTENCE.findall(labelled) if s.strip()]
     seen: list[tuple[str, list[str]]] = []
     for sentence in sentences:
-        words = [w.lower() for w in _WORD.findall(sentence)]
+        words = [w.lower() for w in _TOKEN.findall(sentence)]
         for _, other in seen:
             both, either = set(words) & set(other), set(words) | set(other)
             if either and len(both) / len(either) >= 0.8 and min(len(words), len(other)) >= 3:
@@ -175,18 +178,22 @@ def _evidence_tokens(evidence: Evidence) -> set[str]:
     return {t.key for _, phrase in _evidence_phrases(evidence) for t in tokens(phrase)}
 
 
-def _mask_evidence(text: str, evidence: Evidence) -> tuple[str, list[str]]:
-    """Replace the evidence's own phrases with a mask; say which were cited."""
+def _mask_evidence(text: str, evidence: Evidence) -> tuple[str, str, list[str]]:
+    """The text with the evidence's own phrases masked, the same with each phrase as its
+    fact label, and the labels cited."""
     index = PhraseIndex(_evidence_phrases(evidence))
     cited: list[str] = []
     out: list[str] = []
+    labelled: list[str] = []
     last = 0
     for mention in index.find(text):
         out += [text[last : mention.start], MASK]
+        labelled += [text[last : mention.start], MASK + re.sub(r"\W", "", mention.kind)]
         last = mention.end
         cited.append(mention.kind)
     out.append(text[last:])
-    return "".join(out), cited
+    labelled.append(text[last:])
+    return "".join(out), "".join(labelled), cited
 
 
 def _support(claim: Claim, codes: set[str], evidence: Evidence) -> set[str]:

@@ -128,6 +128,7 @@ class Vocabulary:
         regions: Iterable[str] = (),
         attributes: Iterable[str] = (),
         texts: Iterable[str] = (),
+        departments: Iterable[str] = (),
     ) -> None:
         self.brands = frozenset(b for b in brands if b.strip())
         self.categories = frozenset(c for c in categories if c.strip())
@@ -139,6 +140,7 @@ class Vocabulary:
             + [("category", c) for c in self.categories]
             + [("product", t) for t in self.titles]
             + [("region", r) for r in self.regions]
+            + [("department", d) for d in departments if d.strip()]
         )
 
         self.properties = PhraseIndex([("property", a) for a in self.attributes])
@@ -155,7 +157,7 @@ class Vocabulary:
         attributes: set[str] = set()
         for raw in frame["attributes"].dropna():
             attributes.update(_attribute_words(raw))
-        texts = [str(t) for column in ("description", "department") for t in frame[column].dropna()]
+        texts = [str(t) for t in frame["description"].dropna()]
         return cls(
             brands=catalog.brands,
             categories=catalog.categories,
@@ -163,6 +165,7 @@ class Vocabulary:
             regions=regions,
             attributes=attributes,
             texts=texts,
+            departments={str(d) for d in frame["department"].dropna()},
         )
 
     def find(self, text: str) -> list[Mention]:

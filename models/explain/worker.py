@@ -80,12 +80,15 @@ class ExplainWorker:
 
     async def _explain(self, job: Job) -> Outcome:
         explainer = self.explainer_of()
+        cache_errors = explainer.cache.errors if explainer.cache is not None else 0
         try:
             shown = await explainer.explain([job.evidence], job.mode, self.budget_s)
         except Exception:  # a job that breaks the explainer must not stop the worker
             log.exception("explanation job %s failed", job.id)
             return "error"
         explanation = shown[0]
+        if explainer.cache is not None and explainer.cache.errors > cache_errors:
+            return "error"  # written but not stored: nobody could read it, so try again
         return "error" if explanation is None else outcome_of(explanation.source)
 
     async def _loop(self, stop: asyncio.Event) -> None:
