@@ -64,19 +64,20 @@ class ExplainWorker:
         self._left: int | None = None
 
     async def run(self, stop: asyncio.Event, max_jobs: int | None = None) -> None:
-        """Work until ``stop`` is set (or, given ``max_jobs``, that many jobs are done)."""
+        """Work until ``stop`` is set (or, given ``max_jobs``, that many jobs are settled:
+        an attempt that failed and went back in line does not count)."""
         self._left = max_jobs
         await asyncio.gather(*(self._loop(stop) for _ in range(self.concurrency)))
 
-    async def work_one(self) -> bool:
-        """Claim and finish one job; False when none was waiting."""
+    async def work_one(self) -> str | None:
+        """Claim and work one job: ``settled``, ``retry`` or ``gone``; None when none waited."""
         job = await self.queue.claim()
         if job is None:
-            return False
+            return None
         outcome = await self._explain(job)
         result = await self.queue.settle(job, outcome)
         self.counts[outcome if result == "settled" else result] += 1
-        return True
+        return result
 
     async def _explain(self, job: Job) -> Outcome:
         explainer = self.explainer_of()
@@ -94,14 +95,14 @@ class ExplainWorker:
     async def _loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set() and (self._left is None or self._left > 0):
             try:
-                worked = await self.work_one()
-                if worked and self._left is not None:
-                    self._left -= 1
+                result = await self.work_one()
             except (RedisError, OSError) as exc:
                 self.counts["redis_error"] += 1
                 log.warning("explanation queue unavailable (%s); retrying", exc)
-                worked = False
-            if worked:
+                result = None
+            if result is not None:
+                if result != "retry" and self._left is not None:
+                    self._left -= 1
                 continue
             # Idle: an enqueue in this process wakes us at once; other processes' jobs
             # (and ``stop``) are seen by the next poll.
