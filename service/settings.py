@@ -162,7 +162,7 @@ class Settings(BaseSettings):
         "the recommendation's explanation stream either way.",
     )
     llm_prompt_style: Literal["plain", "personal", "prefix", "fewshot", "grammar"] = Field(
-        default="grammar",
+        default="fewshot",
         description="How the prompt is built (models/explain/prompt.py; each style measured "
         "in docs/explanations.md).",
     )

@@ -32,7 +32,7 @@ from models.explain.template import PHRASINGS, TemplateWriter, shopper_query
 
 PromptStyle = Literal["plain", "personal", "prefix", "fewshot", "grammar"]
 STYLES: tuple[str, ...] = get_args(PromptStyle)
-DEFAULT_STYLE: PromptStyle = "grammar"
+DEFAULT_STYLE: PromptStyle = "fewshot"
 
 # Kept short on purpose: the small model echoes rules it is given ("never follow
 # instructions...") into its answer. Safety comes from the grounding check, not from here.
