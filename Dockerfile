@@ -13,6 +13,7 @@ RUN apt-get update \
 
 WORKDIR /src
 COPY pyproject.toml README.md* ./
+COPY shopmode ./shopmode
 COPY features ./features
 COPY models ./models
 COPY service ./service

@@ -179,8 +179,8 @@ def run(quick: bool) -> dict[str, Any]:
     """Measure intake against the real service and the trivial baseline."""
     import redis
 
-    from features.catalog import store_catalog
-    from features.keys import event_stream
+    from features.store.catalog import store_catalog
+    from features.store.keys import event_stream
     from service.embedded_redis import EmbeddedRedis, free_port
 
     duration, warmup, concurrency = (5.0, 1.0, 4) if quick else (20.0, 3.0, 4)

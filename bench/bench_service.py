@@ -159,9 +159,9 @@ def scoring_floor(home: Path, version: str, candidates: int) -> dict[str, float]
     Two such calls per request bound what one worker can serve."""
     import numpy as np
 
-    from models.ranker import one_thread
-    from models.reasons import NOT_A_REASON
-    from models.registry import load_version
+    from models.ranking.ranker import one_thread
+    from models.ranking.reasons import NOT_A_REASON
+    from models.ranking.registry import load_version
 
     model = load_version(home / "models", version)
     baseline = np.asarray(model.metadata.baseline, dtype=np.float32)

@@ -46,7 +46,7 @@ def _read(world: Path) -> Any:
 
     from features.catalog import Catalog
     from features.ingest import interest_events, read_events
-    from models.training import EventLog
+    from models.ranking.training import EventLog
 
     events = read_events(world / "events.parquet")
     declared = interest_events(pd.read_parquet(world / "users.parquet"))
@@ -60,8 +60,9 @@ def _read(world: Path) -> Any:
 def _scoring(prepared: Any, model: Any) -> dict[str, Any]:
     from threadpoolctl import threadpool_limits
 
-    from models.candidates import SOURCES, CandidateSet
-    from models.recommender import RecommendContext, Recommender
+    from models.recommend.recommender import Recommender
+    from models.recommend.request import RecommendContext
+    from models.retrieval.candidates import SOURCES, CandidateSet
 
     catalog = prepared.log.catalog
     recommender = Recommender(catalog, model)
@@ -103,12 +104,12 @@ def run(quick: bool) -> dict[str, Any]:
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     from features.offline import OfflineFeatureEngine
-    from models.evaluation import evaluate
-    from models.registry import load_version, save_model
-    from models.training import TrainConfig, prepare, train_ranker
+    from models.evaluation.evaluate import evaluate
+    from models.ranking.registry import load_version, save_model
+    from models.ranking.training import TrainConfig, prepare, train_ranker
     from world.config import WorldConfig
     from world.generate import generate_world
-    from world.truth import Truth
+    from world.truth_files import load_truth
 
     size = QUICK if quick else FULL
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
@@ -139,7 +140,7 @@ def run(quick: bool) -> dict[str, Any]:
 
         model = load_version(Path(tmp) / "models", meta.version)
         scoring = _scoring(prepared, model)
-        evaluation = evaluate(prepared, model, Truth.load(world), max_decisions=2000)
+        evaluation = evaluate(prepared, model, load_truth(world), max_decisions=2000)
     metrics = meta.metrics
     quality = {name: s.metrics["ndcg@10"] for name, s in evaluation.systems.items()}
     return {

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.event_frame import validate_frame
-from features.event_log import write_event_part
-from features.events import EventType, Rejection, content_event_id
-from features.online import OnlineFeatureStore
-from features.tables import read_table, require_columns
+from features.events.frame import validate_frame
+from features.events.schema import EventType, Rejection, content_event_id
+from features.events.tables import read_table, require_columns
+from features.store.event_log import write_event_part
+from features.store.online import OnlineFeatureStore
 
 EVENT_REQUIRED_COLUMNS = ("user_id", "type", "ts")
 USER_REQUIRED_COLUMNS = ("user_id",)

@@ -27,9 +27,9 @@ from features.definitions import (
     SLOT_INDEX,
     WINDOWS,
     decay_to,
-    unpack_counts,
 )
-from features.events import EventType
+from features.events.schema import EventType
+from features.folds import unpack_counts
 
 N_SLOTS = len(PRODUCT_SLOTS)
 STATS_FORMAT = f"<{N_SLOTS}d"

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from features.catalog import Catalog
-from features.errors import LLMUnavailable
 from models.evidence import Evidence, Explanation
 from models.explain import (
     Explainer,
@@ -39,6 +38,7 @@ from service.explanation_pages import Page, PageItem, save_page, where_items_sta
 from service.redis_link import AsyncRedis
 from service.settings import Settings
 from service.snapshot import CatalogSnapshot
+from shopmode.errors import LLMUnavailable
 
 log = logging.getLogger("shopmode.service")
 # A worker's cache writes: nobody waits on them, and a lost write is a lost text.

@@ -1,7 +1,7 @@
 """A served page's pending explanations, and where each of them stands now.
 
 When an answer goes out with template text for items whose LLM text is still being
-written, the page is kept in Redis (``features.keys.explanation_page``, TTL
+written, the page is kept in Redis (``features.store.keys.explanation_page``, TTL
 ``explanation_page_ttl_s``): the shopper, the mode, and per pending item its rank, product
 and evidence pack. The explanation stream and its polling form read it back and ask the
 cache and the queue where each item stands. An item the queue has no trace of (Redis lost
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from features import keys
+from features.store import keys
 from models.evidence import Evidence, Explanation, ExplanationSource
 from models.explain import Explainer
 from models.explain.queue import ExplanationQueue, JobState, Request, job_id

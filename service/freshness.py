@@ -17,13 +17,13 @@ import time
 
 from redis.exceptions import RedisError
 
-from features.errors import ShopmodeError, StoreUnavailable
-from features.online import AsyncOnlineFeatureStore
-from models.recommender import Recommender
+from features.store.online import AsyncOnlineFeatureStore
+from models.recommend.recommender import Recommender
 from service.explaining import follow_catalog
 from service.model_slot import SyncResult
 from service.snapshot import take_snapshot
 from service.state import ServiceState
+from shopmode.errors import ShopmodeError, StoreUnavailable
 
 log = logging.getLogger("shopmode.service")
 

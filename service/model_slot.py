@@ -14,10 +14,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from features.errors import ModelError, NotFound
-from models.ranking_features import RANKING_FEATURES
-from models.registry import CURRENT_KEY, LoadedModel, load_version
+from models.ranking.features import RANKING_FEATURES
+from models.ranking.registry import CURRENT_KEY, LoadedModel, load_version
 from service.redis_link import AsyncRedis
+from shopmode.errors import ModelError, NotFound
 
 log = logging.getLogger("shopmode.service")
 

@@ -9,13 +9,12 @@ propagate: the caller answers from the popularity snapshot instead.
 from __future__ import annotations
 
 from features.catalog import Catalog
-from features.errors import StoreUnavailable
-from models.cold_start import has_behaviour, region_of, trending_in_region
-from models.cooccurrence import fetch_neighbours_async
 from models.evidence import Evidence
-from models.exploration import ExplorationPolicy
 from models.intent import Intent
-from models.recommender import Recommendations, RecommendContext
+from models.recommend.cold_start import has_behaviour, region_of, trending_in_region
+from models.recommend.exploration import ExplorationPolicy
+from models.recommend.request import Recommendations, RecommendContext
+from models.retrieval.cooccurrence import fetch_neighbours_async
 from service.explaining import explain_items
 from service.filters import ProductFilter
 from service.redis_link import AsyncRedis
@@ -26,6 +25,7 @@ from service.schemas.recommendations import (
 )
 from service.state import ServiceState
 from service.timing import Timer
+from shopmode.errors import StoreUnavailable
 
 _REGION_TRENDING = 50
 

@@ -14,7 +14,6 @@ import logging
 from redis.exceptions import RedisError
 
 from features.catalog import Catalog
-from features.errors import StoreUnavailable
 from models.intent import IntentVocabulary, parse_intent
 from service.fallback import popular_items
 from service.filters import ProductFilter
@@ -27,6 +26,7 @@ from service.schemas.recommendations import (
 from service.served import new_recommendation_id, record_served
 from service.state import ServiceState
 from service.timing import Timer
+from shopmode.errors import StoreUnavailable
 
 log = logging.getLogger("shopmode.service")
 

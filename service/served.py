@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import orjson
 
-from features import keys
-from features.events import Event
+from features.events.schema import Event
+from features.store import keys
 from service.redis_link import AsyncRedis
 
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from features import keys
-from features.catalog import Catalog, load_catalog_async
+from features.catalog import Catalog
 from features.state import ProductFeatures
+from features.store import keys
+from features.store.catalog import load_catalog_async
 from service.filters import ProductFilter
 from service.redis_link import AsyncRedis
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from features.online import AsyncOnlineFeatureStore
+from features.store.online import AsyncOnlineFeatureStore
 from models.explain import Explainer
-from models.recommender import Recommender
+from models.recommend.recommender import Recommender
 from service.auth import KeyRing
 from service.explaining import Explaining
 from service.limits import RateLimiter

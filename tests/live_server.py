@@ -21,12 +21,13 @@ import pandas as pd
 import redis
 import redis.cluster
 
-from features.catalog import Catalog, store_catalog
-from features.events import parse_events
-from features.online import OnlineFeatureStore
-from models.ranker import ShopRanker
-from models.ranking_features import RANKING_FEATURES, REASON_GROUPS
-from models.registry import MODEL_FILE, save_model
+from features.catalog import Catalog
+from features.events.schema import parse_events
+from features.store.catalog import store_catalog
+from features.store.online import OnlineFeatureStore
+from models.ranking.features import RANKING_FEATURES, REASON_GROUPS
+from models.ranking.ranker import ShopRanker
+from models.ranking.registry import MODEL_FILE, save_model
 from service.auth import hash_api_key
 from service.embedded_redis import free_port
 from service.settings import Settings

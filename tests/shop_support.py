@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 import redis
 
-from features.catalog import Catalog, store_catalog
+from features.catalog import Catalog
 from features.ingest import ingest_frame, interest_events
-from features.online import OnlineFeatureStore
-from models.cold_start import ingest_regions
-from models.cooccurrence import Neighbours, store_neighbours
-from models.registry import save_model, set_current
-from models.training import EventLog, TrainConfig, prepare, train_ranker
+from features.store.catalog import store_catalog
+from features.store.online import OnlineFeatureStore
+from models.ranking.registry import save_model, set_current
+from models.ranking.training import EventLog, TrainConfig, prepare, train_ranker
+from models.recommend.cold_start import ingest_regions
+from models.retrieval.cooccurrence import Neighbours, store_neighbours
 from service.auth import hash_api_key
 from service.settings import Settings
 from world.config import WorldConfig

@@ -10,7 +10,8 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from features.catalog import Catalog, store_catalog
+from features.catalog import Catalog
+from features.store.catalog import store_catalog
 from service.app import create_app
 from service.settings import Settings
 

@@ -7,17 +7,17 @@ import numpy as np
 import pandas as pd
 import redis
 
-from features import keys
 from features.catalog import Catalog
-from models.candidates import SOURCES, RetrievalSnapshot, ShopperSignals, candidates_for
-from models.cooccurrence import (
+from features.store import keys
+from models.retrieval.candidates import SOURCES, RetrievalSnapshot, ShopperSignals, candidates_for
+from models.retrieval.cooccurrence import (
     COOC_TTL_SECONDS,
     CooccurrenceLog,
     fetch_neighbours,
     neighbours_from_map,
     store_neighbours,
 )
-from models.text_match import QueryIndex
+from models.retrieval.text_match import QueryIndex
 
 DAY = 86_400.0
 NOW = 1_790_000_000.0

@@ -12,11 +12,11 @@ import redis
 from features_support import BASE_TS, assert_same_products, assert_same_state, small_catalog
 from typer.testing import CliRunner
 
-from features import keys
 from features.catalog import Catalog
 from features.ingest import interest_events
 from features.offline import OfflineFeatureEngine
-from features.online import OnlineFeatureStore
+from features.store import keys
+from features.store.online import OnlineFeatureStore
 from service.cli import app
 
 CATALOG_FRAME = small_catalog().frame

@@ -10,9 +10,9 @@ import pytest
 import redis
 import redis.asyncio
 
-from features.events import EventType
+from features.events.schema import EventType
 from features.state import RecentItem, UserState
-from models.cold_start import (
+from models.recommend.cold_start import (
     cold_start_plan,
     region_of,
     region_trending_from_log,

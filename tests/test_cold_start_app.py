@@ -13,7 +13,7 @@ import redis
 from fastapi.testclient import TestClient
 from shop_support import DEMO_KEY, ShopWorld, bearer, build_shop, train_shop
 
-from models.cold_start import ingest_regions
+from models.recommend.cold_start import ingest_regions
 from service.app import create_app
 
 HEADERS = bearer(DEMO_KEY)

@@ -11,8 +11,8 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
-from models.cooccurrence import fetch_neighbours
-from models.registry import CURRENT_KEY, list_versions, load_current
+from models.ranking.registry import CURRENT_KEY, list_versions, load_current
+from models.retrieval.cooccurrence import fetch_neighbours
 from service.cli import app
 
 

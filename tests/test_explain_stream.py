@@ -20,7 +20,7 @@ import redis
 from fastapi.testclient import TestClient
 from shop_support import ADMIN_KEY, DEMO_KEY, ShopWorld, bearer, build_shop, train_shop
 
-from features import keys
+from features.store import keys
 from models.evidence import Evidence, Reason
 from models.explain import GroundingCheck, TemplateWriter, Vocabulary
 from service.app import create_app

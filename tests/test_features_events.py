@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.errors import InvalidEvent
-from features.event_frame import validate_frame
-from features.events import Event, EventType, parse_event, parse_events
+from features.events.frame import validate_frame
+from features.events.schema import Event, EventType, parse_event, parse_events
+from shopmode.errors import InvalidEvent
 
 NOW = 1_790_000_000.0
 GOOD = {"user_id": "u1", "type": "view", "product_id": "p1", "ts": NOW - 60}

@@ -14,15 +14,15 @@ import redis.cluster
 from features_support import BASE_TS, small_catalog
 from redis.cluster import key_slot
 
-from features import keys
-from features.catalog import load_catalog, load_catalog_async, store_catalog
 from features.definitions import MEMBER_CAP, RECENT_CAP, TIME_ORIGIN
-from features.errors import InvalidEvent, NotFound, StoreUnavailable
-from features.event_log import read_event_log, write_event_part
-from features.events import parse_events
+from features.events.schema import parse_events
 from features.offline import OfflineFeatureEngine
-from features.online import AsyncOnlineFeatureStore, OnlineFeatureStore
-from features.store_flow import StoreConfig
+from features.store import keys
+from features.store.apply import StoreConfig
+from features.store.catalog import load_catalog, load_catalog_async, store_catalog
+from features.store.event_log import read_event_log, write_event_part
+from features.store.online import AsyncOnlineFeatureStore, OnlineFeatureStore
+from shopmode.errors import InvalidEvent, NotFound, StoreUnavailable
 
 CATALOG = small_catalog()
 StoreClient = redis.Redis | redis.cluster.RedisCluster

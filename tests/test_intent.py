@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from features.catalog import Catalog
-from features.errors import InvalidInput
 from models.intent import MAX_QUERY_CHARS, Intent, IntentVocabulary, parse_intent
+from shopmode.errors import InvalidInput
 from world.vocabulary import CATEGORIES, COLOURS, MATERIALS
 
 BRANDS = ("Northpeak", "Cedarline", "Foxwave", "Oakhaus")

@@ -10,15 +10,16 @@ import pandas as pd
 import pytest
 
 from features.catalog import Catalog
-from features.errors import InvalidInput
 from features.ingest import interest_events
 from features.offline import OfflineFeatureEngine
 from features.state import ProductFeatures, UserState
-from models.cooccurrence import NeighbourMap, Neighbours
 from models.explain.template import PHRASINGS
-from models.recommender import RecommendContext, Recommender
-from models.registry import LoadedModel, load_version, save_model
-from models.training import EventLog, Prepared, TrainConfig, prepare, train_ranker
+from models.ranking.registry import LoadedModel, load_version, save_model
+from models.ranking.training import EventLog, Prepared, TrainConfig, prepare, train_ranker
+from models.recommend.recommender import Recommender
+from models.recommend.request import RecommendContext
+from models.retrieval.cooccurrence import NeighbourMap, Neighbours
+from shopmode.errors import InvalidInput
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from models.ranker import ShopRanker, one_thread
+from models.ranking.ranker import ShopRanker, one_thread
 
 # Binned histograms make integer weights differ slightly from repeated rows, as for
 # HistGradientBoostingRegressor itself (scikit-learn marks the same check for it).

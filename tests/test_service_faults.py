@@ -16,9 +16,10 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from features.catalog import Catalog, store_catalog
-from features.events import parse_events
-from features.online import OnlineFeatureStore
+from features.catalog import Catalog
+from features.events.schema import parse_events
+from features.store.catalog import store_catalog
+from features.store.online import OnlineFeatureStore
 from service.app import create_app
 from service.embedded_redis import EmbeddedRedis, free_port
 from service.settings import Settings

@@ -14,10 +14,11 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from features.catalog import Catalog, store_catalog
-from models.ranker import ShopRanker
-from models.ranking_features import RANKING_FEATURES, REASON_GROUPS
-from models.registry import CURRENT_KEY, MODEL_FILE, save_model
+from features.catalog import Catalog
+from features.store.catalog import store_catalog
+from models.ranking.features import RANKING_FEATURES, REASON_GROUPS
+from models.ranking.ranker import ShopRanker
+from models.ranking.registry import CURRENT_KEY, MODEL_FILE, save_model
 from service.app import create_app
 from service.settings import Settings
 

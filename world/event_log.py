@@ -79,7 +79,9 @@ def session_timestamps(
     gap = fixed + browsing * _SLOW_BROWSE + rng.exponential(1.0, ordered.kind.size) * mean
     gap = np.minimum(gap, 600.0)
     total = np.cumsum(gap)
-    first = np.flatnonzero(np.r_[True, ordered.session[1:] != ordered.session[:-1]])
+    # A world may have no sessions at all (tiny worlds, short spans): no event, no time.
+    starts = np.r_[True, ordered.session[1:] != ordered.session[:-1]] if gap.size else []
+    first = np.flatnonzero(starts)
     before = np.repeat(total[first] - gap[first], np.diff(np.r_[first, ordered.session.size]))
     ts = session_start[ordered.session] + (total - before)
     return ordered, np.round(ts, 3)

@@ -34,12 +34,15 @@ PERSONAL_CODES: frozenset[str] = frozenset(
 
 
 def personal_reasons(evidence: Evidence) -> list[Reason]:
-    """The pack's reasons about the shopper that can be said, strongest first."""
-    return [
+    """The pack's reasons about the shopper that can be said: what they asked for now
+    first (as the template does), then strongest first."""
+    found = [
         r
         for r in evidence.ordered_reasons()
-        if r.code in PERSONAL_CODES and PHRASINGS.get(r.code, _none)(r.facts)
+        if r.code in PERSONAL_CODES
+        and (PHRASINGS.get(r.code, _none)(r.facts) or (r.code == "query_match" and evidence.query))
     ]
+    return sorted(found, key=lambda r: r.code != "query_match")
 
 
 def holds_personal(evidence: Evidence) -> bool:

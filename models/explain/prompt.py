@@ -27,7 +27,7 @@ from typing import Literal, get_args
 from models.evidence import Evidence
 from models.explain.backend import Prompt
 from models.explain.openings import NEUTRAL, opening
-from models.explain.personal import PERSONAL_CODES
+from models.explain.personal import PERSONAL_CODES, personal_reasons
 from models.explain.template import PHRASINGS, TemplateWriter, shopper_query
 
 PromptStyle = Literal["plain", "personal", "prefix", "fewshot", "grammar"]
@@ -73,7 +73,7 @@ def _facts(evidence: Evidence, style: str) -> list[str]:
         return _writer.sentences(evidence, vary=False)
     # Strongest personal fact first, then the strongest other one: two short true sentences.
     ordered = evidence.ordered_reasons()
-    personal = [r for r in ordered if r.code in PERSONAL_CODES]
+    personal = personal_reasons(evidence)
     others = [r for r in ordered if r.code not in PERSONAL_CODES]
     chosen = [*personal[:1], *others[:1]] if personal else others[:2]
     pack = evidence.model_copy(update={"reasons": chosen})

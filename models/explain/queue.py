@@ -1,6 +1,6 @@
 """The explanation job queue: bounded, prioritised, deduplicated, safe against dead workers.
 
-One queue per LLM backend in Redis (keys ``features.keys.explain_queue``, one cluster slot,
+One queue per LLM backend in Redis (keys ``features.store.keys.explain_queue``, one cluster slot,
 so every step is one atomic script in ``models/explain/lua/``). Every Redis command of the
 queue is in this module.
 
@@ -31,7 +31,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 
-from features import keys
+from features.store import keys
 from models.evidence import Evidence
 
 Outcome = Literal["ready", "rejected", "error", "dropped"]

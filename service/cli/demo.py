@@ -25,14 +25,14 @@ import redis
 import typer
 from pydantic import SecretStr
 
-from features import keys
-from features.errors import ShopmodeError
-from models.registry import CURRENT_KEY, list_versions
+from features.store import keys
+from models.ranking.registry import CURRENT_KEY, list_versions
 from service.cli import app
 from service.cli.common import settings as current_settings
 from service.embedded_redis import redis_url_for
 from service.settings import Settings
 from service.tokens import ShopperTokens, load_secret
+from shopmode.errors import ShopmodeError
 
 Size = Literal["tiny", "small", "default"]
 SIZES: dict[str, dict[str, int]] = {

@@ -8,21 +8,22 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from features.catalog import Catalog, load_catalog
-from features.errors import InvalidInput, ModelError, NotFound
-from features.event_log import read_event_log
+from features.catalog import Catalog
+from features.events.tables import read_table
 from features.ingest import interest_events, read_events
-from features.tables import read_table
-from models.evaluation import evaluate
-from models.registry import LoadedModel, load_current
-from models.report import COLUMNS, table_rows, write_report
-from models.training import EventLog, prepare
+from features.store.catalog import load_catalog
+from features.store.event_log import read_event_log
+from models.evaluation.evaluate import evaluate
+from models.evaluation.report import COLUMNS, table_rows, write_report
+from models.ranking.registry import LoadedModel, load_current
+from models.ranking.training import EventLog, prepare
 from service.cli import app
 from service.cli.common import progress_bar, settings
 from service.cli.features import feature_client
 from service.cli.train import Client, fail, read_log
 from service.settings import Settings
-from world.truth import Truth
+from shopmode.errors import InvalidInput, ModelError, NotFound
+from world.truth_files import load_truth
 
 
 def log_of(client: Client, config: Settings, model: LoadedModel, data: Path | None) -> EventLog:
@@ -75,7 +76,7 @@ def evaluate_command(
             raise fail(field, exc.message if isinstance(exc, InvalidInput) else str(exc)) from None
     truth = None
     if log.data_dir is not None and (log.data_dir / "truth").is_dir():
-        truth = Truth.load(log.data_dir)
+        truth = load_truth(log.data_dir)
     with progress_bar() as bar:
         task = bar.add_task("evaluating", total=min(len(prepared.test), max_decisions))
         result = evaluate(

@@ -19,8 +19,7 @@ from typing import Annotated
 import typer
 from redis.exceptions import RedisError
 
-from features.catalog import load_catalog_async
-from features.errors import ShopmodeError, StoreUnavailable
+from features.store.catalog import load_catalog_async
 from models.explain import Explainer, build_backend
 from models.explain.worker import ExplainWorker
 from service.cli import app
@@ -35,6 +34,7 @@ from service.explaining import (
 )
 from service.redis_link import AsyncRedis, open_redis
 from service.settings import Settings
+from shopmode.errors import ShopmodeError, StoreUnavailable
 
 
 async def run_worker(

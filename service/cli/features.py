@@ -14,19 +14,20 @@ import redis
 import redis.cluster
 import typer
 
-from features.catalog import Catalog, load_catalog
-from features.errors import InvalidInput
-from features.events import parse_timestamp
+from features.catalog import Catalog
+from features.events.schema import parse_timestamp
 from features.ingest import read_events
 from features.offline import OfflineFeatureEngine
-from features.online import OnlineFeatureStore
 from features.state import ProductFeatures, UserState
-from features.store_flow import StoreConfig
+from features.store.apply import StoreConfig
+from features.store.catalog import load_catalog
+from features.store.online import OnlineFeatureStore
 from features.vector import FEATURE_NAMES, feature_matrix
 from service.cli import app
 from service.cli.common import settings
 from service.embedded_redis import redis_url_for
 from service.settings import Settings
+from shopmode.errors import InvalidInput
 
 _OPTION = {"events": "--events", "catalog": "--catalog", "at": "--at", "products": "--products"}
 

@@ -8,16 +8,17 @@ from pathlib import Path
 import typer
 from rich.progress import TaskID
 
-from features.catalog import Catalog, load_catalog, store_catalog
-from features.errors import InvalidInput, NotFound
+from features.catalog import Catalog
+from features.events.tables import read_table
 from features.ingest import IngestReport, ingest_frame, interest_events, read_events
-from features.online import OnlineFeatureStore
-from features.store_flow import StoreConfig
-from features.tables import read_table
-from models.cold_start import ingest_regions
+from features.store.apply import StoreConfig
+from features.store.catalog import load_catalog, store_catalog
+from features.store.online import OnlineFeatureStore
+from models.recommend.cold_start import ingest_regions
 from service.cli import app
 from service.cli.common import progress_bar, settings
 from service.cli.features import feature_client
+from shopmode.errors import InvalidInput, NotFound
 
 _OPTION = {"events": "--events", "catalog": "--catalog", "users": "--users"}
 

@@ -12,18 +12,19 @@ import redis
 import redis.cluster
 import typer
 
-from features.catalog import Catalog, load_catalog
-from features.errors import InvalidInput, NotFound
-from features.event_log import read_event_log
+from features.catalog import Catalog
+from features.events.tables import read_table
 from features.ingest import interest_events, read_events
-from features.tables import read_table
-from models.cooccurrence import store_neighbours
-from models.registry import save_model, set_current
-from models.training import EventLog, TrainConfig, prepare, train_ranker
+from features.store.catalog import load_catalog
+from features.store.event_log import read_event_log
+from models.ranking.registry import save_model, set_current
+from models.ranking.training import EventLog, TrainConfig, prepare, train_ranker
+from models.retrieval.cooccurrence import store_neighbours
 from service.cli import app
 from service.cli.common import progress_bar, settings
 from service.cli.features import feature_client
 from service.settings import Settings
+from shopmode.errors import InvalidInput, NotFound
 
 _OPTION = {
     "events": "--events",

@@ -7,11 +7,11 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from features.errors import StoreUnavailable
 from service.deps import AdminCaller, StateDep
 from service.freshness import sync_model
 from service.problems import Problem
 from service.schemas.health import ModelReloadPublic
+from shopmode.errors import StoreUnavailable
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

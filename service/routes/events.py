@@ -9,12 +9,12 @@ from fastapi import APIRouter, HTTPException, Request
 from redis.exceptions import RedisError
 from starlette.responses import Response
 
-from features.errors import InvalidInput, StoreUnavailable
-from features.events import parse_events
+from features.events.schema import parse_events
 from service.deps import EventWriter, StateDep, refuse_others
 from service.problems import FieldError, Problem, problem_response
 from service.schemas.events import EVENT_EXAMPLE, EventBatchPublic, EventCreate, EventResultPublic
 from service.served import count_attributed
+from shopmode.errors import InvalidInput, StoreUnavailable
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 

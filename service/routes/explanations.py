@@ -22,7 +22,6 @@ from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
-from features.errors import NotFound, StoreUnavailable
 from models.evidence import Explanation
 from models.explain.queue import job_id
 from service.deps import RecommendCaller, StateDep, for_shopper
@@ -30,6 +29,7 @@ from service.explanation_pages import ItemUpdate, Page, PageItem, load_page, whe
 from service.problems import Problem
 from service.schemas.recommendations import ExplanationPublic
 from service.state import ServiceState
+from shopmode.errors import NotFound, StoreUnavailable
 
 router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
 

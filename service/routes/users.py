@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
-from features.errors import StoreUnavailable
 from service.deps import AdminCaller, RecommendCaller, StateDep, for_shopper
 from service.problems import Problem
 from service.recommending import recommend
@@ -18,6 +17,7 @@ from service.schemas.recommendations import (
     RecommendationCreate,
     RecommendationPublic,
 )
+from shopmode.errors import StoreUnavailable
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 

@@ -25,14 +25,14 @@ from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 from starlette.responses import Response
 
-from features import keys
-from features.errors import InvalidInput, StoreUnavailable
-from models.cold_start import region_of
+from features.store import keys
+from models.recommend.cold_start import region_of
 from service.auth import hash_api_key
 from service.deps import RecommendCaller, StateDep, for_shopper, no_shopper_tokens
 from service.problems import Problem
 from service.redis_link import AsyncRedis
 from service.settings import ApiKeySpec, Settings
+from shopmode.errors import InvalidInput, StoreUnavailable
 
 router = APIRouter(tags=["shop page"])
 
