@@ -87,6 +87,7 @@ async def _stand(state: ServiceState, page: Page, items: Sequence[PageItem]) -> 
 @router.get(
     "/{recommendation_id}/explanations",
     summary="LLM texts of a served page as they are written (SSE or JSON)",
+    response_model=ExplanationsPublic,
     description="`Accept: text/event-stream`: server-sent events, one `explanation` per "
     "pending item as it settles, then `done`. Otherwise JSON: where each pending item "
     "stands; `wait` holds the answer up to that many seconds for the next text.",
