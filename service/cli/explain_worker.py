@@ -34,7 +34,7 @@ from service.explaining import (
 )
 from service.redis_link import AsyncRedis, open_redis
 from service.settings import Settings
-from shopmode.errors import ShopmodeError, StoreUnavailable
+from shopmode.errors import InvalidInput, ShopmodeError, StoreUnavailable
 
 
 async def run_worker(
@@ -115,6 +115,11 @@ def explain_worker(
 ) -> None:
     """Write LLM explanations from the queue until stopped."""
     settings = current_settings()
+    if settings.llm_backend == "template":
+        raise InvalidInput(
+            "explain-worker writes LLM text: set SHOPMODE_LLM_BACKEND to local or openai",
+            "SHOPMODE_LLM_BACKEND",
+        )
     with redis_url_for(settings.redis_url, settings.home) as url:
         counts = asyncio.run(
             run_worker(settings, url, concurrency or settings.explain_worker_concurrency, max_jobs)
