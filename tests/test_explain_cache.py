@@ -50,6 +50,10 @@ def run(
 ) -> list[Explanation | None]:
     async def go() -> list[Explanation | None]:
         client = async_twin(store)
+        # Connected first, as the service's client is by its start-up probe: a cluster
+        # client's first command also discovers the nodes, which can take longer than the
+        # cache's 50 ms on a busy machine (a miss then, by design, not what is tested here).
+        await client.ping()
         explainer = Explainer(backend, GroundingCheck(), cache=ExplanationCache(client, 3600))
         try:
             return await explainer.explain(items, mode="llm", budget_s=budget_s)
