@@ -291,6 +291,19 @@ UNSUPPORTED = [
     # measured on the service: another department, and plans the shopper never told
     (HEADPHONES, NEXT_ADVENTURE, "department"),
     (HEADPHONES, NEXT_ADVENTURE, "audience"),
+    # measured by bench_llm_http for a pack holding only "launched 23 days ago"
+    (
+        Evidence(
+            product_id="p-ultrabook",
+            title="Kestrelbay Wireless Ultrabook in Navy",
+            brand="Kestrelbay",
+            category="Laptops",
+            price=899.0,
+            reasons=[Reason(code="new_arrival", facts={"days_since_launch": 23})],
+        ),
+        "You'll like it because the 23-day delay has helped Kestrelbay to get more customers.",
+        "market",
+    ),
 ]
 
 

@@ -262,6 +262,8 @@ CLAIMS: tuple[Claim, ...] = (
             r"\b(?:market|marketplace|industry|competitors?|competition|out\s+there"
             r"|on\s+the\s+planet|in\s+the\s+world|of\s+all\s+time|ever\s+made|anywhere"
             r"|unlike\s+(?:other|any)|compared\s+to|than\s+(?:other|any|most))\b"
+            r"|\b(?:customers|consumers|clients|sales|revenue|profits?|business|company"
+            r"|delay(?:s|ed)?)\b"
         ),
     ),
     Claim(
