@@ -51,11 +51,12 @@ def _ingest(
     from features.events.frame import validate_frame
     from features.ingest import ingest_frame, interest_events
     from features.store.apply import StoreConfig
-    from features.store.catalog import store_catalog
+    from features.store.catalog import save_catalog
     from features.store.online import OnlineFeatureStore
+    from features.store.runner import SyncRunner
 
     catalog = Catalog.read(world / "catalog.parquet")
-    store_catalog(client, catalog)
+    SyncRunner(client).run(save_catalog(catalog))
     events = pd.read_parquet(world / "events.parquet")
     interests = interest_events(pd.read_parquet(world / "users.parquet"))
     store = OnlineFeatureStore(client, catalog, StoreConfig(log_live_events=False))

@@ -19,9 +19,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from redis.exceptions import RedisError
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from features.store.apply import StoreConfig
+from features.store.connect import close_async
+from features.store.runner import AsyncRunner
 from service.auth import KeyRing
 from service.embedded_redis import EmbeddedRedis
 from service.explaining import build_explaining
@@ -68,18 +70,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         embedded = EmbeddedRedis(settings.redis_dir)
         url = await asyncio.to_thread(embedded.start)
     redis = open_redis(url, settings)
+    runner = AsyncRunner(redis)
     # The explanation feed blocks on the queue's stream: its own, patient connection.
     blocking = open_redis(url, settings, socket_timeout=_FEED_BLOCK_S + 5)
     metrics: ServiceMetrics = app.state.metrics
-    explaining = await build_explaining(settings, redis, blocking)
+    explaining = await build_explaining(settings, redis, runner, AsyncRunner(blocking))
     state = ServiceState(
         settings=settings,
         redis=redis,
-        health=RedisHealth(redis),
+        runner=runner,
+        store_config=StoreConfig.from_settings(settings),
+        health=RedisHealth(runner),
         metrics=metrics,
         # The demo page's key first: it keeps exactly recommend + events:write.
         keys=KeyRing((*web.demo_key_specs(settings), *settings.api_keys)),
-        limiter=RateLimiter(redis, settings.rate_limit_per_minute),
+        limiter=RateLimiter(runner, settings.rate_limit_per_minute),
         models=ModelSlot(settings.models_dir),
         explaining=explaining,
         tokens=ShopperTokens(load_secret(settings.token_secret, settings.home)),
@@ -112,9 +117,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait({task}, timeout=1)
         explaining.close()
-        for client in (blocking, redis):
-            with contextlib.suppress(RedisError, OSError, TimeoutError):
-                await asyncio.wait_for(client.aclose(), timeout=5)
+        await close_async(blocking)
+        await close_async(redis)
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
 

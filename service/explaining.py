@@ -17,9 +17,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from redis.exceptions import RedisError
-
 from features.catalog import Catalog
+from features.store.runner import AsyncRunner
 from models.evidence import Evidence, Explanation
 from models.explain import (
     Explainer,
@@ -38,7 +37,7 @@ from service.explanation_pages import Page, PageItem, save_page, where_items_sta
 from service.redis_link import AsyncRedis
 from service.settings import Settings
 from service.snapshot import CatalogSnapshot
-from shopmode.errors import LLMUnavailable
+from shopmode.errors import LLMUnavailable, StoreUnavailable
 
 log = logging.getLogger("shopmode.service")
 # A worker's cache writes: nobody waits on them, and a lost write is a lost text.
@@ -110,9 +109,9 @@ def explainer_for(
     )
 
 
-def queue_for(settings: Settings, redis: AsyncRedis, cache_id: str) -> ExplanationQueue:
+def queue_for(settings: Settings, runner: AsyncRunner, cache_id: str) -> ExplanationQueue:
     return ExplanationQueue(
-        redis,
+        runner,
         cache_id,
         max_jobs=settings.explain_queue_max,
         lease_s=settings.explain_lease_s,
@@ -127,7 +126,7 @@ def worker_budget(settings: Settings) -> float:
 
 
 async def build_explaining(
-    settings: Settings, redis: AsyncRedis, blocking: AsyncRedis
+    settings: Settings, redis: AsyncRedis, runner: AsyncRunner, blocking: AsyncRunner
 ) -> Explaining:
     """The explainer, queue, feed and (by default) this process's worker."""
     backend, problem = await asyncio.to_thread(_backend, settings)
@@ -144,7 +143,7 @@ async def build_explaining(
     except LLMUnavailable as exc:
         cache_id, problem = TemplateBackend.id, f"LLM backend unavailable: {exc}"
     explainer = explainer_for(settings, backend, redis, cache_id)
-    queue = queue_for(settings, redis, cache_id)
+    queue = queue_for(settings, runner, cache_id)
     feed = ExplanationFeed(queue_for(settings, blocking, cache_id))
     worker = None
     if backend.generative:
@@ -195,7 +194,7 @@ class Explained:
 
 async def explain_items(
     explaining: Explaining,
-    redis: AsyncRedis,
+    runner: AsyncRunner,
     settings: Settings,
     evidence: Sequence[Evidence],
     mode: str,
@@ -227,8 +226,8 @@ async def explain_items(
                 ),
             )
             if page.items:
-                await save_page(redis, page, settings.explanation_page_ttl_s)
-        except (RedisError, OSError) as exc:
+                await save_page(runner, page, settings.explanation_page_ttl_s)
+        except StoreUnavailable as exc:
             log.warning("explanation queue unavailable (%s): template text", exc)
             accepted = [False] * len(todo)
         for i, ok in zip(todo, accepted, strict=True):

@@ -16,9 +16,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from redis.exceptions import RedisError
-
 from models.explain.queue import ExplanationQueue
+from shopmode.errors import StoreUnavailable
 
 log = logging.getLogger("shopmode.service")
 
@@ -47,7 +46,7 @@ class ExplanationFeed:
                 if last is None:
                     last = await self.queue.last_settled_id()
                 last, settled = await self.queue.settled_since(last, self.block_ms)
-            except (RedisError, OSError) as exc:
+            except StoreUnavailable as exc:
                 self.errors += 1
                 log.debug("explanation feed paused: %s", exc)
                 with contextlib.suppress(TimeoutError):

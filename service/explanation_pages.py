@@ -1,7 +1,7 @@
 """A served page's pending explanations, and where each of them stands now.
 
 When an answer goes out with template text for items whose LLM text is still being
-written, the page is kept in Redis (``features.store.keys.explanation_page``, TTL
+written, the page is kept in Redis (``features.store.explain_queue``, TTL
 ``explanation_page_ttl_s``): the shopper, the mode, and per pending item its rank, product
 and evidence pack. The explanation stream and its polling form read it back and ask the
 cache and the queue where each item stands. An item the queue has no trace of (Redis lost
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import orjson
 
-from features.store import keys
+from features.store.explain_queue import load_explanation_page, save_explanation_page
+from features.store.runner import AsyncRunner
 from models.evidence import Evidence, Explanation, ExplanationSource
 from models.explain import Explainer
 from models.explain.queue import ExplanationQueue, JobState, Request, job_id
-from service.redis_link import AsyncRedis
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ _SETTLED: dict[str, ExplanationSource] = {
 }
 
 
-async def save_page(redis: AsyncRedis, page: Page, ttl_s: int) -> None:
+async def save_page(runner: AsyncRunner, page: Page, ttl_s: int) -> None:
     record = {
         "user_id": page.user_id,
         "mode": page.mode,
@@ -64,11 +64,11 @@ async def save_page(redis: AsyncRedis, page: Page, ttl_s: int) -> None:
             for i in page.items
         ],
     }
-    await redis.set(keys.explanation_page(page.recommendation_id), orjson.dumps(record), ex=ttl_s)
+    await runner.run(save_explanation_page(page.recommendation_id, orjson.dumps(record), ttl_s))
 
 
-async def load_page(redis: AsyncRedis, recommendation_id: str) -> Page | None:
-    raw = await redis.get(keys.explanation_page(recommendation_id))
+async def load_page(runner: AsyncRunner, recommendation_id: str) -> Page | None:
+    raw = await runner.run(load_explanation_page(recommendation_id))
     if raw is None:
         return None
     record = orjson.loads(raw)

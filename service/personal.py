@@ -9,15 +9,15 @@ propagate: the caller answers from the popularity snapshot instead.
 from __future__ import annotations
 
 from features.catalog import Catalog
+from features.store.neighbours import neighbours_of
+from features.store.regions import region_of, trending_in_region
 from models.evidence import Evidence
-from models.intent import Intent
-from models.recommend.cold_start import has_behaviour, region_of, trending_in_region
+from models.intent import Intent, ProductFilter
+from models.recommend.cold_start import has_behaviour
 from models.recommend.exploration import ExplorationPolicy
 from models.recommend.request import Recommendations, RecommendContext
-from models.retrieval.cooccurrence import fetch_neighbours_async
+from models.retrieval.cooccurrence import NEIGHBOURS
 from service.explaining import explain_items
-from service.filters import ProductFilter
-from service.redis_link import AsyncRedis
 from service.schemas.recommendations import (
     ExplanationPublic,
     RecommendationCreate,
@@ -59,17 +59,17 @@ async def personal_items(
     store, snapshot, recommender = state.store, state.snapshot, state.recommender
     if store is None or snapshot is None or recommender is None or snapshot.products is None:
         raise StoreUnavailable("the feature store is not ready")
-    redis: AsyncRedis = state.redis
+    runner = state.runner
     user = await store.user_state(request.user_id)
     timer.lap("user_state")
     recent = recommender.recent_products(user)
-    neighbours = await fetch_neighbours_async(redis, recent) if recent else {}  # type: ignore[arg-type]
+    neighbours = await runner.run(neighbours_of(recent, NEIGHBOURS)) if recent else {}
     region: str | None = None
     trending: tuple[tuple[str, float], ...] = ()
     if not has_behaviour(user):
-        region = await region_of(redis, request.user_id)
+        region = await runner.run(region_of(request.user_id))
         if region is not None:
-            trending = tuple(await trending_in_region(redis, region, _REGION_TRENDING))
+            trending = tuple(await runner.run(trending_in_region(region, _REGION_TRENDING)))
     timer.lap("neighbours")
     intent = product_filter.intent
     settings = state.settings
@@ -102,7 +102,7 @@ async def personal_items(
     evidence = [explainable(item.evidence(catalog), intent, catalog) for item in ranked.items]
     explained = await explain_items(
         state.explaining,
-        redis,
+        state.runner,
         settings,
         evidence,
         request.explain,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from features.store.apply import StoreConfig
 from features.store.online import AsyncOnlineFeatureStore
+from features.store.runner import AsyncRunner
 from models.explain import Explainer
 from models.recommend.recommender import Recommender
 from service.auth import KeyRing
@@ -21,7 +23,11 @@ from service.tokens import ShopperTokens
 @dataclass
 class ServiceState:
     settings: Settings
+    # The client (for the explanation cache) and the runner every other Redis call goes
+    # through (features.store); the store config is the settings' (SHOPMODE_*_TTL_DAYS...).
     redis: AsyncRedis
+    runner: AsyncRunner
+    store_config: StoreConfig
     health: RedisHealth
     metrics: ServiceMetrics
     keys: KeyRing

@@ -11,6 +11,7 @@ import orjson
 import pandas as pd
 import pytest
 import redis
+from catalogs import store_catalog
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,6 @@ from hypothesis import strategies as st
 from features.catalog import Catalog
 from features.events.schema import parse_events
 from features.store import keys
-from features.store.catalog import store_catalog
 from features.store.online import OnlineFeatureStore
 from service.app import create_app
 from service.settings import Settings
@@ -135,6 +135,15 @@ def test_filters_are_never_violated(
 ) -> None:
     high = None if span is None else (low or 0) + span
     context = {"category": category, "brand": brand, "min_price": low, "max_price": high}
+    if category == "Nope":  # no such aisle: the shopper is told, not shown an empty list
+        refused = client.post(
+            "/v1/recommendations",
+            json={"user_id": "u1", "k": k, "context": context},
+            headers=bearer("reader"),
+        )
+        assert refused.status_code == 422
+        assert refused.json()["errors"][0]["field"] == "context.category"
+        return
     body = ask(client, bearer, k=k, context=context)
     assert len(body["items"]) <= k
     assert len(body["items"]) + body["shortfall"] == k
@@ -201,6 +210,20 @@ def test_get_form_matches_post_form(client: TestClient, bearer: Bearer) -> None:
     )
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "max_price"
+    unknown = client.get(
+        "/v1/users/u1/recommendations", params={"brand": "Nobrand"}, headers=bearer("reader")
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"] == [
+        {"field": "brand", "message": "no brand 'Nobrand' in the catalog"}
+    ]
+
+
+def test_names_in_filters_ignore_case(client: TestClient, bearer: Bearer) -> None:
+    exact = ask(client, bearer, k=6, context={"category": "Camping", "brand": "Ember"})
+    loose = ask(client, bearer, k=6, context={"category": "CAMPING", "brand": "ember"})
+    assert [i["product_id"] for i in loose["items"]] == [i["product_id"] for i in exact["items"]]
+    assert loose["items"]
 
 
 @pytest.mark.parametrize(

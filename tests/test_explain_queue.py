@@ -11,6 +11,7 @@ import redis
 import redis.cluster
 from cluster import async_twin
 
+from features.store.runner import AsyncRunner
 from models.evidence import Evidence, Reason
 from models.explain.queue import ExplanationQueue, Request, job_id
 
@@ -36,7 +37,8 @@ def with_queue(
     async def go() -> T:
         client = async_twin(store)
         try:
-            return await work(ExplanationQueue(client, "local-test", **options))  # type: ignore[arg-type]
+            queue = ExplanationQueue(AsyncRunner(client), "local-test", **options)  # type: ignore[arg-type]
+            return await work(queue)
         finally:
             await client.aclose()
 

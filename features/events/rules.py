@@ -37,6 +37,14 @@ PRODUCT_EVENT_TYPES = frozenset(
         EventType.PURCHASE,
     }
 )
+# A shopper choosing a product (an impression is shown to them, not chosen), and buying it.
+ENGAGEMENT_TYPES: tuple[EventType, ...] = (
+    EventType.VIEW,
+    EventType.CLICK,
+    EventType.ADD_TO_CART,
+    EventType.PURCHASE,
+)
+BUYING_TYPES: tuple[EventType, ...] = (EventType.ADD_TO_CART, EventType.PURCHASE)
 MAX_ID_LENGTH = 128
 MAX_QUERY_LENGTH = 512
 MAX_COUNT = 1_000_000_000  # quantities and positions; keeps them inside int64 downstream

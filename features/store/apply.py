@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,13 +30,8 @@ from features.events.schema import EVENT_FIELDS
 from features.folds import group_codes, latest_recent, log_sum, window_counts
 from features.state import N_SLOTS
 from features.store import keys
-from features.store.flows import Call, Flow
+from features.store.calls import Call, Flow, command, script
 
-LUA_DIR = Path(__file__).parent / "lua"
-SCRIPTS: dict[str, str] = {
-    name: (LUA_DIR / f"{name}.lua").read_text()
-    for name in ("user_apply", "product_apply", "rank_apply")
-}
 _WINDOW_SPEC = ",".join(f"{w.code}:{w.bucket_seconds}:{w.buckets}" for w in WINDOWS)
 
 
@@ -148,7 +142,7 @@ def _user_calls(
             found = part.get(user, [])
             args.append(len(found) // width)
             args += found
-        call = Call("EVALSHA", (*keys.user_keys(user), *args), "user_apply")
+        call = script("user_apply", keys.user_keys(user), args)
         calls.append((user, rows[positions], call))
     return calls
 
@@ -192,7 +186,7 @@ def _entity_calls(
         vectors.setdefault(product_id, []).extend((slot, _num(exponent)))
     for product_id, pairs in vectors.items():
         args = (config.product_ttl_seconds, N_SLOTS, *pairs)
-        calls.append(Call("EVALSHA", (keys.product_stats(str(product_id)), *args), "product_apply"))
+        calls.append(script("product_apply", [keys.product_stats(str(product_id))], args))
     rankings = _rows_of(c.rankings, keep)
     ranked = log_sum(rankings, ["category", "product_id"])
     overall = log_sum(rankings, ["product_id"])
@@ -210,7 +204,7 @@ def _entity_calls(
         everything = zip(overall["product_id"].tolist(), overall["exponent"].tolist(), strict=True)
         boards[keys.all_popular()] = [x for p, e in everything for x in (str(p), _num(e))]
     for key, members in boards.items():
-        calls.append(Call("EVALSHA", (key, CATEGORY_RANK_CAP, *members), "rank_apply"))
+        calls.append(script("rank_apply", [key], [CATEGORY_RANK_CAP, *members]))
     if config.log_live_events:
         columns = [batch[name].to_numpy(dtype=object)[rows].tolist() for name in EVENT_FIELDS]
         for values in zip(*columns, strict=True):
@@ -218,17 +212,15 @@ def _entity_calls(
                 {k: _plain(v) for k, v in zip(EVENT_FIELDS, values, strict=True) if not _absent(v)}
             )
             calls.append(
-                Call(
+                command(
                     "XADD",
-                    (
-                        keys.event_stream(),
-                        "MAXLEN",
-                        "~",
-                        config.stream_maxlen,
-                        "*",
-                        "event",
-                        entry,
-                    ),
+                    keys.event_stream(),
+                    "MAXLEN",
+                    "~",
+                    config.stream_maxlen,
+                    "*",
+                    "event",
+                    entry,
                 )
             )
     return calls
@@ -246,8 +238,10 @@ def _plain(value: object) -> object:
     return value
 
 
-def apply_flow(batch: pd.DataFrame, catalog: Catalog, config: StoreConfig) -> Flow:
+def apply_flow(batch: pd.DataFrame, catalog: Catalog, config: StoreConfig) -> Flow[ApplyReport]:
     """Apply validated events (``EVENT_FIELDS`` frame) and return an ``ApplyReport``."""
+    if batch.empty:
+        return ApplyReport()
     batch = batch.reset_index(drop=True)
     repeated = batch["event_id"].duplicated().to_numpy()
     report = ApplyReport(duplicate=int(repeated.sum()))

@@ -3,33 +3,26 @@ process loads (one key, ``keys.catalog()``, Parquet bytes; no TTL: reference dat
 
 from __future__ import annotations
 
-import asyncio
-
-import redis
-import redis.asyncio
-
 from features.catalog import Catalog
 from features.store import keys
+from features.store.calls import Flow, command
 from shopmode.errors import NotFound
 
 
-def store_catalog(client: redis.Redis | redis.RedisCluster, catalog: Catalog) -> None:
-    """Replace the stored catalog snapshot (one key; no TTL: reference data)."""
-    client.set(keys.catalog(), catalog.to_parquet_bytes())
+def save_catalog(catalog: Catalog) -> Flow[None]:
+    """Replace the stored catalog snapshot."""
+    yield [command("SET", keys.catalog(), catalog.to_parquet_bytes())]
 
 
-def load_catalog(client: redis.Redis | redis.RedisCluster) -> Catalog:
-    blob = client.get(keys.catalog())
+def load_catalog() -> Flow[Catalog]:
+    """The stored catalog (``NotFound`` without one). Parsing a big catalog takes a while:
+    the service runs this flow with ``offload=True``."""
+    (blob,) = yield [command("GET", keys.catalog())]
     if blob is None:
         raise NotFound("no catalog stored: run `shopmode ingest --catalog FILE`")
-    assert isinstance(blob, bytes)
-    return Catalog.from_parquet_bytes(blob)
+    return Catalog.from_parquet_bytes(bytes(blob))
 
 
-async def load_catalog_async(client: redis.asyncio.Redis | redis.asyncio.RedisCluster) -> Catalog:
-    blob = await client.get(keys.catalog())
-    if blob is None:
-        raise NotFound("no catalog stored: run `shopmode ingest --catalog FILE`")
-    assert isinstance(blob, bytes)
-    # Parsing and validating every product takes a while on a big catalog: off the loop.
-    return await asyncio.to_thread(Catalog.from_parquet_bytes, blob)
+def has_catalog() -> Flow[bool]:
+    (found,) = yield [command("EXISTS", keys.catalog())]
+    return bool(found)

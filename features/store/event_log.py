@@ -11,15 +11,14 @@ import hashlib
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-import redis
-import redis.cluster
 
 from features.events.frame import validate_frame
 from features.events.schema import EVENT_FIELDS
 from features.store import keys
+from features.store.calls import Flow, command, text
+from features.store.runner import SyncRunner
 
 _PAGE = 10_000
 
@@ -42,33 +41,28 @@ def write_event_part(frame: pd.DataFrame, data_dir: Path) -> Path | None:
     return path
 
 
-def _stream_events(client: redis.Redis | redis.cluster.RedisCluster) -> pd.DataFrame:
+def live_events(page: int = _PAGE) -> Flow[pd.DataFrame]:
+    """Every event in the live stream, oldest first, ``page`` entries per round trip."""
     rows: list[dict[str, object]] = []
     start = "-"
     while True:
-        page: list[Any] = list(
-            client.xrange(keys.event_stream(), min=start, max="+", count=_PAGE) or []
-        )
-        if not page:
-            break
-        for _, entry in page:
+        (entries,) = yield [command("XRANGE", keys.event_stream(), start, "+", "COUNT", page)]
+        entries = list(entries or [])
+        for _, entry in entries:
             rows.append(json.loads(entry[b"event"]))
-        last_id = page[-1][0]
-        start = "(" + (last_id.decode() if isinstance(last_id, bytes) else str(last_id))
-        if len(page) < _PAGE:
+        if len(entries) < page:
             break
+        start = "(" + text(entries[-1][0])
     return pd.DataFrame(rows, columns=list(EVENT_FIELDS))
 
 
-def read_event_log(
-    client: redis.Redis | redis.cluster.RedisCluster | None, data_dir: Path | None
-) -> pd.DataFrame:
+def read_event_log(store: SyncRunner | None, data_dir: Path | None) -> pd.DataFrame:
     """Every logged event (live stream + bulk part files), once each, sorted by time."""
     parts = []
     if data_dir is not None and events_dir(data_dir).is_dir():
         parts += [pd.read_parquet(p) for p in sorted(events_dir(data_dir).glob("*.parquet"))]
-    if client is not None:
-        parts.append(_stream_events(client))
+    if store is not None:
+        parts.append(store.run(live_events()))
     parts = [part for part in parts if not part.empty]
     if not parts:
         return validate_frame(pd.DataFrame(columns=list(EVENT_FIELDS)))[0]

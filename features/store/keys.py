@@ -53,14 +53,14 @@ def user_keys(user_id: str) -> list[str]:
 
 
 def user_profile(user_id: str) -> str:
-    """Hash: what the users file says of a shopper (``region``; models.recommend.cold_start).
+    """Hash: what the users file says of a shopper (``region``; features.store.regions).
     No TTL: reference data, replaced by the next users ingest."""
     return f"{PREFIX}:{user_tag(user_id)}:profile"
 
 
 def region_trending(region: str) -> str:
     """Sorted set: product → decayed interactions in that region (TTL 14d;
-    models.recommend.cold_start)."""
+    features.store.regions)."""
     return f"{PREFIX}:{{r:{escape(region)}}}:trending"
 
 
@@ -71,7 +71,7 @@ def product_stats(product_id: str) -> str:
 
 def product_cooc(product_id: str) -> str:
     """Sorted set: neighbour product -> co-occurrence score (TTL 14d;
-    models.retrieval.cooccurrence)."""
+    features.store.neighbours)."""
     return f"{PREFIX}:{{p:{escape(product_id)}}}:cooc"
 
 
@@ -102,7 +102,7 @@ def event_hash(event_id: str) -> bytes:
 
 def served_recommendation(recommendation_id: str) -> str:
     """String (JSON): a served recommendation (user, products, model, time), for attributing
-    later events; TTL ``recommendation_ttl_seconds`` (owned by service.served)."""
+    later events; TTL ``recommendation_ttl_seconds`` (features.store.served)."""
     return f"{PREFIX}:{{r:{escape(recommendation_id)}}}:served"
 
 
@@ -130,3 +130,20 @@ def explanation_page(recommendation_id: str) -> str:
     item), read by its explanation stream; TTL ``explanation_page_ttl_s`` (owned by
     service.explanation_pages)."""
     return f"{PREFIX}:{{r:{escape(recommendation_id)}}}:explain"
+
+
+def model_current() -> str:
+    """String: the model version every service serves; no TTL (features.store.model_version)."""
+    return f"{PREFIX}:model:current"
+
+
+def rate_limit(identity: str, window: int) -> str:
+    """String: requests of one API key (or client address) in one minute window; TTL the
+    window (features.store.limits). The hash tag keeps an identity's windows together."""
+    return f"{PREFIX}:ratelimit:{{{escape(identity)}}}:{window}"
+
+
+def ingested_world() -> str:
+    """String: the directory of the generated world whose events were ingested, for the
+    evaluation's oracle; no TTL (features.store.sources)."""
+    return f"{PREFIX}:{{world}}:ingested"

@@ -1,44 +1,35 @@
 """The online engine: the feature store in Redis (standalone or Cluster).
 
-``OnlineFeatureStore`` (sync: CLI, bulk ingest) and ``AsyncOnlineFeatureStore`` (the
-service) run the same flows from ``features.store.flows``; they differ only in how a list
-of calls travels to Redis (a pipeline, awaited or not). Key layout: docs/redis-keys.md.
+``FeatureFlows`` holds each operation once, as a flow over one catalog and one
+``StoreConfig``. ``OnlineFeatureStore`` (sync: CLI, bulk ingest) and
+``AsyncOnlineFeatureStore`` (the service) hand those flows to a runner; they hold no
+logic of their own. Key layout: docs/redis-keys.md.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import redis
-import redis.asyncio
-import redis.asyncio.cluster
-import redis.cluster
-from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from features.catalog import Catalog
 from features.events.frame import validate_frame
 from features.events.schema import EVENT_FIELDS, Event
 from features.state import ProductFeatures, UserState
-from features.store.apply import SCRIPTS, ApplyReport, StoreConfig, apply_flow
+from features.store.apply import ApplyReport, StoreConfig, apply_flow
+from features.store.calls import Flow
 from features.store.flows import (
-    Call,
-    Flow,
     popular_flow,
     product_features_flow,
     request_flow,
     user_expiry_flow,
     user_state_flow,
 )
-from shopmode.errors import StoreUnavailable
+from features.store.runner import AsyncClient, AsyncRunner, SyncClient, SyncRunner
+from shopmode.errors import InvalidEvent
 
-SyncClient = redis.Redis | redis.cluster.RedisCluster
-AsyncClient = redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
-SHAS = {name: hashlib.sha1(source.encode()).hexdigest() for name, source in SCRIPTS.items()}
 EventsInput = pd.DataFrame | Sequence[Event]
 
 
@@ -49,8 +40,6 @@ def events_frame(events: EventsInput, *, validated: bool = False) -> pd.DataFram
     if isinstance(events, pd.DataFrame):
         frame, rejections = validate_frame(events)
         if rejections:
-            from shopmode.errors import InvalidEvent
-
             first = rejections[0]
             raise InvalidEvent(f"row {first.index}: {first.reason}", field=first.field)
         return frame
@@ -68,200 +57,113 @@ def catalog_positions(catalog: Catalog, product_ids: Iterable[str] | None) -> np
     return positions[positions >= 0]
 
 
-def _queue(pipe: Any, call: Call) -> None:
-    if call.script is not None:
-        pipe.execute_command("EVALSHA", SHAS[call.script], len(_script_keys(call)), *call.args)
-    else:
-        pipe.execute_command(call.command, *call.args)
+def _now(at: float | None) -> float:
+    return time.time() if at is None else at
 
 
-def _script_keys(call: Call) -> tuple[Any, ...]:
-    # Scripts declare their keys: user_apply takes 3, the others 1.
-    return call.args[:3] if call.script == "user_apply" else call.args[:1]
+class FeatureFlows:
+    """The feature store's operations over one catalog, each written once as a flow."""
 
-
-def _missing_script(reply: object) -> bool:
-    return isinstance(reply, NoScriptError) or (
-        isinstance(reply, ResponseError) and str(reply).startswith("NOSCRIPT")
-    )
-
-
-def _raise_errors(replies: list[Any]) -> list[Any]:
-    for reply in replies:
-        if isinstance(reply, Exception):
-            raise StoreUnavailable(f"Redis refused a feature-store command: {reply}")
-    return replies
-
-
-def _is_cluster(client: object) -> bool:
-    return isinstance(client, redis.cluster.RedisCluster | redis.asyncio.cluster.RedisCluster)
-
-
-class OnlineFeatureStore:
-    """Sync access to the online feature store."""
-
-    def __init__(
-        self, client: SyncClient, catalog: Catalog, config: StoreConfig | None = None
-    ) -> None:
-        self.client = client
+    def __init__(self, catalog: Catalog, config: StoreConfig, *, cluster: bool) -> None:
         self.catalog = catalog
-        self.config = config or StoreConfig()
-        self.cluster = _is_cluster(client)
-        self._scripts_loaded = False
+        self.config = config
+        self.cluster = cluster
 
-    def _send(self, calls: list[Call]) -> list[Any]:
-        try:
-            if not self._scripts_loaded:
-                for source in SCRIPTS.values():
-                    self.client.script_load(source)
-                self._scripts_loaded = True
-            pipe = self.client.pipeline(transaction=False)
-            for call in calls:
-                _queue(pipe, call)
-            replies = list(pipe.execute(raise_on_error=False))
-            missing = [i for i, reply in enumerate(replies) if _missing_script(reply)]
-            if missing:
-                for source in SCRIPTS.values():
-                    self.client.script_load(source)
-                retry = self.client.pipeline(transaction=False)
-                for i in missing:
-                    _queue(retry, calls[i])
-                for i, reply in zip(missing, retry.execute(raise_on_error=False), strict=True):
-                    replies[i] = reply
-        except RedisError as exc:
-            raise StoreUnavailable(f"Redis unavailable: {exc}") from exc
-        return _raise_errors(replies)
-
-    def _run(self, flow: Flow) -> Any:
-        try:
-            calls = next(flow)
-            while True:
-                calls = flow.send(self._send(calls))
-        except StopIteration as stop:
-            return stop.value
-
-    def apply(self, events: EventsInput, *, validated: bool = False) -> ApplyReport:
-        """Fold events in; each event counts once however often it is sent (within the
-        dedup horizon). Accepted events are also appended to the live event log.
+    def apply(self, events: EventsInput, *, validated: bool = False) -> Flow[ApplyReport]:
+        """Fold events in; each counts once however often it is sent (within the dedup
+        horizon); accepted events also go to the live event log (``config``).
 
         A DataFrame is validated first (``InvalidEvent`` on the first bad row) unless
         ``validated`` says it came from ``validate_frame`` already.
         """
-        frame = events_frame(events, validated=validated)
-        if frame.empty:
-            return ApplyReport()
-        report: ApplyReport = self._run(apply_flow(frame, self.catalog, self.config))
-        return report
+        return apply_flow(events_frame(events, validated=validated), self.catalog, self.config)
+
+    def user_state(self, user_id: str, at: float | None = None) -> Flow[UserState]:
+        return user_state_flow(user_id, _now(at))
+
+    def product_features(
+        self, product_ids: Iterable[str] | None = None, at: float | None = None
+    ) -> Flow[ProductFeatures]:
+        """Features of the given products (default: the whole catalog), as of ``at``."""
+        positions = catalog_positions(self.catalog, product_ids)
+        return product_features_flow(self.catalog, positions, _now(at), cluster=self.cluster)
+
+    def features_for(
+        self, user_id: str, product_ids: Iterable[str], at: float | None = None
+    ) -> Flow[tuple[UserState, ProductFeatures]]:
+        """A shopper's state and candidates' features in one round trip."""
+        positions = catalog_positions(self.catalog, product_ids)
+        return request_flow(user_id, self.catalog, positions, _now(at), cluster=self.cluster)
+
+    def popular(self, category: str | None = None, limit: int = 100) -> Flow[list[str]]:
+        """Most popular products overall or in a category (long half-life), best first."""
+        return popular_flow(category, limit)
+
+    def user_ttls(self, user_id: str) -> Flow[list[int]]:
+        return user_expiry_flow(user_id)
+
+
+class OnlineFeatureStore:
+    """The feature store for sync callers; every method runs one ``FeatureFlows`` flow."""
+
+    def __init__(
+        self, client: SyncClient | SyncRunner, catalog: Catalog, config: StoreConfig | None = None
+    ) -> None:
+        self.runner = client if isinstance(client, SyncRunner) else SyncRunner(client)
+        self.flows = FeatureFlows(catalog, config or StoreConfig(), cluster=self.runner.cluster)
+        self.catalog, self.config = catalog, self.flows.config
+
+    def apply(self, events: EventsInput, *, validated: bool = False) -> ApplyReport:
+        return self.runner.run(self.flows.apply(events, validated=validated))
 
     def user_state(self, user_id: str, at: float | None = None) -> UserState:
-        state: UserState = self._run(user_state_flow(user_id, time.time() if at is None else at))
-        return state
+        return self.runner.run(self.flows.user_state(user_id, at))
 
     def product_features(
         self, product_ids: Iterable[str] | None = None, at: float | None = None
     ) -> ProductFeatures:
-        """Features of the given products (default: the whole catalog), as of ``at``."""
-        positions = catalog_positions(self.catalog, product_ids)
-        at = time.time() if at is None else at
-        flow = product_features_flow(self.catalog, positions, at, cluster=self.cluster)
-        features: ProductFeatures = self._run(flow)
-        return features
+        return self.runner.run(self.flows.product_features(product_ids, at))
 
     def features_for(
         self, user_id: str, product_ids: Iterable[str], at: float | None = None
     ) -> tuple[UserState, ProductFeatures]:
-        """A shopper's state and candidates' features in one round trip (standalone)."""
-        positions = catalog_positions(self.catalog, product_ids)
-        at = time.time() if at is None else at
-        flow = request_flow(user_id, self.catalog, positions, at, cluster=self.cluster)
-        both: tuple[UserState, ProductFeatures] = self._run(flow)
-        return both
+        return self.runner.run(self.flows.features_for(user_id, product_ids, at))
 
     def popular(self, category: str | None = None, limit: int = 100) -> list[str]:
-        """Most popular products overall or in a category (long half-life), best first."""
-        found: list[str] = self._run(popular_flow(category, limit))
-        return found
+        return self.runner.run(self.flows.popular(category, limit))
 
     def user_ttls(self, user_id: str) -> list[int]:
-        ttls: list[int] = self._run(user_expiry_flow(user_id))
-        return ttls
+        return self.runner.run(self.flows.user_ttls(user_id))
 
 
 class AsyncOnlineFeatureStore:
-    """The same store for the service (``redis.asyncio``)."""
+    """The same store for the service; every method awaits one ``FeatureFlows`` flow."""
 
     def __init__(
-        self, client: AsyncClient, catalog: Catalog, config: StoreConfig | None = None
+        self, client: AsyncClient | AsyncRunner, catalog: Catalog, config: StoreConfig | None = None
     ) -> None:
-        self.client = client
-        self.catalog = catalog
-        self.config = config or StoreConfig()
-        self.cluster = _is_cluster(client)
-        self._scripts_loaded = False
-
-    async def _send(self, calls: list[Call]) -> list[Any]:
-        try:
-            if not self._scripts_loaded:
-                for source in SCRIPTS.values():
-                    await self.client.script_load(source)
-                self._scripts_loaded = True
-            pipe = self.client.pipeline(transaction=False)
-            for call in calls:
-                _queue(pipe, call)
-            replies = list(await pipe.execute(raise_on_error=False))
-            missing = [i for i, reply in enumerate(replies) if _missing_script(reply)]
-            if missing:
-                for source in SCRIPTS.values():
-                    await self.client.script_load(source)
-                retry = self.client.pipeline(transaction=False)
-                for i in missing:
-                    _queue(retry, calls[i])
-                for i, reply in zip(
-                    missing, await retry.execute(raise_on_error=False), strict=True
-                ):
-                    replies[i] = reply
-        except (RedisError, OSError) as exc:
-            raise StoreUnavailable(f"Redis unavailable: {exc}") from exc
-        return _raise_errors(replies)
-
-    async def _run(self, flow: Flow) -> Any:
-        try:
-            calls = next(flow)
-            while True:
-                calls = flow.send(await self._send(calls))
-        except StopIteration as stop:
-            return stop.value
+        self.runner = client if isinstance(client, AsyncRunner) else AsyncRunner(client)
+        self.flows = FeatureFlows(catalog, config or StoreConfig(), cluster=self.runner.cluster)
+        self.catalog, self.config = catalog, self.flows.config
 
     async def apply(self, events: EventsInput, *, validated: bool = False) -> ApplyReport:
-        frame = events_frame(events, validated=validated)
-        if frame.empty:
-            return ApplyReport()
-        report: ApplyReport = await self._run(apply_flow(frame, self.catalog, self.config))
-        return report
+        return await self.runner.run(self.flows.apply(events, validated=validated))
 
     async def user_state(self, user_id: str, at: float | None = None) -> UserState:
-        flow = user_state_flow(user_id, time.time() if at is None else at)
-        state: UserState = await self._run(flow)
-        return state
+        return await self.runner.run(self.flows.user_state(user_id, at))
 
     async def product_features(
         self, product_ids: Iterable[str] | None = None, at: float | None = None
     ) -> ProductFeatures:
-        positions = catalog_positions(self.catalog, product_ids)
-        at = time.time() if at is None else at
-        flow = product_features_flow(self.catalog, positions, at, cluster=self.cluster)
-        features: ProductFeatures = await self._run(flow)
-        return features
+        return await self.runner.run(self.flows.product_features(product_ids, at))
 
     async def features_for(
         self, user_id: str, product_ids: Iterable[str], at: float | None = None
     ) -> tuple[UserState, ProductFeatures]:
-        positions = catalog_positions(self.catalog, product_ids)
-        at = time.time() if at is None else at
-        flow = request_flow(user_id, self.catalog, positions, at, cluster=self.cluster)
-        both: tuple[UserState, ProductFeatures] = await self._run(flow)
-        return both
+        return await self.runner.run(self.flows.features_for(user_id, product_ids, at))
 
     async def popular(self, category: str | None = None, limit: int = 100) -> list[str]:
-        found: list[str] = await self._run(popular_flow(category, limit))
-        return found
+        return await self.runner.run(self.flows.popular(category, limit))
+
+    async def user_ttls(self, user_id: str) -> list[int]:
+        return await self.runner.run(self.flows.user_ttls(user_id))

@@ -4,6 +4,8 @@ Every system ranks for the same held-out decisions (the last ``test_days`` of th
 with the same point-in-time inputs:
 
 - ``ranker``: candidates + the trained model (what the service serves);
+- ``challengers`` (optional): other rankers on the same candidates, e.g. one per training
+  objective (``models.ranking.objectives``), each reported under its own name;
 - ``popularity``: most popular products (14-day decayed engagement) as of the decision;
 - ``trending``: products whose last-day engagement outpaces their fortnight, then popular;
 - ``top_category``: the shopper's top categories by affinity, popular products within;
@@ -17,13 +19,14 @@ with the same point-in-time inputs:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from features.catalog import Catalog
+from features.events.rules import ENGAGEMENT_TYPES
 from models.evaluation.baselines import DEPTH, fill, oracle_rankings, pad, top_category_ranking
 from models.evaluation.calibration import calibration
 from models.evaluation.metrics import (
@@ -130,6 +133,7 @@ def evaluate(
     max_decisions: int = 5000,
     seed: int = 0,
     advance: Advance | None = None,
+    challengers: Mapping[str, ShopRanker] | None = None,
 ) -> Evaluation:
     """Every system on (a sample of) the held-out decisions."""
     meta = model.metadata
@@ -143,6 +147,7 @@ def evaluate(
         max_decisions,
         seed,
         advance,
+        challengers,
     )
 
 
@@ -155,11 +160,22 @@ def evaluate_estimator(
     max_decisions: int = 5000,
     seed: int = 0,
     advance: Advance | None = None,
+    challengers: Mapping[str, ShopRanker] | None = None,
 ) -> Evaluation:
     """``evaluate`` for an estimator not (yet) in the registry."""
-    # Hundreds of small predict calls: threads cost more in wake-ups than they save.
+    # Hundreds of small scoring calls: threads cost more in wake-ups than they save.
     with one_thread():
-        return _evaluate(prepared, estimator, groups, baseline, truth, max_decisions, seed, advance)
+        return _evaluate(
+            prepared,
+            estimator,
+            groups,
+            baseline,
+            truth,
+            max_decisions,
+            seed,
+            advance,
+            dict(challengers or {}),
+        )
 
 
 def _evaluate(
@@ -171,6 +187,7 @@ def _evaluate(
     max_decisions: int,
     seed: int,
     advance: Advance | None,
+    challengers: dict[str, ShopRanker],
 ) -> Evaluation:
     points = sample(prepared.test, max_decisions, seed)
     catalog = prepared.log.catalog
@@ -182,6 +199,8 @@ def _evaluate(
     }
     for weight in DIVERSITY_SETTINGS:
         lists[f"ranker_diversity_{weight}"] = []
+    for name in challengers:
+        lists[name] = []
     recall = RetrievalRecall()
     importance = dict.fromkeys(groups, 0.0)
     predicted: list[FloatArray] = []
@@ -194,9 +213,12 @@ def _evaluate(
         gains = points.truth.gains[inputs.row]
         recall.add(found, items, gains)
         rows = prepared.features.rows(inputs.state, found, inputs.products, inputs.at)
-        scores = estimator.predict(rows)
+        scores = estimator.score_rows(rows)
         order = np.argsort(-scores, kind="stable")
         lists["ranker"].append(pad(found.products[order]))
+        for name, challenger in challengers.items():
+            theirs = np.argsort(-challenger.score_rows(rows), kind="stable")
+            lists[name].append(pad(found.products[theirs]))
         pool = order[:DIVERSITY_POOL]
         for weight in DIVERSITY_SETTINGS:
             pooled = found.products[pool]
@@ -248,7 +270,7 @@ def _training_popularity(prepared: Prepared) -> FloatArray:
     events = prepared.engine.events_
     engaged = events[
         (events["ts"] < prepared.split_ts)
-        & events["type"].isin(["view", "click", "add_to_cart", "purchase"])
+        & events["type"].isin([kind.value for kind in ENGAGEMENT_TYPES])
     ]
     positions = prepared.log.catalog.index_of(engaged["product_id"].astype(str))
     counts = np.bincount(positions[positions >= 0], minlength=len(prepared.log.catalog))

@@ -16,10 +16,9 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 
-from redis.exceptions import RedisError
-
 from models.explain.explainer import Explainer
 from models.explain.queue import ExplanationQueue, Job, Outcome
+from shopmode.errors import StoreUnavailable
 
 log = logging.getLogger("shopmode.explain")
 
@@ -96,7 +95,7 @@ class ExplainWorker:
         while not stop.is_set() and (self._left is None or self._left > 0):
             try:
                 result = await self.work_one()
-            except (RedisError, OSError) as exc:
+            except StoreUnavailable as exc:
                 self.counts["redis_error"] += 1
                 log.warning("explanation queue unavailable (%s); retrying", exc)
                 result = None

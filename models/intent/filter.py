@@ -1,22 +1,21 @@
 """``Intent``: what a shopper asked for, as the catalog's own names, and the filter it makes.
 
-Prices, categories (or departments), brands and attribute values are hard filters, checked
-one product at a time (``allows``) or over the whole catalog at once (``mask``). Recipient
-and occasion only colour the explanation.
+Prices, categories (or departments), brands and attribute values are hard filters, applied
+by ``ProductFilter`` (the one implementation of filters). Recipient and occasion only
+colour the explanation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.catalog import Catalog
-from models.intent.columns import catalog_columns
 from models.intent.gift import whom
+from models.intent.product_filter import ProductFilter
 from models.intent.text import normalise, split_words
 
 
@@ -84,72 +83,14 @@ class Intent(BaseModel):
         parts = ([matched] if matched else []) + self.understood
         return ", ".join(parts) or None
 
-    def allows(
-        self,
-        *,
-        category: str,
-        department: str,
-        brand: str,
-        price: float,
-        attributes: Mapping[str, Any] | None = None,
-    ) -> bool:
-        """Whether a product passes every hard filter (a named category beats a department)."""
-        if self.min_price is not None and price < self.min_price:
-            return False
-        if self.max_price is not None and price > self.max_price:
-            return False
-        if self.categories:
-            if category not in self.categories:
-                return False
-        elif self.departments and department not in self.departments:
-            return False
-        if self.brands and brand not in self.brands:
-            return False
-        have = attributes or {}
-        return all(
-            str(have.get(name, "")).casefold() in {w.casefold() for w in wanted}
-            for name, wanted in self.attributes.items()
-        )
+    def product_filter(self) -> ProductFilter:
+        """The hard filter this request makes (``models.intent.product_filter``)."""
+        return ProductFilter(intent=self)
 
     def mask(self, catalog: Catalog) -> npt.NDArray[np.bool_]:
-        """``allows`` over the whole catalog at once (list prices, as the answer shows)."""
-        keep = np.ones(len(catalog), dtype=np.bool_)
-        if self.min_price is not None:
-            keep &= catalog.price >= self.min_price
-        if self.max_price is not None:
-            keep &= catalog.price <= self.max_price
-        if self.categories:
-            keep &= _named(catalog.categories, catalog.category_code, self.categories)
-        elif self.departments:
-            departments = catalog_columns(catalog).department
-            keep &= np.isin(departments, [d.casefold() for d in self.departments])
-        if self.brands:
-            keep &= _named(catalog.brands, catalog.brand_code, self.brands)
-        for name, wanted in self.attributes.items():
-            values = catalog_columns(catalog).attributes.get(name)
-            if values is None:
-                return np.zeros(len(catalog), dtype=np.bool_)
-            keep &= np.isin(values, [w.casefold() for w in wanted])
-        return keep
+        """Which products pass every hard filter, over the whole catalog."""
+        return self.product_filter().mask(catalog)
 
     def allows_position(self, catalog: Catalog, position: int) -> bool:
-        """``allows`` for the product at a catalog position."""
-        if not self.has_filters:
-            return True
-        columns = catalog_columns(catalog)
-        brand_code = int(catalog.brand_code[position])
-        return self.allows(
-            category=catalog.categories[int(catalog.category_code[position])],
-            department=str(catalog.frame["department"].iat[position] or ""),
-            brand=catalog.brands[brand_code] if brand_code >= 0 else "",
-            price=float(catalog.price[position]),
-            attributes={name: str(v[position]) for name, v in columns.attributes.items()},
-        )
-
-
-def _named(
-    vocabulary: tuple[str, ...], codes: npt.NDArray[np.integer], names: list[str]
-) -> npt.NDArray[np.bool_]:
-    wanted = {n.casefold() for n in names}
-    hits = [i for i, name in enumerate(vocabulary) if name.casefold() in wanted]
-    return np.isin(codes, np.asarray(hits, dtype=np.int64))
+        """Whether the product at a catalog position passes every hard filter."""
+        return self.product_filter().allows_position(catalog, position)

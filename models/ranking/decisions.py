@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from features.catalog import Catalog
+from features.events.rules import EventType
 from models.ranking.judgements import Judgements
 from models.retrieval.cooccurrence import sessions_of
 from shopmode.errors import DataTooSmall
@@ -25,7 +26,12 @@ from shopmode.errors import DataTooSmall
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-GAIN = {"view": 1.0, "click": 1.0, "add_to_cart": 2.0, "purchase": 3.0}
+GAIN: dict[str, float] = {
+    EventType.VIEW: 1.0,
+    EventType.CLICK: 1.0,
+    EventType.ADD_TO_CART: 2.0,
+    EventType.PURCHASE: 3.0,
+}
 DAY = 86_400.0
 MIN_DAYS = 4
 MIN_DECISIONS = 50

@@ -3,13 +3,15 @@
 Layout, under ``SHOPMODE_HOME/models/``::
 
     <version>/model.skops      the fitted ShopRanker (skops: loading executes no code;
-                               only the types in TRUSTED_TYPES are allowed)
+                               only the types in TRUSTED_TYPES are allowed). Its trees
+                               are a LightGBM model text, compiled to native code in
+                               memory after the file is verified (``models.ranking.compiled``)
     <version>/metadata.json    ModelMetadata: feature names and groups, the population
                                baseline (for reasons), data fingerprint, metrics,
                                code version, sha256 of model.skops
 
-Redis key (string, no TTL: it names the model every service process must serve until
-another version is promoted): ``shopmode:v1:model:current`` = ``<version>``.
+The current version lives in the store (``features.store.model_version``:
+``shopmode:v1:model:current`` = ``<version>``, no TTL).
 """
 
 from __future__ import annotations
@@ -22,21 +24,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import redis
-import redis.cluster
 import skops.io as sio
 from pydantic import BaseModel, ConfigDict, Field
 
+from features.store.model_version import CURRENT_KEY as CURRENT_KEY
+from features.store.model_version import current_model, set_current_model
+from features.store.runner import SyncClient, SyncRunner
 from models.ranking.ranker import ShopRanker
 from shopmode.errors import ModelError, NotFound
 
-CURRENT_KEY = "shopmode:v1:model:current"
 MODEL_FILE = "model.skops"
 METADATA_FILE = "metadata.json"
-TRUSTED_TYPES = [
-    "models.ranking.ranker.ShopRanker",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-]
+TRUSTED_TYPES = ["models.ranking.ranker.ShopRanker"]
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
 
 
@@ -132,8 +131,11 @@ def read_metadata(models_dir: Path, version: str) -> ModelMetadata:
         raise ModelError(f"model {version}: unreadable metadata.json ({exc})") from exc
 
 
-def load_version(models_dir: Path, version: str) -> LoadedModel:
-    """Load one version, refusing a model file whose sha256 does not match its metadata."""
+def load_version(models_dir: Path, version: str, *, compile_trees: bool = True) -> LoadedModel:
+    """Load one version, refusing a model file whose sha256 does not match its metadata.
+
+    The trees are compiled for serving here (``compile_trees``), so the first request does not
+    pay for it; ``set_current`` only verifies and leaves that to the servers."""
     meta = read_metadata(models_dir, version)
     path = models_dir / version / MODEL_FILE
     if not path.is_file():
@@ -152,6 +154,11 @@ def load_version(models_dir: Path, version: str) -> LoadedModel:
         raise ModelError(f"model {version}: {MODEL_FILE} does not hold a ShopRanker")
     if estimator.n_features_in_ != len(meta.feature_names):
         raise ModelError(f"model {version}: feature count differs from metadata")
+    if compile_trees:
+        try:
+            estimator.compile()
+        except Exception as exc:  # lleaves/LLVM raise many types for a text they reject
+            raise ModelError(f"model {version}: cannot compile its trees ({exc})") from exc
     return LoadedModel(estimator=estimator, metadata=meta)
 
 
@@ -164,24 +171,23 @@ def list_versions(models_dir: Path) -> list[str]:
     )
 
 
-def set_current(
-    client: redis.Redis | redis.cluster.RedisCluster, models_dir: Path, version: str
-) -> None:
+def _runner(store: SyncRunner | SyncClient) -> SyncRunner:
+    return store if isinstance(store, SyncRunner) else SyncRunner(store)
+
+
+def set_current(store: SyncRunner | SyncClient, models_dir: Path, version: str) -> None:
     """Promote ``version`` (it must exist and verify) to the one every service serves."""
-    load_version(models_dir, version)
-    client.set(CURRENT_KEY, version)
+    load_version(models_dir, version, compile_trees=False)
+    _runner(store).run(set_current_model(version))
 
 
-def current_version(client: redis.Redis | redis.cluster.RedisCluster) -> str | None:
-    raw = client.get(CURRENT_KEY)
-    if raw is None:
-        return None
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
+def current_version(store: SyncRunner | SyncClient) -> str | None:
+    return _runner(store).run(current_model())
 
 
-def load_current(client: redis.Redis | redis.cluster.RedisCluster, models_dir: Path) -> LoadedModel:
-    """The model named by ``shopmode:v1:model:current``; ModelError when none is set."""
-    version = current_version(client)
+def load_current(store: SyncRunner | SyncClient, models_dir: Path) -> LoadedModel:
+    """The model named by the store's current-version key; ModelError when none is set."""
+    version = current_version(store)
     if version is None:
         raise ModelError("no current model: run `shopmode train` first")
     return load_version(models_dir, version)

@@ -35,10 +35,16 @@ from shopmode.errors import DataTooSmall
 
 FloatArray = npt.NDArray[np.float64]
 Stage = Callable[[str, int], Callable[[int], None]]
+# LambdaMART: NDCG@10 .495 against pointwise .470 on the default world (same rows, same
+# held-out sessions: `shopmode evaluate --compare-objectives`).
+DEFAULT_OBJECTIVE = "lambdarank"
 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """How to train; ``objective`` is ``pointwise`` or ``lambdarank`` (see ``ShopRanker``)."""
+
+    objective: str = DEFAULT_OBJECTIVE
     test_days: int = 7
     max_train_decisions: int = 8_000
     negatives: int = 15
@@ -50,6 +56,7 @@ class TrainConfig:
 
     def ranker(self) -> ShopRanker:
         return ShopRanker(
+            objective=self.objective,
             learning_rate=self.learning_rate,
             max_iter=self.max_iter,
             max_leaf_nodes=self.max_leaf_nodes,
@@ -161,13 +168,12 @@ class TrainedModel:
     training: TrainingSet
 
 
-def train_ranker(
+def training_rows(
     prepared: Prepared, config: TrainConfig, progress: Stage | None = None
-) -> TrainedModel:
-    """Fit the ranker on the decisions before the split; metadata ready for the registry."""
+) -> TrainingSet:
+    """The point-in-time rows of (a sample of) the decisions before the split."""
     decisions = sample(prepared.train, config.max_train_decisions, config.seed)
     advance = progress("building training set", len(decisions)) if progress else None
-    start = time.perf_counter()
     training = build_training_set(
         prepared.replay,
         decisions,
@@ -176,27 +182,47 @@ def train_ranker(
         seed=config.seed,
         progress=advance,
     )
-    build_seconds = time.perf_counter() - start
     if int((training.y > 0).sum()) < 20:
         raise DataTooSmall(
             f"only {int((training.y > 0).sum())} engaged candidates in the training days; "
             "the log is too small to learn a ranking",
             field="events",
         )
-    fit_step = progress("fitting ranker", 1) if progress else None
-    start = time.perf_counter()
+    return training
+
+
+def fit_ranker(training: TrainingSet, config: TrainConfig) -> ShopRanker:
+    """A ranker with ``config``'s objective fitted on ``training``."""
+    # The sampling weights undo negative subsampling for a pointwise fit (an unbiased
+    # expected gain); LambdaMART learns the order within each decision, which the
+    # subsample keeps, and LightGBM would read row weights as per-decision weights.
+    weight = training.weight if config.objective == "pointwise" else None
     # One thread: OpenMP's barriers turn into spin-waits when the cores are shared (a
     # 2-core box running other work fits ~3x faster single-threaded, measured in
     # bench_train); on an idle machine it costs at most the second core.
     with one_thread():
-        estimator = config.ranker().fit(training.X, training.y, sample_weight=training.weight)
+        return config.ranker().fit(
+            training.X, training.y, sample_weight=weight, groups=training.decision
+        )
+
+
+def train_ranker(
+    prepared: Prepared, config: TrainConfig, progress: Stage | None = None
+) -> TrainedModel:
+    """Fit the ranker on the decisions before the split; metadata ready for the registry."""
+    start = time.perf_counter()
+    training = training_rows(prepared, config, progress)
+    build_seconds = time.perf_counter() - start
+    fit_step = progress("fitting ranker", 1) if progress else None
+    start = time.perf_counter()
+    estimator = fit_ranker(training, config)
     fit_seconds = time.perf_counter() - start
     if fit_step:
         fit_step(1)
     log = prepared.log
     recall = training.recall.summary()
     metrics: dict[str, float] = {
-        "train_decisions": float(len(decisions)),
+        "train_decisions": float(training.recall.decisions),
         "train_rows": float(len(training)),
         "train_positive_rows": float((training.y > 0).sum()),
         "build_seconds": build_seconds,

@@ -12,7 +12,6 @@ import numpy as np
 import numpy.typing as npt
 
 from features.catalog import Catalog
-from models.evidence import Reason
 from models.recommend.diversity import mmr_order
 from models.recommend.exploration import DAY, ExplorationPolicy, with_exploration
 
@@ -74,9 +73,3 @@ def interleave_promoted(order: IntArray, promoted: npt.NDArray[np.bool_], k: int
     keys = {row: 2 * i for i, row in enumerate(rest)}
     keys.update({row: min(2 * j + 1, rank[row]) for j, row in enumerate(ahead)})
     return np.asarray(sorted(keys, key=lambda row: (keys[row], rank[row])), dtype=np.int64)
-
-
-def new_arrival(catalog: Catalog, position: int, at: float) -> Reason:
-    """The reason an exploration slot is shown with: how new the product is."""
-    days = int(max(at - float(catalog.launch_ts[position]), 0.0) // DAY)
-    return Reason(code="new_arrival", facts={"days_since_launch": days})

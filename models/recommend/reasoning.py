@@ -1,5 +1,6 @@
-"""Reasons for the items a recommender chose: the model's score drop per feature group,
-turned into facts from the shopper's own signals (``models.ranking.reasons``)."""
+"""Reasons for the items a recommender chose: the model's score drop per feature group
+(``models.ranking.reasons``), turned into facts from the shopper's own signals
+(``models.recommend.reasons``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from features.catalog import Catalog
 from features.state import UserState
 from models.evidence import Reason
 from models.ranking.features import group_columns
-from models.ranking.reasons import MAX_REASONS, ReasonFacts, matched_terms, score_drops, top_reasons
+from models.ranking.reasons import ScoreDrops
 from models.ranking.registry import LoadedModel
+from models.recommend.reasons import MAX_REASONS, ReasonFacts, matched_terms, top_reasons
 from models.retrieval.signals import signals_from_state
 
 FloatArray = npt.NDArray[np.float64]
@@ -25,8 +27,9 @@ class Reasoner:
         self.catalog = catalog
         self.model = model
         self.facts = ReasonFacts(catalog)
-        self._groups = group_columns(model.metadata.feature_names, model.metadata.feature_groups)
-        self._baseline = np.asarray(model.metadata.baseline, dtype=np.float64)
+        groups = group_columns(model.metadata.feature_names, model.metadata.feature_groups)
+        baseline = np.asarray(model.metadata.baseline, dtype=np.float64)
+        self.score_drops = ScoreDrops(model.estimator, groups, baseline)
 
     def reasons(
         self,
@@ -36,9 +39,14 @@ class Reasoner:
         scores: FloatArray,
         query: str | None,
         neighbours: NeighbourIndex,
+        recent: npt.NDArray[np.int64] | None = None,
     ) -> list[list[Reason]]:
-        drops = score_drops(self.model.estimator, rows, scores, self._groups, self._baseline)
-        neighbour_titles = self._cooc_titles(state, products, neighbours)
+        """Reasons for ``products`` (their ``rows`` and ``scores``); ``recent`` (the
+        shopper's recent positions, most recent first) saves deriving them again."""
+        drops = self.score_drops(rows, scores)
+        if recent is None:
+            recent = signals_from_state(state, self.catalog).recent
+        neighbour_titles = self._cooc_titles(recent, products, neighbours)
         out: list[list[Reason]] = []
         for i, product in enumerate(products.tolist()):
             total = sum(d.drop for d in drops[i]) or 1.0
@@ -49,7 +57,7 @@ class Reasoner:
                 share = d.drop / total
                 found.append(
                     self.facts.reason(
-                        d,
+                        d.group,
                         state,
                         product,
                         query,
@@ -64,10 +72,14 @@ class Reasoner:
         return out
 
     def _cooc_titles(
-        self, state: UserState, products: npt.NDArray[np.int64], neighbours: NeighbourIndex
+        self,
+        recent: npt.NDArray[np.int64],
+        products: npt.NDArray[np.int64],
+        neighbours: NeighbourIndex,
     ) -> dict[int, str]:
         """For co-occurrence reasons: the shopper's recent product each item was seen with."""
-        recent = signals_from_state(state, self.catalog).recent
+        if not neighbours:
+            return {}
         wanted = set(products.tolist())
         out: dict[int, str] = {}
         for item in recent.tolist():  # most recent first: the freshest link wins

@@ -3,7 +3,8 @@
 The service fetches the user state (one Redis round trip) and the co-occurrence
 neighbours of the shopper's recent products (``recent_products``, one pipelined round
 trip); everything shop-wide (catalog, product snapshot, text index, model) is in process.
-Filters are hard constraints: no item outside them is ever returned. Without a model the
+Filters are hard constraints (``models.intent.ProductFilter``): no item outside them is
+ever returned. Without a model the
 ranking is a labelled heuristic (``ranking == "heuristic"``: the service reports
 ``degraded``).
 """
@@ -17,17 +18,18 @@ import numpy.typing as npt
 
 from features.catalog import Catalog
 from features.state import ProductFeatures, UserState
+from features.store.neighbours import NeighbourMap
+from models.intent import ProductFilter
 from models.ranking.features import RankingFeatures
 from models.ranking.registry import LoadedModel
-from models.recommend.arrangement import DIVERSITY_POOL, arrange, new_arrival
+from models.recommend import reasons as why
+from models.recommend.arrangement import DIVERSITY_POOL, arrange
 from models.recommend.cold_start import (
     ColdStartPlan,
     cold_picks,
     cold_start_plan,
     declared_matches,
-    declared_reason,
     has_declared_interests,
-    with_declared,
 )
 from models.recommend.reasoning import Reasoner
 from models.recommend.request import (
@@ -38,7 +40,7 @@ from models.recommend.request import (
 )
 from models.recommend.scoring import Scorer
 from models.retrieval.candidates import CandidateSet, RetrievalSnapshot, candidates_for, cooc_scores
-from models.retrieval.cooccurrence import NeighbourMap, neighbours_from_map
+from models.retrieval.cooccurrence import neighbours_from_map
 from models.retrieval.signals import signals_from_state, snapshot_from_products
 from models.retrieval.text_match import QueryIndex
 from shopmode.errors import InvalidInput
@@ -57,8 +59,6 @@ class Recommender:
         self.query_index = QueryIndex(catalog)
         self.features = RankingFeatures(catalog)
         self._snapshot: tuple[int, float, RetrievalSnapshot] | None = None
-        # List price, as shown in the answer: what a shopper sees is what they filtered on.
-        self._prices = catalog.price
         self.score = Scorer(model)
         self.reasoner = Reasoner(catalog, model) if model is not None else None
 
@@ -80,24 +80,17 @@ class Recommender:
         return built
 
     def allowed(self, state: UserState, context: RecommendContext) -> npt.NDArray[np.bool_]:
-        c = self.catalog
-        mask = np.ones(len(c), dtype=bool)
-        if context.category is not None:
-            if context.category not in c.categories:
-                raise InvalidInput(f"unknown category {context.category!r}", field="category")
-            mask &= c.category_code == c.categories.index(context.category)
-        if context.brand is not None:
-            if context.brand not in c.brands:
-                raise InvalidInput(f"unknown brand {context.brand!r}", field="brand")
-            mask &= c.brand_code == c.brands.index(context.brand)
-        if context.min_price is not None:
-            mask &= self._prices >= context.min_price
-        if context.max_price is not None:
-            mask &= self._prices <= context.max_price
-        if context.exclude_purchased and state.purchased:
-            bought = c.index_of(state.purchased)
-            mask[bought[bought >= 0]] = False
-        return mask
+        """The context's hard filters over the catalog (``InvalidInput`` naming the field
+        of an unknown category or brand), less what the shopper bought when asked to."""
+        bought = state.purchased if context.exclude_purchased else ()
+        product_filter = ProductFilter(
+            category=context.category,
+            brand=context.brand,
+            min_price=context.min_price,
+            max_price=context.max_price,
+            excluded=frozenset(bought),
+        )
+        return product_filter.check(self.catalog).mask(self.catalog)
 
     def recommend(
         self,
@@ -114,12 +107,6 @@ class Recommender:
         """
         if not 1 <= context.k <= MAX_K:
             raise InvalidInput(f"must be between 1 and {MAX_K}", field="k")
-        if (
-            context.min_price is not None
-            and context.max_price is not None
-            and context.min_price > context.max_price
-        ):
-            raise InvalidInput("must not be above max_price", field="min_price")
         at = state.at
         signals = signals_from_state(state, self.catalog)
         query_scores = self.query_index.scores(context.query) if context.query else None
@@ -157,14 +144,20 @@ class Recommender:
         top, explored = self._arrange(state, found.products, scores, products, context, promoted)
         reasons = (
             self.reasoner.reasons(
-                state, found.products[top], rows[top], scores[top], context.query, neighbour_index
+                state,
+                found.products[top],
+                rows[top],
+                scores[top],
+                context.query,
+                neighbour_index,
+                recent=signals.recent,
             )
             if self.reasoner is not None
             else [[] for _ in top]
         )
         if promoted is not None:
             reasons = [
-                with_declared(r, declared_reason(self.catalog, state, int(found.products[i])))
+                why.with_declared(r, why.declared(self.catalog, state, int(found.products[i])))
                 if promoted[i]
                 else r
                 for r, i in zip(reasons, top, strict=True)
@@ -190,7 +183,7 @@ class Recommender:
             rank=rank + 1,
             score=score,
             sources=("new",),
-            reasons=(new_arrival(self.catalog, position, at),),
+            reasons=(why.new_arrival(self.catalog, position, at),),
         )
 
     def _arrange(

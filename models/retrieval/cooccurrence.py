@@ -10,39 +10,34 @@ the neighbours a service would have had at ``ts``: training never sees a pair fr
 own future. Neighbour score is cosine-normalised (count / sqrt(n_i · n_j)) so popular
 products do not become everyone's neighbour.
 
-Serving keeps each product's neighbours in Redis, one sorted set per product
-(``features.store.keys.product_cooc``: ``shopmode:v1:{p:<id>}:cooc``, member = neighbour
-product id, score = neighbour score, TTL ``COOC_TTL_SECONDS``: rebuilt by every
-``shopmode train``; left to expire rather than go stale if training stops).
+Serving keeps each product's neighbours in Redis (``features.store.neighbours``, written
+from ``Neighbours.lists`` by every ``shopmode train``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import redis
-import redis.asyncio
-import redis.cluster
 import scipy.sparse as sp
 
 from features.catalog import Catalog
-from features.store import keys
+from features.events.rules import BUYING_TYPES, ENGAGEMENT_TYPES
+from features.store.neighbours import NeighbourMap
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-ENGAGED = ("view", "click", "add_to_cart", "purchase")
-BOUGHT = ("add_to_cart", "purchase")
+ENGAGED = ENGAGEMENT_TYPES
+BOUGHT = BUYING_TYPES
 SESSION_GAP_SECONDS = 30 * 60.0
 CO_PURCHASE_WINDOW_SECONDS = 7 * 86_400.0
 CO_PURCHASE_WEIGHT = 3.0
 MAX_SESSION_ITEMS = 30
 NEIGHBOURS = 30
-COOC_TTL_SECONDS = 14 * 86_400
 
 
 @dataclass(frozen=True)
@@ -62,6 +57,14 @@ class Neighbours:
     def of(self, product: int) -> tuple[IntArray, FloatArray]:
         keep = self.index[product] >= 0
         return self.index[product][keep], self.score[product][keep]
+
+    def lists(self, catalog: Catalog) -> Iterator[tuple[str, list[tuple[str, float]]]]:
+        """Every product's neighbours by id, strongest first (what the store keeps)."""
+        ids = catalog.product_ids
+        for i in range(len(ids)):
+            index, score = self.of(i)
+            pairs = [(str(ids[j]), float(s)) for j, s in zip(index, score, strict=True)]
+            yield str(ids[i]), pairs
 
 
 def sessions_of(events: pd.DataFrame) -> npt.NDArray[np.int64]:
@@ -166,65 +169,6 @@ def neighbours_from_counts(counts: sp.csr_matrix, width: int = NEIGHBOURS) -> Ne
         out.index[i, : len(top)] = cols[top]
         out.score[i, : len(top)] = score[top]
     return out
-
-
-NeighbourMap = dict[str, list[tuple[str, float]]]
-
-
-def store_neighbours(
-    client: redis.Redis | redis.cluster.RedisCluster,
-    catalog: Catalog,
-    neighbours: Neighbours,
-    batch: int = 500,
-) -> int:
-    """Replace every product's neighbour set in Redis; returns how many sets were written."""
-    written = 0
-    ids = catalog.product_ids
-    for start in range(0, len(ids), batch):
-        pipe = client.pipeline(transaction=False)
-        for i in range(start, min(start + batch, len(ids))):
-            index, score = neighbours.of(i)
-            key = keys.product_cooc(str(ids[i]))
-            pipe.delete(key)
-            if len(index):
-                pipe.zadd(key, {str(ids[j]): float(s) for j, s in zip(index, score, strict=True)})
-                pipe.expire(key, COOC_TTL_SECONDS)
-                written += 1
-        pipe.execute()
-    return written
-
-
-def _parse(product_ids: Sequence[str], replies: list[object]) -> NeighbourMap:
-    out: NeighbourMap = {}
-    for product_id, reply in zip(product_ids, replies, strict=True):
-        pairs = reply if isinstance(reply, list) else []
-        out[product_id] = [
-            (member.decode() if isinstance(member, bytes) else str(member), float(score))
-            for member, score in pairs
-        ]
-    return out
-
-
-def fetch_neighbours(
-    client: redis.Redis | redis.cluster.RedisCluster,
-    product_ids: Sequence[str],
-    width: int = NEIGHBOURS,
-) -> NeighbourMap:
-    """Neighbours of the shopper's recent products: one pipelined round trip."""
-    pipe = client.pipeline(transaction=False)
-    for product_id in product_ids:
-        pipe.zrevrange(keys.product_cooc(product_id), 0, width - 1, withscores=True)
-    return _parse(product_ids, pipe.execute())
-
-
-async def fetch_neighbours_async(
-    client: redis.asyncio.Redis, product_ids: Sequence[str], width: int = NEIGHBOURS
-) -> NeighbourMap:
-    """``fetch_neighbours`` for the service's async client (same keys, same parsing)."""
-    pipe = client.pipeline(transaction=False)
-    for product_id in product_ids:
-        pipe.zrevrange(keys.product_cooc(product_id), 0, width - 1, withscores=True)
-    return _parse(product_ids, await pipe.execute())
 
 
 def neighbours_from_map(

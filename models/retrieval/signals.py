@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from features.catalog import Catalog
 from features.definitions import DAY
+from features.events.rules import EventType
 from features.state import ProductFeatures, UserState
 from models.retrieval.candidates import RetrievalSnapshot, ShopperSignals
 
@@ -21,7 +22,12 @@ FloatArray = npt.NDArray[np.float64]
 RECENT_ITEMS = 10
 RECENT_HALF_LIFE = DAY
 # A stronger interaction says more about what the shopper wants next.
-INTERACTION_WEIGHT = {"view": 1.0, "click": 1.5, "add_to_cart": 2.0, "purchase": 2.0}
+INTERACTION_WEIGHT: dict[str, float] = {
+    EventType.VIEW: 1.0,
+    EventType.CLICK: 1.5,
+    EventType.ADD_TO_CART: 2.0,
+    EventType.PURCHASE: 2.0,
+}
 AFFINITY_HALF_LIFE = "14d"
 DECLARED_INTEREST = 1.0  # weight of a followed brand / liked category (~ one view)
 

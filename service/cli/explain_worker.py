@@ -17,9 +17,11 @@ from collections import Counter
 from typing import Annotated
 
 import typer
-from redis.exceptions import RedisError
 
-from features.store.catalog import load_catalog_async
+from features.catalog import Catalog
+from features.store.catalog import load_catalog
+from features.store.connect import close_async
+from features.store.runner import AsyncRunner
 from models.explain import Explainer, build_backend
 from models.explain.worker import ExplainWorker
 from service.cli import app
@@ -32,16 +34,17 @@ from service.explaining import (
     queue_for,
     worker_budget,
 )
-from service.redis_link import AsyncRedis, open_redis
+from service.redis_link import open_redis
 from service.settings import Settings
-from shopmode.errors import InvalidInput, ShopmodeError, StoreUnavailable
+from shopmode.errors import InvalidInput, ShopmodeError
 
 
 async def run_worker(
     settings: Settings, url: str, concurrency: int, max_jobs: int | None
 ) -> Counter[str]:
     """Work the queue until stopped (or ``max_jobs`` are done); the outcomes counted."""
-    client: AsyncRedis = open_redis(url, settings, socket_timeout=5.0)
+    client = open_redis(url, settings, socket_timeout=5.0)
+    runner = AsyncRunner(client)
     backend = await asyncio.to_thread(
         build_backend,
         settings.llm_backend,
@@ -58,19 +61,16 @@ async def run_worker(
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        try:
-            catalog = await load_catalog_async(client)
-        except (RedisError, OSError) as exc:
-            raise StoreUnavailable(f"Redis at {url} is unreachable: {exc}") from None
+        catalog = await runner.run(load_catalog(), offload=True)
         await asyncio.to_thread(follow_catalog_of, explainer, catalog)
         worker = ExplainWorker(
-            queue_for(settings, client, backend.id),
+            queue_for(settings, runner, backend.id),
             lambda: explainer,
             budget_s=worker_budget(settings),
             concurrency=concurrency,
         )
         typer.echo(f"explain-worker: {backend.id}, {concurrency} at a time; waiting for jobs")
-        refresher = asyncio.create_task(_follow_catalog(settings, client, explainer, stop))
+        refresher = asyncio.create_task(_follow_catalog(settings, runner, explainer, catalog, stop))
         await worker.run(stop, max_jobs)
         stop.set()
         refresher.cancel()
@@ -80,20 +80,24 @@ async def run_worker(
     finally:
         explainer.close()
         backend.close()
-        await client.aclose()
+        await close_async(client)
 
 
 async def _follow_catalog(
-    settings: Settings, client: AsyncRedis, explainer: Explainer, stop: asyncio.Event
+    settings: Settings,
+    runner: AsyncRunner,
+    explainer: Explainer,
+    catalog: Catalog,
+    stop: asyncio.Event,
 ) -> None:
     """Rebuild the grounding vocabulary when the catalog in Redis changes."""
-    current = None
+    current = await asyncio.to_thread(catalog.to_parquet_bytes)
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.snapshot_refresh_seconds)
         try:
-            catalog = await load_catalog_async(client)
-        except (RedisError, OSError, ShopmodeError):
+            catalog = await runner.run(load_catalog(), offload=True)
+        except ShopmodeError:
             continue
         fresh = await asyncio.to_thread(catalog.to_parquet_bytes)
         if fresh != current:

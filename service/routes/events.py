@@ -6,7 +6,6 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, HTTPException, Request
-from redis.exceptions import RedisError
 from starlette.responses import Response
 
 from features.events.schema import parse_events
@@ -120,8 +119,8 @@ async def post_events(request: Request, caller: EventWriter, state: StateDep) ->
         raise
     attributed = 0
     try:
-        attributed = await count_attributed(state.redis, events)
-    except (RedisError, OSError):  # attribution is bookkeeping; the events are stored
+        attributed = await count_attributed(state.runner, events)
+    except StoreUnavailable:  # attribution is bookkeeping; the events are stored
         state.metrics.redis_errors.labels("attribute").inc()
     results = _results(rows, events, rejections, set(report.accepted_ids))
     body = EventBatchPublic(

@@ -18,7 +18,6 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
-from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
@@ -79,7 +78,7 @@ async def _stand(state: ServiceState, page: Page, items: Sequence[PageItem]) -> 
     explaining = state.explaining
     try:
         return await where_items_stand(explaining.explainer, explaining.queue, page, items)
-    except (RedisError, OSError) as exc:
+    except StoreUnavailable as exc:
         state.health.mark_down(exc)
         raise StoreUnavailable("the feature store is unavailable", retry_after=2) from None
 
@@ -112,8 +111,8 @@ async def page_explanations(
     wait: Annotated[float, Query(ge=0, le=30, allow_inf_nan=False)] = 0.0,
 ) -> Any:
     try:
-        page = await load_page(state.redis, recommendation_id)
-    except (RedisError, OSError) as exc:
+        page = await load_page(state.runner, recommendation_id)
+    except StoreUnavailable as exc:
         state.health.mark_down(exc)
         raise StoreUnavailable("the feature store is unavailable", retry_after=2) from None
     if page is None:

@@ -17,7 +17,7 @@ from service.schemas.recommendations import (
     RecommendationCreate,
     RecommendationPublic,
 )
-from shopmode.errors import StoreUnavailable
+from shopmode.errors import InvalidInput, StoreUnavailable
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 
@@ -84,7 +84,12 @@ async def get_recommendations(
                 for e in exc.errors()
             ]
         ) from None
-    return await recommend(state, request)
+    try:
+        return await recommend(state, request)
+    except InvalidInput as exc:  # a filter the catalog cannot meet: name the query parameter
+        if exc.field is None or not exc.field.startswith("context."):
+            raise
+        raise InvalidInput(exc.message, exc.field.removeprefix("context.")) from None
 
 
 @router.get(
