@@ -1,6 +1,7 @@
 """LLM explanation benchmark: speed and grounded-acceptance of generated texts.
 
     python -m bench.bench_llm [--packs 36] [--best-of 3] [--threads 2] [--json out.json]
+    python -m bench.bench_llm --styles plain,personal,prefix,fewshot,grammar [--packs 30]
 
 Evidence packs are built from a small generated world: real catalog products, brands and
 categories, each shopper's own views, follows and likes, co-viewed items, discounts and
@@ -39,6 +40,7 @@ from models.explain import (
     build_prompt,
     clean_output,
 )
+from models.explain.personal import holds_personal
 
 
 def world_packs(n: int, seed: int) -> tuple[list[Evidence], Vocabulary]:
@@ -221,6 +223,39 @@ def bench_single(
     }, samples
 
 
+def bench_styles(
+    backend: LLMBackend,
+    packs: list[Evidence],
+    vocabulary: Vocabulary,
+    max_tokens: int,
+    styles: list[str],
+) -> dict[str, Any]:
+    """Each prompt style on the same packs: accepted by the check, and citing a personal
+    fact when the pack holds one (the check as shipped: personal facts required)."""
+    lenient = GroundingCheck(vocabulary)
+    out: dict[str, Any] = {}
+    for style in styles:
+        accepted = personal = holds = 0
+        kinds: Counter[str] = Counter()
+        for pack in packs:
+            options = backend.Options(max_tokens=max_tokens, temperature=0.2, seed=0)
+            text = clean_output(backend.complete(build_prompt(pack, style), options).text)
+            verdict = lenient.check(text, pack)
+            kinds.update(verdict.kinds)
+            if verdict.grounded:
+                accepted += 1
+                if holds_personal(pack):
+                    holds += 1
+                    personal += bool(verdict.personal)
+        out[style] = {
+            "accepted": round(accepted / len(packs), 3),
+            "personal_among_accepted": round(personal / max(1, holds), 3),
+            "accepted_and_personal": round((accepted - (holds - personal)) / len(packs), 3),
+            "rejections": dict(kinds.most_common()),
+        }
+    return out
+
+
 def bench_explainer(
     backend: LLMBackend,
     packs: list[Evidence],
@@ -272,9 +307,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="smollm2")
     parser.add_argument("--samples", type=int, default=0, help="print this many generated texts")
     parser.add_argument("--json", type=Path, help="also write the JSON report here")
+    parser.add_argument("--styles", help="measure these prompt styles only (comma-separated)")
     args = parser.parse_args(argv)
 
     packs, vocabulary = world_packs(args.packs, args.seed)
+    if args.styles:
+        backend = build_backend(args.backend, threads=args.threads, base_url=args.base_url)
+        styles = bench_styles(backend, packs, vocabulary, args.max_tokens, args.styles.split(","))
+        backend.close()
+        print(json.dumps(styles, indent=2))
+        return
     check = GroundingCheck(vocabulary)
     start = time.perf_counter()
     backend = build_backend(

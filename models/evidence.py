@@ -13,6 +13,11 @@ Explanation sources (``Explanation.source``):
 - ``fallback_rejected``: every LLM text failed the grounding check; template text shown.
 - ``fallback_timeout``: the LLM did not finish within the budget; template text shown.
 - ``fallback_error``: the backend failed (down, bad response); template text shown.
+- ``fallback_busy``: the explanation queue was full; template text shown.
+
+An answer never waits for the LLM: an item whose text is still being written is shown
+with ``template`` text and ``pending`` set, and its LLM text (or its settled fallback)
+arrives on the recommendation's explanation stream.
 
 ``grounded`` is true for everything that is shown: template text is grounded by
 construction, LLM text only after it passed the check.
@@ -36,10 +41,11 @@ ExplanationSource = Literal[
     "fallback_rejected",
     "fallback_timeout",
     "fallback_error",
+    "fallback_busy",
 ]
 
 FALLBACK_SOURCES: frozenset[str] = frozenset(
-    {"fallback_rejected", "fallback_timeout", "fallback_error"}
+    {"fallback_rejected", "fallback_timeout", "fallback_error", "fallback_busy"}
 )
 
 

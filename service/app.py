@@ -26,18 +26,30 @@ from features.store.connect import close_async
 from features.store.runner import AsyncRunner
 from service.auth import KeyRing
 from service.embedded_redis import EmbeddedRedis
-from service.explaining import build_explainer
+from service.explaining import build_explaining
 from service.freshness import keep_fresh, refresh_snapshot, sync_model
 from service.limits import BodyLimitMiddleware, RateLimiter
 from service.metrics import MetricsMiddleware, ServiceMetrics
 from service.model_slot import ModelSlot
 from service.problems import Problem, document_problems, install_problem_handlers
 from service.redis_link import RedisHealth, open_redis
-from service.routes import admin, ask, events, health, products, recommendations, users, web
+from service.routes import (
+    admin,
+    ask,
+    events,
+    explanations,
+    health,
+    products,
+    recommendations,
+    users,
+    web,
+)
 from service.settings import Settings, get_settings
 from service.state import ServiceState
+from service.tokens import ShopperTokens, load_secret
 
 log = logging.getLogger("shopmode.service")
+_FEED_BLOCK_S = 1.0
 
 _DESCRIPTION = """
 Personalized product recommendations, each with a short explanation that rests only on
@@ -59,8 +71,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = await asyncio.to_thread(embedded.start)
     redis = open_redis(url, settings)
     runner = AsyncRunner(redis)
+    # The explanation feed blocks on the queue's stream: its own, patient connection.
+    blocking = open_redis(url, settings, socket_timeout=_FEED_BLOCK_S + 5)
     metrics: ServiceMetrics = app.state.metrics
-    explainer, llm_problem = await build_explainer(settings, redis)
+    explaining = await build_explaining(settings, redis, runner, AsyncRunner(blocking))
     state = ServiceState(
         settings=settings,
         redis=redis,
@@ -72,8 +86,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         keys=KeyRing((*web.demo_key_specs(settings), *settings.api_keys)),
         limiter=RateLimiter(runner, settings.rate_limit_per_minute),
         models=ModelSlot(settings.models_dir),
-        explainer=explainer,
-        llm_problem=llm_problem,
+        explaining=explaining,
+        tokens=ShopperTokens(load_secret(settings.token_secret, settings.home)),
     )
     app.state.shopmode = state
     if await state.health.probe():
@@ -83,6 +97,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     metrics.model_loaded.set(1 if state.models.loaded is not None else 0)
     stop = asyncio.Event()
     refresher = asyncio.create_task(keep_fresh(state, stop), name="shopmode-refresh")
+    tasks = {refresher, asyncio.create_task(explaining.feed.run(stop), name="shopmode-feed")}
+    if explaining.worker is not None:
+        worker = explaining.worker.run(stop)
+        tasks.add(asyncio.create_task(worker, name="shopmode-explain-worker"))
     # One BLAS/OpenMP thread for this worker (see service.cli.serve), restored on exit.
     pinned = threadpool_limits(limits=1)
     try:
@@ -91,13 +109,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         gc.unfreeze()  # what service.freshness.settle_long_lived set aside is collectable again
         pinned.restore_original_limits()
         stop.set()
-        _, pending = await asyncio.wait({refresher}, timeout=2 * settings.redis_socket_timeout + 1)
+        # A job in mid-generation is not waited for: its lease runs out and another
+        # worker takes it over.
+        _, pending = await asyncio.wait(tasks, timeout=2 * settings.redis_socket_timeout + 1)
         for task in pending:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait({task}, timeout=1)
-        explainer.close()
-        explainer.backend.close()
+        explaining.close()
+        await close_async(blocking)
         await close_async(redis)
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
@@ -126,7 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (recommendations, ask, users, events, products, admin, health, web):
+    routers = (recommendations, explanations, ask, users, events, products, admin, health, web)
+    for module in routers:
         app.include_router(module.router)
     _document_raw_bodies(app)
     return app

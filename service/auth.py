@@ -5,7 +5,8 @@ key is hashed and compared with every configured digest by ``hmac.compare_digest
 the comparison takes the same time whether or not a prefix matches. No or unknown key:
 401 with ``WWW-Authenticate: Bearer``; a known key without the scope: 403.
 ``Settings.open_recommend`` lets the recommend scope through without a key (demos); it
-never opens ``events:write`` or ``admin``.
+never opens ``events:write`` or ``admin``. A shopper token (``service.tokens``) is the
+other credential: a ``Principal`` bound to one ``shopper``, whom every route checks.
 """
 
 from __future__ import annotations
@@ -29,15 +30,22 @@ def new_api_key() -> str:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: a named key, or an anonymous caller (open recommend only)."""
+    """Who is calling: a named key, a shopper's token (``shopper`` set: it may act for
+    that shopper only), or an anonymous caller (open recommend only)."""
 
     name: str
     scopes: frozenset[str]
     anonymous: bool = False
+    shopper: str | None = None
 
     @property
     def identity(self) -> str:
+        if self.shopper is not None:
+            return f"shopper:{self.shopper}"
         return self.name if self.anonymous else f"key:{self.name}"
+
+    def may_act_for(self, user_id: str) -> bool:
+        return self.shopper is None or self.shopper == user_id
 
 
 class KeyRing:

@@ -17,6 +17,7 @@ from models.recommend.cold_start import has_behaviour
 from models.recommend.exploration import ExplorationPolicy
 from models.recommend.request import Recommendations, RecommendContext
 from models.retrieval.cooccurrence import NEIGHBOURS
+from service.explaining import explain_items
 from service.schemas.recommendations import (
     ExplanationPublic,
     RecommendationCreate,
@@ -51,8 +52,10 @@ async def personal_items(
     request: RecommendationCreate,
     product_filter: ProductFilter,
     timer: Timer,
-) -> tuple[list[RecommendedItemPublic], Recommendations]:
-    """Ranked, explained items for the shopper, and what ranked them."""
+    recommendation_id: str,
+) -> tuple[list[RecommendedItemPublic], Recommendations, int]:
+    """Ranked, explained items for the shopper, what ranked them, and how many of their
+    LLM texts are still being written."""
     store, snapshot, recommender = state.store, state.snapshot, state.recommender
     if store is None or snapshot is None or recommender is None or snapshot.products is None:
         raise StoreUnavailable("the feature store is not ready")
@@ -97,11 +100,20 @@ async def personal_items(
     # Explanations repeat the request as understood (catalog names, the product's own
     # words), never the raw text: nothing typed can steer what an LLM may say.
     evidence = [explainable(item.evidence(catalog), intent, catalog) for item in ranked.items]
-    budget = settings.llm_budget_ms / 1000
-    explanations = await state.explainer.explain(evidence, request.explain, budget)
+    explained = await explain_items(
+        state.explaining,
+        state.runner,
+        settings,
+        evidence,
+        request.explain,
+        recommendation_id,
+        request.user_id,
+    )
     timer.lap("explain")
     items = []
-    for item, pack, explanation in zip(ranked.items, evidence, explanations, strict=True):
+    for item, pack, explanation, pending in zip(
+        ranked.items, evidence, explained.items, explained.pending, strict=True
+    ):
         items.append(
             RecommendedItemPublic(
                 product_id=item.product_id,
@@ -119,7 +131,8 @@ async def personal_items(
                     text=explanation.text,
                     source=explanation.source,
                     grounded=explanation.grounded,
+                    pending=pending,
                 ),
             )
         )
-    return items, ranked
+    return items, ranked, explained.waiting

@@ -41,6 +41,20 @@ class FieldError(BaseModel):
     message: str
 
 
+class FieldProblem(StarletteHTTPException):
+    """An HTTP error about named fields (401/403 for a credential, a shopper id...)."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        errors: Sequence[FieldError],
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(status, detail, headers=dict(headers) if headers else None)
+        self.errors = list(errors)
+
+
 class Problem(BaseModel):
     """An error answer (RFC 9457 problem details)."""
 
@@ -127,7 +141,8 @@ async def _on_http(request: Request, exc: Exception) -> Response:
             kind="malformed-json",
             errors=[FieldError(field="body", message="cannot be parsed")],
         )
-    return problem_response(exc.status_code, detail, headers=exc.headers)
+    errors = exc.errors if isinstance(exc, FieldProblem) else ()
+    return problem_response(exc.status_code, detail, errors=errors, headers=exc.headers)
 
 
 async def _on_domain(request: Request, exc: Exception) -> Response:

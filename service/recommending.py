@@ -59,9 +59,13 @@ async def recommend(state: ServiceState, request: RecommendationCreate) -> Recom
     heuristic = False
     candidates = 0
     cause = "no_model"
+    pending = 0
+    recommendation_id = new_recommendation_id()
     if state.health.up:
         try:
-            items, ranked = await personal_items(state, request, product_filter, timer)
+            items, ranked, pending = await personal_items(
+                state, request, product_filter, timer, recommendation_id
+            )
             model_version = ranked.model_version
             heuristic = ranked.degraded
             candidates = ranked.candidates
@@ -94,7 +98,6 @@ async def recommend(state: ServiceState, request: RecommendationCreate) -> Recom
         notes.append(
             f"only {len(allowed)} of {request.k} products match {product_filter.describe()}"
         )
-    recommendation_id = new_recommendation_id()
     if state.health.up:
         try:
             await record_served(
@@ -125,4 +128,10 @@ async def recommend(state: ServiceState, request: RecommendationCreate) -> Recom
         shortfall=max(shortfall, 0),
         note="; ".join(notes) or None,
         timings_ms=timer.total(),
+        pending_explanations=pending,
+        explanations_url=explanations_url(recommendation_id) if pending else None,
     )
+
+
+def explanations_url(recommendation_id: str) -> str:
+    return f"/v1/recommendations/{recommendation_id}/explanations"

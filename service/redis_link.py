@@ -23,9 +23,11 @@ log = logging.getLogger("shopmode.service")
 AsyncRedis: TypeAlias = AsyncClient
 
 
-def open_redis(url: str, settings: Settings) -> AsyncRedis:
-    """A standalone or cluster async client with the service's short timeouts."""
-    return open_async(url, cluster=settings.redis_cluster, timeout=settings.redis_socket_timeout)
+def open_redis(url: str, settings: Settings, socket_timeout: float | None = None) -> AsyncRedis:
+    """A standalone or cluster async client with the service's short timeouts (a longer
+    ``socket_timeout`` for a connection that blocks on purpose, like a stream follower)."""
+    timeout = socket_timeout or settings.redis_socket_timeout
+    return open_async(url, cluster=settings.redis_cluster, timeout=timeout)
 
 
 class RedisHealth:

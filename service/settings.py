@@ -109,8 +109,25 @@ class Settings(BaseSettings):
     )
     demo_key: SecretStr | None = Field(
         default=None,
-        description="A demo-only API key the page at / is served with; it carries exactly "
-        "recommend + events:write (never admin). `shopmode demo` prints one.",
+        description="A demo API key for trying the API by hand; it carries exactly "
+        "recommend + events:write (never admin) and is never put in the page. "
+        "`shopmode demo` prints one.",
+    )
+    demo_page: bool = Field(
+        default=False,
+        description="Serve the demo shop at / signed in as the shopper in ?shopper= (a "
+        "shopper token minted for them): a demo without logins. Off, the page asks for a "
+        "token. `shopmode demo` turns it on.",
+    )
+
+    # --- shopper tokens (service/tokens.py) -------------------------------------------
+    token_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC secret that signs shopper tokens (32+ characters). Unset: one is "
+        "generated and kept under SHOPMODE_HOME/secrets (set it when several machines serve).",
+    )
+    shopper_token_ttl_s: int = Field(
+        default=3600, ge=60, le=86_400, description="Default lifetime of a shopper token."
     )
 
     # --- feature store (features/online) -------------------------------------------
@@ -137,11 +154,22 @@ class Settings(BaseSettings):
         "OpenAI-compatible endpoint, or the template only (no LLM).",
     )
     llm_budget_ms: int = Field(
-        default=1500,
+        default=0,
         ge=0,
         le=60_000,
-        description="Total time the LLM gets for one response's explanations; items not "
-        "done by then get template text.",
+        description="How long an answer may wait for LLM text before it goes out with what "
+        "is ready (cached text, else the template); 0: never wait. Pending texts arrive on "
+        "the recommendation's explanation stream either way.",
+    )
+    llm_prompt_style: Literal["plain", "personal", "prefix", "fewshot", "grammar"] = Field(
+        default="fewshot",
+        description="How the prompt is built (models/explain/prompt.py; each style measured "
+        "in docs/explanations.md).",
+    )
+    llm_require_personal: bool = Field(
+        default=True,
+        description="Reject an LLM text that cites none of the shopper's own facts when the "
+        "evidence holds one (popularity alone is the template's job).",
     )
     llm_max_tokens: int = Field(
         default=48, ge=8, le=512, description="Token cap per generated explanation."
@@ -170,6 +198,47 @@ class Settings(BaseSettings):
     openai_timeout_s: float = Field(
         default=10.0, gt=0, le=120, description="HTTP timeout for one completion call."
     )
+    explain_in_process: bool = Field(
+        default=True,
+        description="Each API process also works the explanation queue. Off: only "
+        "`shopmode explain-worker` processes do (and the API never loads the local model).",
+    )
+    explain_worker_concurrency: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Jobs one worker runs at once (1 for the local model; more for an "
+        "OpenAI-compatible server).",
+    )
+    explain_queue_max: int = Field(
+        default=500,
+        ge=1,
+        le=1_000_000,
+        description="Most explanation jobs waiting per backend; past it the least urgent "
+        "job makes way or a new one is refused (its item keeps the template).",
+    )
+    explain_lease_s: float = Field(
+        default=30.0,
+        gt=1,
+        le=600,
+        description="How long a worker holds a job; a job whose worker died is taken over "
+        "after this.",
+    )
+    explain_max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Attempts per job before it settles as an error."
+    )
+    explanation_page_ttl_s: int = Field(
+        default=900,
+        ge=10,
+        le=86_400,
+        description="How long a served page's pending explanations can be streamed or polled.",
+    )
+    explanation_stream_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=600,
+        description="How long one explanation stream stays open waiting for texts.",
+    )
     explanation_cache_ttl_s: int = Field(
         default=24 * 3600,
         ge=1,
@@ -183,6 +252,13 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(_REDIS_SCHEMES):
             raise ValueError(f"REDIS_URL must start with one of {', '.join(_REDIS_SCHEMES)}")
+        return value
+
+    @field_validator("token_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("SHOPMODE_TOKEN_SECRET must be at least 32 characters")
         return value
 
     @property

@@ -10,12 +10,14 @@ from features.store.runner import AsyncRunner
 from models.explain import Explainer
 from models.recommend.recommender import Recommender
 from service.auth import KeyRing
+from service.explaining import Explaining
 from service.limits import RateLimiter
 from service.metrics import ServiceMetrics
 from service.model_slot import ModelSlot
 from service.redis_link import AsyncRedis, RedisHealth
 from service.settings import Settings
 from service.snapshot import CatalogSnapshot
+from service.tokens import ShopperTokens
 
 
 @dataclass
@@ -31,10 +33,18 @@ class ServiceState:
     keys: KeyRing
     limiter: RateLimiter
     models: ModelSlot
-    explainer: Explainer
-    llm_problem: str | None = None
+    explaining: Explaining
+    tokens: ShopperTokens
     snapshot: CatalogSnapshot | None = None
     store: AsyncOnlineFeatureStore | None = None
     recommender: Recommender | None = None
     snapshot_error: str | None = None
     background_errors: list[str] = field(default_factory=list)
+
+    @property
+    def explainer(self) -> Explainer:
+        return self.explaining.explainer
+
+    @property
+    def llm_problem(self) -> str | None:
+        return self.explaining.problem

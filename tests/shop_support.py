@@ -49,6 +49,7 @@ class ShopWorld:
             "REDIS_URL": self.redis_url,
             "home": home,
             "demo_key": DEMO_KEY,
+            "demo_page": True,
             "api_keys": [
                 {"name": "admin", "sha256": hash_api_key(ADMIN_KEY), "scopes": ["admin"]},
             ],

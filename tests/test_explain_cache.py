@@ -23,7 +23,7 @@ from models.explain import (
     cache_key,
     rejected_field,
 )
-from service.explaining import build_explainer
+from service.explaining import explainer_for
 from shopmode.errors import LLMUnavailable
 
 GOOD = "You follow Cedarwood, and this tent is trending in Tents."
@@ -50,6 +50,10 @@ def run(
 ) -> list[Explanation | None]:
     async def go() -> list[Explanation | None]:
         client = async_twin(store)
+        # Connected first, as the service's client is by its start-up probe: a cluster
+        # client's first command also discovers the nodes, which can take longer than the
+        # cache's 50 ms on a busy machine (a miss then, by design, not what is tested here).
+        await client.ping()
         explainer = Explainer(backend, GroundingCheck(), cache=ExplanationCache(client, 3600))
         try:
             return await explainer.explain(items, mode="llm", budget_s=budget_s)
@@ -79,7 +83,7 @@ def test_generated_texts_are_served_from_redis_the_second_time(store_client: Sto
 
 
 def test_a_rejected_item_is_not_sent_to_the_backend_again(store_client: Store) -> None:
-    backend = ScriptedBackend([INVENTED], default=GOOD)
+    backend = ScriptedBackend([INVENTED, INVENTED], default=GOOD)  # rejected, and its retry
     [first] = run(store_client, backend, [tent()])
     [second] = run(store_client, backend, [tent()])
     template = Explanation(
@@ -87,7 +91,7 @@ def test_a_rejected_item_is_not_sent_to_the_backend_again(store_client: Store) -
     )
     assert first == template
     assert second == template  # not the backend's GOOD default: it was never asked
-    assert len(backend.history) == 1
+    assert len(backend.history) == 2
     key = cache_key("scripted", tent().fingerprint())
     assert store_client.hget(key, rejected_field("llm")) == b"1"
     assert store_client.hget(key, "llm") is None
@@ -159,8 +163,7 @@ def test_the_service_caches_explanations_on_a_cluster_too(
 
     async def go() -> tuple[Explainer, list[Explanation | None]]:
         client = async_twin(store_client)
-        explainer, _ = await build_explainer(settings, client)
-        explainer.backend = ScriptedBackend([GOOD])
+        explainer = explainer_for(settings, ScriptedBackend([GOOD]), client, "scripted")
         try:
             return explainer, await explainer.explain([tent()], mode="llm", budget_s=5.0)
         finally:

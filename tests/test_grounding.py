@@ -197,3 +197,146 @@ def test_template_text_is_always_grounded(evidence: Evidence) -> None:
     verdict = CHECK.check(text, evidence)
     assert verdict.grounded, (text, verdict.problems)
     assert 1 <= len(text.split(". ")) <= 2
+
+
+# --- the failure kinds measured on SmolLM2 texts that used to pass (issue #11) -------
+
+KETTLE = Evidence(
+    product_id="p-kettle",
+    title="Coppertrail Gooseneck Kettle in Mustard",
+    brand="Coppertrail",
+    category="Coffee & Tea",
+    price=39.0,
+    reasons=[
+        Reason(
+            code="recently_viewed",
+            facts={"title": "Coppertrail Gooseneck Kettle in Mustard", "days_ago": 5},
+        ),
+        Reason(code="popular", facts={"category": "Coffee & Tea"}, weight=0.5),
+    ],
+)
+CLEANSER = Evidence(
+    product_id="p-cleanser",
+    title="Silverwave Vegan Brightening Cleanser",
+    brand="Silverwave",
+    category="Skincare",
+    price=24.0,
+    reasons=[
+        Reason(code="brand_affinity", facts={"brand": "Silverwave", "interactions": 3}),
+        Reason(code="popular", facts={"category": "Skincare"}, weight=0.6),
+    ],
+)
+SHOP_VOCAB = Vocabulary(
+    brands=["Coppertrail", "Silverwave", "Northnest"],
+    categories=["Coffee & Tea", "Coffee Makers", "Skincare", "Yoga"],
+    titles=["Coppertrail Minimalist Saucepan Set in Mustard", "Northnest Cork Yoga Block"],
+    texts=["A gooseneck kettle from Coppertrail, made with steel."],
+    departments=["Fashion", "Electronics", "Beauty"],
+)
+HEADPHONES = Evidence(
+    product_id="p-headphones",
+    title="Northnest Pro Wireless Headphones in Black",
+    brand="Northnest",
+    category="Headphones",
+    price=369.99,
+    reasons=[Reason(code="category_affinity", facts={"category": "Headphones", "views_7d": 1})],
+)
+NEXT_ADVENTURE = (
+    "Since Headphones caught your eye once in the last 7 days, "
+    "it's a great choice for your next fashion adventure."
+)
+SHOP_CHECK = GroundingCheck(SHOP_VOCAB, require_personal=True)
+
+UNSUPPORTED = [
+    (CLEANSER, "You'll like it because it has a lot of features.", "property"),
+    (
+        CLEANSER,
+        "You'll like it because it's one of the most popular Skincare products in the market.",
+        "market",
+    ),
+    (
+        KETTLE,
+        "You'll like it because it's a popular coffee maker with a coppertrace minimalist dribble.",
+        "unknown_word",
+    ),
+    (
+        KETTLE,
+        "You'll like it because it's a popular coffee maker with a coppertrace minimalist dribble.",
+        "property",
+    ),
+    (KETTLE, "You viewed it 5 days ago, and it has a strong focus on coffee.", "property"),
+    (
+        KETTLE,
+        "You viewed it 5 days ago. It's popular in Coffee & Tea. You viewed it 5 days ago.",
+        "repeated",
+    ),
+    (
+        CLEANSER,
+        "It's a popular choice in Skincare. It's a popular choice in Skincare for you.",
+        "repeated",
+    ),
+    (KETTLE, "You viewed it 5 days ago, and it's perfect for coffee lovers.", "audience"),
+    (
+        CLEANSER,
+        "Since you've shown interest in Silverwave 3 times lately, customers love it.",
+        "audience",
+    ),
+    (KETTLE, "You viewed it 5 days ago, and it's made with high quality steel.", "property"),
+    (
+        CLEANSER,
+        "You'll like it because it's one of the most popular picks in Skincare.",
+        "impersonal",
+    ),
+    (KETTLE, "You'll like it because it's a popular choice among customers.", "impersonal"),
+    # measured on the service: another department, and plans the shopper never told
+    (HEADPHONES, NEXT_ADVENTURE, "department"),
+    (HEADPHONES, NEXT_ADVENTURE, "audience"),
+    # measured by bench_llm_http for a pack holding only "launched 23 days ago"
+    (
+        Evidence(
+            product_id="p-ultrabook",
+            title="Kestrelbay Wireless Ultrabook in Navy",
+            brand="Kestrelbay",
+            category="Laptops",
+            price=899.0,
+            reasons=[Reason(code="new_arrival", facts={"days_since_launch": 23})],
+        ),
+        "You'll like it because the 23-day delay has helped Kestrelbay to get more customers.",
+        "market",
+    ),
+]
+
+
+@pytest.mark.parametrize(("evidence", "text", "kind"), UNSUPPORTED)
+def test_the_measured_failure_kinds_are_rejected(evidence: Evidence, text: str, kind: str) -> None:
+    verdict = SHOP_CHECK.check(text, evidence)
+    assert not verdict.grounded
+    assert kind in verdict.kinds, verdict.problems
+
+
+PERSONAL = [
+    (KETTLE, "You viewed it 5 days ago, and it's a popular pick in Coffee & Tea."),
+    (CLEANSER, "Since you've shown interest in Silverwave 3 times lately, this cleanser fits."),
+    (KETTLE, "You viewed the Coppertrail Gooseneck Kettle in Mustard 5 days ago."),
+    # the evidence's own words may describe it ("Gooseneck", "Vegan" in the title)
+    (CLEANSER, "Since you've shown interest in Silverwave 3 times lately, a vegan cleanser."),
+]
+
+
+@pytest.mark.parametrize(("evidence", "text"), PERSONAL)
+def test_personal_texts_pass_and_say_what_they_cite(evidence: Evidence, text: str) -> None:
+    verdict = SHOP_CHECK.check(text, evidence)
+    assert verdict.grounded, verdict.problems
+    assert verdict.personal
+
+
+def test_popularity_alone_passes_only_when_nothing_personal_is_known() -> None:
+    shop_only = CLEANSER.model_copy(
+        update={"reasons": [Reason(code="popular", facts={"category": "Skincare"})]}
+    )
+    text = "You'll like it because it's one of the most popular picks in Skincare."
+    verdict = SHOP_CHECK.check(text, shop_only)
+    assert verdict.grounded, verdict.problems
+    assert verdict.personal == ()
+    # without the personal requirement the same text passes for a personal pack too
+    assert GroundingCheck(SHOP_VOCAB).check(text, CLEANSER).grounded

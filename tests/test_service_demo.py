@@ -40,22 +40,33 @@ def test_demo_runs_once_then_skips_and_its_curl_call_works(
         assert f"{step}: kept" in again.output
     assert key.group(1) in again.output
 
-    curl = next(line for line in first.output.splitlines() if "curl" in line)
+    token = re.search(r"shopper token for (\S+) \(24 h; that shopper only\): (\S+)", first.output)
+    assert token is not None
+    user, shopper_token = token.groups()
+    curl = next(line for line in first.output.splitlines() if "curl -s " in line)
     words = shlex.split(curl)
     body = words[words.index("-d") + 1]
-    assert f"Bearer {key.group(1)}" in curl
+    assert f"Bearer {shopper_token}" in curl
+    assert f"/?shopper={user}" in first.output
     with TestClient(create_app(with_demo_key(get_settings(), key.group(1)))) as client:
         answer = client.post(
             "/v1/recommendations",
             content=body,
             headers={
-                "Authorization": f"Bearer {key.group(1)}",
+                "Authorization": f"Bearer {shopper_token}",
                 "Content-Type": "application/json",
             },
         )
         assert answer.status_code == 200, answer.text
         assert answer.json()["model_version"] is not None
         assert len(answer.json()["items"]) == 5
+        # The token is that shopper's only; the demo key is any shopper's, never admin's.
+        other = client.post(
+            "/v1/recommendations",
+            json={"user_id": user + "x"},
+            headers={"Authorization": f"Bearer {shopper_token}"},
+        )
+        assert other.status_code == 403
         # The demo key never carries admin.
         reload = client.post(
             "/v1/admin/models/reload", headers={"Authorization": f"Bearer {key.group(1)}"}

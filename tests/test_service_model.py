@@ -197,6 +197,9 @@ def test_llm_explanations_are_grounded_or_fall_back(
     allowed = {"llm", "cache", "fallback_rejected", "fallback_timeout", "fallback_error"}
     for item in body["items"]:
         explanation = item["explanation"]
-        assert explanation["source"] in allowed
+        # Not written within the 3 s the answer may wait: the template, still pending.
+        assert explanation["source"] in allowed or (
+            explanation["source"] == "template" and explanation["pending"] is True
+        )
         assert explanation["grounded"] is True
         assert explanation["text"]

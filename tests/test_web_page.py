@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,27 +28,61 @@ def client(shop: ShopWorld, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield test_client
 
 
-def test_page_is_served_with_the_demo_key_and_a_strict_policy(client: TestClient) -> None:
-    page = client.get("/")
+def _meta(page: str, name: str) -> str:
+    found = re.search(rf'<meta name="{name}" content="([^"]*)">', page)
+    assert found is not None, name
+    return html.unescape(found.group(1))
+
+
+def test_page_signs_in_one_shopper_with_a_token_and_a_strict_policy(
+    client: TestClient, shop: ShopWorld
+) -> None:
+    user = shop.active_shopper()
+    page = client.get("/", params={"shopper": user})
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    assert f'<meta name="shopmode-key" content="{DEMO_KEY}">' in page.text
     assert "script-src" not in page.headers["content-security-policy"]  # default-src 'self'
     assert "default-src 'self'" in page.headers["content-security-policy"]
+    # The browser holds a token for this shopper, never an API key.
+    assert DEMO_KEY not in page.text
     assert ADMIN_KEY not in page.text
+    token = _meta(page.text, "shopmode-token")
+    assert _meta(page.text, "shopmode-shopper") == user
+    mine = client.get(f"/v1/users/{user}/profile", headers=bearer(token))
+    assert mine.status_code == 200
+    other = client.get("/v1/users/u000001/profile", headers=bearer(token))
+    assert other.status_code == 403
+    # A few shoppers to try are listed in the page itself (no API call needs a wide key).
+    listed = json.loads(_meta(page.text, "shopmode-shoppers"))
+    assert listed[-1]["user_id"] == "guest"
     script = client.get("/static/app.js")
     assert script.status_code == 200
     assert script.headers["content-type"].startswith("text/javascript")
     assert "/v1/ask" in script.text
+    assert "text/event-stream" in script.text
     assert client.get("/static/style.css").status_code == 200
     assert client.get("/static/../settings.py").status_code == 404
     assert client.get("/static/index.html").status_code == 404
 
 
-def test_page_without_a_demo_key_asks_for_one(shop: ShopWorld, tmp_path: Path) -> None:
-    with TestClient(create_app(shop.settings(tmp_path, demo_key=None))) as plain:
-        page = plain.get("/")
-    assert '<meta name="shopmode-key" content="">' in page.text
+def test_page_without_a_shopper_signs_in_the_first_demo_shopper(client: TestClient) -> None:
+    page = client.get("/")
+    listed = json.loads(_meta(page.text, "shopmode-shoppers"))
+    assert _meta(page.text, "shopmode-shopper") == listed[0]["user_id"]
+
+
+def test_a_bad_shopper_in_the_address_names_the_field(client: TestClient) -> None:
+    for bad in ("x" * 200, "a\x01b", "   "):
+        answer = client.get("/", params={"shopper": bad})
+        assert answer.status_code == 422, bad
+        assert answer.json()["errors"][0]["field"] == "shopper"
+
+
+def test_page_outside_demo_mode_holds_no_credential(shop: ShopWorld, tmp_path: Path) -> None:
+    with TestClient(create_app(shop.settings(tmp_path, demo_page=False))) as plain:
+        page = plain.get("/", params={"shopper": shop.active_shopper()})
+    assert _meta(page.text, "shopmode-token") == ""
+    assert DEMO_KEY not in page.text
     assert 'id="key-panel"' in page.text
 
 
@@ -135,6 +172,9 @@ def test_profile_needs_the_recommend_scope(client: TestClient) -> None:
 
 
 def test_demo_shoppers_are_real_and_varied(client: TestClient, shop: ShopWorld) -> None:
+    page = client.get("/", params={"shopper": shop.active_shopper()})
+    token = _meta(page.text, "shopmode-token")
+    assert client.get("/v1/shoppers/demo", headers=bearer(token)).status_code == 403
     answer = client.get("/v1/shoppers/demo", headers=bearer(DEMO_KEY))
     assert answer.status_code == 200
     shoppers = answer.json()["shoppers"]
@@ -154,6 +194,7 @@ def test_store_down_is_a_503_with_retry_after(shop: ShopWorld, tmp_path: Path) -
     settings = shop.settings(tmp_path, REDIS_URL=dead, redis_socket_timeout=0.2)
     with TestClient(create_app(settings)) as down:
         assert down.get("/").status_code == 200  # the page itself needs no store
+        assert _meta(down.get("/").text, "shopmode-shopper") == "guest"
         for path in ("/v1/users/u000001/profile", "/v1/shoppers/demo"):
             answer = down.get(path, headers=bearer(DEMO_KEY))
             assert answer.status_code == 503, path

@@ -1,4 +1,5 @@
-"""The shop page in a real headless Chromium against a real uvicorn server and Redis.
+"""The shop page in a real headless Chromium against a real uvicorn server, Redis and the
+real SmolLM2 model (LLM texts replace the template in place as they are written).
 
 Chromium is Debian's (``make browser`` installs it); Playwright only drives it. Missing
 Chromium on a developer machine skips this module; under CI it is a failure.
@@ -58,7 +59,8 @@ def shop(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Sho
 @pytest.fixture(scope="module")
 def base_url(shop: ShopWorld, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app on a real uvicorn server in a thread, on a free loopback port."""
-    settings = shop.settings(tmp_path_factory.mktemp("home"))
+    home = tmp_path_factory.mktemp("home")
+    settings = shop.settings(home, llm_backend="local", explanation_stream_s=300.0)
     train_shop(shop, settings.models_dir)
     port = _free_port()
     config = uvicorn.Config(
@@ -119,6 +121,11 @@ def test_shopper_browses_asks_and_carts(base_url: str, shop: ShopWorld, tmp_path
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(f"{base_url}/?shopper={user}")
             page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+            page.click("label:has(input[value=template])")  # instant text for this walk-through
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.why .badge')].every("
+                "b => b.textContent === 'template')"
+            )
 
             # Recommendations render as product cards with a why-text and its source badge.
             cards = page.locator(".card")
@@ -172,6 +179,70 @@ def test_shopper_browses_asks_and_carts(base_url: str, shop: ShopWorld, tmp_path
             browser.close()
     assert errors == []
     assert (tmp_path / "shop.png").stat().st_size > 10_000
+
+
+def test_llm_texts_replace_the_template_in_place(
+    base_url: str, shop: ShopWorld, tmp_path: Path
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "Chromium is missing at /usr/bin/chromium: run `make browser`"
+    users = shop.events[shop.events["type"] == "view"]["user_id"].value_counts().index
+    user = str(users[1])  # not the walk-through's shopper: nothing of theirs is cached
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1200, "height": 860},
+        )
+        try:
+            page = browser.new_page()
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{base_url}/?shopper={user}")  # "Thinking" (llm) is the default
+            page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+            assert page.locator("input[name=mode][value=llm]").is_checked()
+            # At once: template text on every card, the pending ones marked as being written.
+            assert page.locator(".why.pending").count() >= 1
+            page.evaluate("window.__cards = [...document.querySelectorAll('.card')]")
+            # Then the stream delivers LLM text into the same cards, badge and all.
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.why .badge')]"
+                ".some(b => b.textContent === 'llm')",
+                timeout=300_000,
+            )
+            swapped = page.locator(".card:has(.why .badge:text-is('llm'))").first
+            text = swapped.locator(".why .text").inner_text()
+            index = swapped.get_attribute("data-index")
+            same = page.evaluate(
+                "i => window.__cards[Number(i)] === "
+                "document.querySelector(`.card[data-index='${i}']`)",
+                index,
+            )
+            assert same, "the card was re-rendered instead of updated in place"
+            recommendation = page.eval_on_selector("#cards", "c => c.dataset.recommendationId")
+            token = page.eval_on_selector("meta[name=shopmode-token]", "m => m.content")
+            page.screenshot(path=str(tmp_path / "swapped.png"))
+        finally:
+            browser.close()
+    assert errors == []
+    # What the page shows is what the service's polling form says was written.
+    import httpx
+
+    polled = httpx.get(
+        f"{base_url}/v1/recommendations/{recommendation}/explanations",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    ).json()
+    written = {u["index"]: u["explanation"] for u in polled["items"]}
+    assert written[int(str(index))] == {
+        "text": text,
+        "source": "llm",
+        "grounded": True,
+        "pending": False,
+    }
 
 
 def _save_small_png(png: bytes, path: Path) -> None:

@@ -114,6 +114,24 @@ def explanation(backend_id: str, fingerprint: str) -> str:
     return f"{PREFIX}:explain:{escape(backend_id)}:{fingerprint}"
 
 
+def explain_queue(backend_id: str, part: str) -> str:
+    """One part of an LLM backend's explanation job queue (models.explain.queue). Every
+    part shares the hash tag ``{xq:<backend>}``, one cluster slot, so each queue step is
+    one atomic script: ``pending`` (zset job -> priority), ``leased`` (zset job -> lease
+    expiry), ``jobs`` (hash job -> evidence JSON), ``meta`` (hash job -> attempts|priority),
+    ``outcomes`` (hash job -> ready/rejected/error/dropped) with ``settled`` (zset job ->
+    time, pruned after the retention), ``done`` (stream of settled jobs, capped). No TTL:
+    bounded by the queue's cap, the retention and the stream's length."""
+    return f"{PREFIX}:{{xq:{escape(backend_id)}}}:{part}"
+
+
+def explanation_page(recommendation_id: str) -> str:
+    """String (JSON): the explanations a served page still waits for (evidence and job per
+    item), read by its explanation stream; TTL ``explanation_page_ttl_s`` (owned by
+    service.explanation_pages)."""
+    return f"{PREFIX}:{{r:{escape(recommendation_id)}}}:explain"
+
+
 def model_current() -> str:
     """String: the model version every service serves; no TTL (features.store.model_version)."""
     return f"{PREFIX}:model:current"

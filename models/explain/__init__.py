@@ -17,14 +17,32 @@ from pydantic import SecretStr
 from models.explain.backend import Completion, LLMBackend, Prompt
 from models.explain.cache import CachedOutcome, ExplanationCache, cache_key, rejected_field
 from models.explain.explainer import MODES, Explainer, Mode
-from models.explain.grounding import GroundingCheck, Problem, Verdict
+from models.explain.grounding import GroundingCheck
 from models.explain.judge import Candidate, pick_best
+from models.explain.problems import Problem, Verdict
 from models.explain.prompt import build_prompt, clean_output
 from models.explain.scripted import ScriptedBackend
 from models.explain.template import TemplateBackend, TemplateWriter
 from models.explain.vocabulary import Vocabulary
 
 BackendKind = Literal["local", "openai", "template"]
+
+
+def backend_id(
+    kind: BackendKind, *, model_path: Path | None = None, model: str = "gpt-4o-mini"
+) -> str:
+    """The id a backend of ``kind`` has (its explanation cache and queue are keyed by it),
+    without starting it: an API process that leaves generation to separate workers needs
+    the id, not the model."""
+    if kind == "template":
+        return TemplateBackend.id
+    if kind == "openai":
+        from models.explain.openai_compatible import openai_backend_id
+
+        return openai_backend_id(model)
+    from models.explain.local import find_smollm2_gguf, local_backend_id
+
+    return local_backend_id(model_path or find_smollm2_gguf())
 
 
 def build_backend(
@@ -67,6 +85,7 @@ __all__ = [
     "TemplateWriter",
     "Verdict",
     "Vocabulary",
+    "backend_id",
     "build_backend",
     "build_prompt",
     "cache_key",

@@ -32,15 +32,23 @@ class Prompt:
     # The first words of the answer. Backends that can prefill the assistant turn start
     # from it (a small model stays on topic far better); the others are asked to use it.
     answer_prefix: str = ""
+    # Worked examples: (user, assistant) turns shown before the real question.
+    examples: tuple[tuple[str, str], ...] = ()
+    # A llama.cpp GBNF grammar for what follows the prefix; backends that cannot
+    # constrain decoding ignore it (the grounding check still decides).
+    grammar: str | None = None
 
     def messages(self, prefill: bool = False) -> list[dict[str, str]]:
         user = self.user
         if self.answer_prefix and not prefill:
             user += f'\nStart your answer with "{self.answer_prefix}".'
-        return [
-            {"role": "system", "content": self.system},
-            {"role": "user", "content": user},
-        ]
+        turns = [{"role": "system", "content": self.system}]
+        for asked, answered in self.examples:
+            turns += [
+                {"role": "user", "content": asked},
+                {"role": "assistant", "content": answered},
+            ]
+        return [*turns, {"role": "user", "content": user}]
 
 
 @dataclass(frozen=True)

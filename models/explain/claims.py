@@ -3,7 +3,9 @@
 Each ``Claim`` is a pattern over the (lower-cased, evidence-masked) text and the set of
 reason codes that support it. A claim with no supporting codes is never allowed: there is
 no evidence in Shopmode for free shipping, bundles, ratings or stock levels, so a text
-that mentions them was invented.
+that mentions them was invented. Claims about the product itself (its features, quality,
+design, audience, standing in the market) have no supporting code either: they pass only
+when every word of the claim is the evidence's own (a title that says "Ergonomic").
 """
 
 from __future__ import annotations
@@ -203,6 +205,67 @@ CLAIMS: tuple[Claim, ...] = (
         ),
         TOGETHER,
     ),
+    # --- what the product is or does: nothing in the evidence says so --------------
+    Claim(
+        "property",
+        "features or specifications",
+        _p(
+            r"\b(?:features?|featured|feature[\s-](?:packed|rich)|functions?|functionality"
+            r"|specs|specifications?|technology|technologies|performance|capabilit(?:y|ies)"
+            r"|settings|innovative|cutting[\s-]edge|advanced|smart\s+design)\b"
+        ),
+    ),
+    Claim(
+        "property",
+        "quality or design",
+        _p(
+            r"\b(?:quality|well[\s-]made|well[\s-]built|craftsmanship|built\s+to\s+last"
+            r"|reliab\w+|sturdy|dependable|comfort\w*|versatil\w+|stylish|style|sleek|elegant"
+            r"|design|designs|designed|engineered|crafted|efficient|effective|powerful|precis\w+"
+            r"|ergonomic\w*|beautiful\w*|gorgeous|stunning|amazing|incredible|impressive)\b"
+        ),
+    ),
+    Claim(
+        "property",
+        "focus or reputation",
+        _p(
+            r"\bfocus(?:es|ed|ing)?\s+on\b|\b(?:known|famous|renowned|praised|celebrated)"
+            r"\s+for\b|\bspeciali[sz]\w*|\bdedicated\s+to\b|\breputation\b|\biconic\b"
+        ),
+    ),
+    Claim(
+        "audience",
+        "audience or use",
+        _p(
+            r"\b(?:perfect|ideal|great|suitable|designed|made|built|good|best|essential"
+            r"|must[\s-]have)\s+for\s+(?!you\b|your\b|yourself\b|it\b|this\b)\w+"
+            r"|\bfor\s+(?:anyone|everyone|those|people|beginners|professionals|experts|kids"
+            r"|children|families|men|women|athletes|travell?ers|adults|seniors|students)\b"
+            r"|\b\w+\s+(?:lovers|enthusiasts|fanatics|aficionados|connoisseurs|junkies)\b"
+            r"|\b(?:customers|users|consumers|buyers|experts|critics|parents|professionals)"
+            r"\s+(?:love|loves|say|rave|recommend|agree|swear|praise|adore|trust|prefer)\b"
+        ),
+    ),
+    Claim(
+        "audience",
+        "the shopper's plans",
+        _p(
+            r"\b(?:adventures?|journeys?|trips?|outings?|vacations?|holidays?|getaways?"
+            r"|workouts?|lifestyle|routines?|occasions?|expeditions?|travels?)\b"
+            r"|\byour\s+next\s+\w+"
+        ),
+    ),
+    Claim(
+        "market",
+        "market comparison",
+        _p(
+            r"\b(?:market|marketplace|industry|competitors?|competition|out\s+there"
+            r"|on\s+the\s+planet|in\s+the\s+world|of\s+all\s+time|ever\s+made|anywhere"
+            r"|unlike\s+(?:other|any)|compared\s+to|than\s+(?:other|any|most))\b"
+            r"|\b(?:customers|consumers|clients|sales|revenue|profits?|business|company"
+            r"|delay(?:s|ed)?)\b"
+        ),
+    ),
     Claim(
         "price",
         "price judgement",
@@ -254,4 +317,8 @@ PROPERTIES: tuple[str, ...] = (
     "ultralight", "insulated", "wireless", "noise-cancelling", "gluten-free", "non-stick",
     "leather", "cotton", "wool", "merino", "cashmere", "silk", "linen", "denim", "bamboo",
     "stainless steel", "cast iron", "ceramic", "aluminium", "aluminum", "gore-tex",
+    "minimalist", "vintage", "classic", "modern", "retro", "rustic", "compact", "portable",
+    "foldable", "adjustable", "rechargeable", "handheld", "heavy-duty", "premium",
+    "professional", "luxurious", "soft", "warm", "cozy", "cosy", "slim",
+    "spacious", "large", "mini", "oversized", "washable", "dimmable", "stackable",
 )  # fmt: skip

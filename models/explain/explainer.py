@@ -1,7 +1,8 @@
 """Explainer: the explanation for each recommended item, within a total time budget.
 
 Modes (docs/architecture.md, decision 6): ``none`` (no text), ``template`` (instant), ``llm`` (one
-grounded generation per item) and ``best_of`` (several candidates per item; the judge
+grounded generation per item; a rejected text gets one more try, after the other items'
+first ones) and ``best_of`` (several candidates per item; the judge
 keeps the grounded one citing the most evidence in the fewest words). Generation runs in
 threads; a backend that cannot run concurrently (the local model) works through the items
 in priority order, and whatever is not done at the deadline gets template text. Every
@@ -27,7 +28,7 @@ from models.explain.backend import LLMBackend, Prompt
 from models.explain.cache import CachedOutcome, ExplanationCache
 from models.explain.grounding import GroundingCheck
 from models.explain.judge import Candidate, pick_best
-from models.explain.prompt import build_prompt, clean_output
+from models.explain.prompt import DEFAULT_STYLE, build_prompt, clean_output
 from models.explain.template import TemplateWriter
 from shopmode.errors import InvalidInput
 
@@ -80,6 +81,9 @@ class Explainer:
         max_tokens: int = 48,
         best_of: int = 3,
         max_workers: int = 4,
+        style: str = DEFAULT_STYLE,
+        backend_id: str | None = None,
+        llm_attempts: int = 2,
     ) -> None:
         self.backend = backend
         self.check = check or GroundingCheck()
@@ -88,6 +92,11 @@ class Explainer:
         self.max_tokens = max_tokens
         self.best_of = best_of
         self.max_workers = max_workers
+        self.style = style
+        self.llm_attempts = llm_attempts
+        # Whose texts the cache holds: the backend's own id, or (for a process that only
+        # reads what separate workers wrote) the id of the backend those workers run.
+        self.backend_id = backend_id or backend.id
         self.counts: Counter[str] = Counter()
         self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="explain")
 
@@ -108,19 +117,8 @@ class Explainer:
             self.counts["template"] += len(items)
             return [self.template(e) for e in items]
         deadline = time.monotonic() + budget_s
-        out: list[Explanation | None] = [None] * len(items)
         fingerprints = [e.fingerprint() for e in items]
-        for i, cached in enumerate(await self._cached(mode, fingerprints)):
-            if cached is None:
-                continue
-            if cached.text is not None and self.check.check(cached.text, items[i]).grounded:
-                out[i] = Explanation(text=cached.text, source="cache", grounded=True)
-                self.counts["cache_hit"] += 1
-            elif cached.rejected:
-                text = self.writer.write(items[i])
-                out[i] = Explanation(text=text, source="fallback_rejected", grounded=True)
-                self.counts["fallback_rejected"] += 1
-                self.counts["cache_hit_rejected"] += 1
+        out = await self.from_cache(items, mode, fingerprints)
         todo = [i for i, e in enumerate(out) if e is None]
         self.counts["cache_miss"] += len(todo) if self.cache else 0
         states = await self._generate(items, todo, mode, deadline)
@@ -136,21 +134,43 @@ class Explainer:
                 rejected.append(fingerprints[i])
         if self.cache is not None and (fresh or rejected):
             errors = self.cache.errors
-            await self.cache.put_many(self.backend.id, mode, fresh, rejected)
+            await self.cache.put_many(self.backend_id, mode, fresh, rejected)
             self.counts["cache_error"] += self.cache.errors - errors
+        return out
+
+    async def from_cache(
+        self, items: Sequence[Evidence], mode: str, fingerprints: Sequence[str] | None = None
+    ) -> list[Explanation | None]:
+        """What the cache settles: a grounded text (``cache``), a rejection
+        (``fallback_rejected``, template text) or None (nothing usable: to be written)."""
+        fingerprints = fingerprints or [e.fingerprint() for e in items]
+        out: list[Explanation | None] = [None] * len(items)
+        for i, cached in enumerate(await self._cached(mode, list(fingerprints))):
+            if cached is None:
+                continue
+            if cached.text is not None and self.check.check(cached.text, items[i]).grounded:
+                out[i] = Explanation(text=cached.text, source="cache", grounded=True)
+                self.counts["cache_hit"] += 1
+            elif cached.rejected:
+                text = self.writer.write(items[i])
+                out[i] = Explanation(text=text, source="fallback_rejected", grounded=True)
+                self.counts["fallback_rejected"] += 1
+                self.counts["cache_hit_rejected"] += 1
         return out
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     def _rounds(self, mode: str) -> int:
-        return self.best_of if mode == "best_of" else 1
+        """Texts asked for per item: ``best_of`` candidates, or the ``llm`` mode's attempts
+        (a second only after a rejection: the first grounded text is the one shown)."""
+        return self.best_of if mode == "best_of" else self.llm_attempts
 
     async def _cached(self, mode: str, fingerprints: list[str]) -> list[CachedOutcome | None]:
         if self.cache is None:
             return [None] * len(fingerprints)
         errors = self.cache.errors
-        texts = await self.cache.get_many(self.backend.id, mode, fingerprints)
+        texts = await self.cache.get_many(self.backend_id, mode, fingerprints)
         self.counts["cache_error"] += self.cache.errors - errors
         return texts
 
@@ -160,12 +180,13 @@ class Explainer:
         rounds = self._rounds(mode)
         # Round-robin in priority order: every item gets a first text before any gets a
         # second, so a short budget degrades best_of to llm rather than to the template.
-        jobs = deque(_Job(i, r) for r in range(rounds) for i in todo)
+        first = rounds if mode == "best_of" else 1
+        jobs = deque(_Job(i, r) for r in range(first) for i in todo)
         states = {i: _ItemState() for i in todo}
-        prompts = {i: build_prompt(items[i]) for i in todo}
+        prompts = {i: build_prompt(items[i], self.style) for i in todo}
         workers = self.max_workers if self.backend.can_run_concurrently else 1
         tasks = [
-            asyncio.create_task(self._work(jobs, items, prompts, states, deadline))
+            asyncio.create_task(self._work(jobs, items, prompts, states, deadline, mode))
             for _ in range(min(workers, len(jobs)))
         ]
         if tasks:
@@ -182,6 +203,7 @@ class Explainer:
         prompts: dict[int, Prompt],
         states: dict[int, _ItemState],
         deadline: float,
+        mode: str,
     ) -> None:
         loop = asyncio.get_running_loop()
         while jobs and time.monotonic() < deadline:
@@ -222,6 +244,10 @@ class Explainer:
             else:
                 self.counts["candidates_rejected"] += 1
                 self.counts.update(f"rejected_{kind}" for kind in verdict.kinds)
+                if mode == "llm" and job.round + 1 < self.llm_attempts:
+                    # Rejected: one more try at a warmer temperature, after the others'
+                    # first texts (a page's top items are not held up by one item's retry).
+                    jobs.append(_Job(job.item, job.round + 1))
 
     def _decide(self, evidence: Evidence, state: _ItemState, mode: str) -> Explanation:
         best = pick_best(state.candidates)

@@ -3,17 +3,17 @@
 A text passes only if every claim it makes rests on the evidence pack. The check masks
 the evidence's own phrases (title, brand, category, the shopper's request, reason facts)
 and then rejects what is left if it names another brand, category, product or region, a
-capitalised name or a product property (material, colour, "recycled", "organic") the
-evidence does not contain, a number the evidence does not hold, a behaviour or shop
-claim (bought, viewed, followed, free shipping, bundles, ratings, best-selling...) that
-no reason supports, a URL, or anything that echoes instructions.
+capitalised name, a word that is neither ordinary English nor the catalog's, a product
+property (material, colour, "minimalist", "recycled") the evidence does not contain, a
+claim about the product itself (features, quality, design, audience, "in the market"), a
+number the evidence does not hold (``models.explain.numbers``), a behaviour or shop claim
+(bought, viewed, followed, free shipping, bundles, ratings, best-selling...) that no reason
+supports, a URL, anything that echoes instructions, or a sentence said twice.
 
-Numbers match with tolerant formatting: an amount matches an evidence amount to the cent,
-or as that amount rounded to the nearest whole ($80 for 79.99, never $79); a percentage
-matches a discount or percent fact rounded to a whole percent (20% for 0.2); a budget
-phrase ("under $80") holds when the price, or the sale price, is at or below it. Other
-numbers (counts, days) must equal a fact, a day window in a fact's name (``views_7d``),
-or any evidence amount.
+It also records which facts the text cites, and which of those are the shopper's own
+(``models.explain.personal``). With ``require_personal`` a text that cites nothing personal
+when the pack holds something personal is rejected (kind ``impersonal``): popularity alone
+is the template's job.
 
 The shopper's request is masked only where it is repeated verbatim: quoting the shopper
 back is allowed, following instructions hidden in it is not.
@@ -21,75 +21,40 @@ back is allowed, following instructions hidden in it is not.
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
 
 from models.evidence import Evidence
-from models.explain.claims import CLAIMS, INSTRUCTION, NUMBER_WORDS, TIME_CLAIMS, URL, Claim
+from models.explain.claims import CLAIMS, INSTRUCTION, URL, Claim
+from models.explain.numbers import evidence_numbers, number_problems, time_problems
+from models.explain.personal import PERSONAL_CODES, holds_personal, is_personal_label
+from models.explain.problems import Problem, Verdict
 from models.explain.template import TemplateWriter, shopper_query
 from models.explain.vocabulary import PhraseIndex, Vocabulary, tokens
+from models.explain.words import is_english, word_parts
 
 MASK = "§"
-_NUMBER = re.compile(
-    r"(?P<cur>\$\s*|usd\s*)?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    r"(?P<pct>\s*(?:%|percent\b|per\s+cent\b))?(?P<dollars>\s*(?:dollars|bucks|usd)\b)?",
-    re.IGNORECASE,
-)
-_BUDGET = re.compile(
-    r"(?:under|below|less\s+than|up\s+to|within|no\s+more\s+than|at\s+most|max(?:imum)?"
-    r"|cheaper\s+than|beneath)\s*$",
-    re.IGNORECASE,
-)
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")
-_WINDOW = re.compile(r"_(\d+)d$")
-_DAY_FACTS = ("days_ago", "days_since_launch")
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+_TOKEN = re.compile(r"§\w*|[\w'’-]+")
+_WRITER = TemplateWriter()
 # Naming the product is not a reason: a text must also cite a reason fact or claim.
 _PRODUCT_LABELS = frozenset({"title", "brand", "category"})
-_WRITER = TemplateWriter()
 _FIRST_PERSON = frozenset({"i", "i'm", "i'd", "i've", "i'll"})
+# Claims about the product that no reason code can support: allowed only in its own words.
+_OWN_WORDS_KINDS = frozenset({"property", "audience", "market"})
 
-
-@dataclass(frozen=True)
-class Problem:
-    """Why a text was rejected: a ``kind`` for metrics and a human ``detail``."""
-
-    kind: str
-    detail: str
-
-
-@dataclass(frozen=True)
-class Verdict:
-    problems: tuple[Problem, ...]
-    cited: tuple[str, ...] = ()  # the evidence facts the text uses (for the judge)
-    words: int = 0
-
-    @property
-    def grounded(self) -> bool:
-        return not self.problems
-
-    @property
-    def kinds(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(p.kind for p in self.problems))
-
-
-@dataclass
-class _Numbers:
-    money: list[tuple[float, str]] = field(default_factory=list)
-    percent: list[tuple[float, str]] = field(default_factory=list)
-    counts: list[tuple[float, str]] = field(default_factory=list)
-    days: set[int] = field(default_factory=set)
-    price_ceiling: float = math.inf
+__all__ = ["MASK", "GroundingCheck", "Problem", "Verdict"]
 
 
 class GroundingCheck:
     """Accepts a text only if everything it states is in the evidence pack.
 
-    ``vocabulary`` holds the catalog's brands, categories, titles, regions and attribute
-    words so that a wrong (but real) brand or material is caught; ``require_citation``
-    also rejects texts that give no reason from the evidence (naming the product and
-    praising it explains nothing).
+    ``vocabulary`` holds the catalog's brands, categories, titles, regions, attribute
+    words and ordinary words, so that a wrong (but real) brand or material and an invented
+    word are caught; ``require_citation`` rejects texts that give no reason from the
+    evidence (naming the product and praising it explains nothing); ``require_personal``
+    rejects texts that give no personal reason when the pack holds one.
     """
 
     def __init__(
@@ -99,11 +64,13 @@ class GroundingCheck:
         max_words: int = 50,
         max_sentences: int = 3,
         require_citation: bool = True,
+        require_personal: bool = False,
     ) -> None:
         self.vocabulary = vocabulary or Vocabulary()
         self.max_words = max_words
         self.max_sentences = max_sentences
         self.require_citation = require_citation
+        self.require_personal = require_personal
 
     def check(self, text: str, evidence: Evidence) -> Verdict:
         text = unicodedata.normalize("NFKC", text).replace("’", "'").strip()
@@ -111,28 +78,36 @@ class GroundingCheck:
         words = len(_WORD.findall(text))
         if problems:
             return Verdict(tuple(problems), (), words)
-        masked, cited = _mask_evidence(text, evidence)
-        codes = {r.code for r in evidence.reasons}
-        fact_keys = " ".join(k for r in evidence.reasons for k in r.facts)
+        masked, labelled, cited = _mask_evidence(text, evidence)
+        if said_twice := _repeated_sentence(labelled):
+            problems.append(Problem("repeated", f"says the same thing twice: {said_twice!r}"))
+        personal: list[str] = []
+        known = _evidence_tokens(evidence)
         if URL.search(text):
             problems.append(Problem("url", "links are never part of the evidence"))
         if m := INSTRUCTION.search(masked):
             problems.append(Problem("instruction", f"echoes instructions: {m.group()!r}"))
-        problems += _claim_problems(masked, codes, fact_keys, evidence, cited)
-        numbers = _evidence_numbers(evidence)
-        problems += _number_problems(masked, numbers, cited)
-        problems += _time_problems(masked, numbers)
+        problems += _claim_problems(masked, evidence, known, cited, personal)
+        numbers = evidence_numbers(evidence)
+        problems += number_problems(masked, numbers, cited)
+        problems += time_problems(masked, numbers)
         mentions = self.vocabulary.find(masked)
         problems += [
             Problem(m.kind, f"{m.kind} {m.name!r} is not in the evidence") for m in mentions
         ]
         for mention in reversed(mentions):  # reported once: not again as an unknown name
             masked = masked[: mention.start] + MASK + masked[mention.end :]
-        problems += _proper_noun_problems(masked, evidence)
-        problems += _property_problems(masked, evidence, self.vocabulary)
+        problems += _proper_noun_problems(masked, known)
+        problems += _property_problems(masked, known, self.vocabulary)
+        problems += _unknown_word_problems(masked, known, self.vocabulary)
         if self.require_citation and not _cites_enough(cited, evidence):
             problems.append(Problem("no_evidence", "gives no reason from the evidence"))
-        return Verdict(tuple(problems), tuple(dict.fromkeys(cited)), words)
+        personal += [label for label in cited if is_personal_label(label)]
+        if self.require_personal and not personal and holds_personal(evidence):
+            problems.append(
+                Problem("impersonal", "cites none of the shopper's own facts the evidence holds")
+            )
+        return Verdict(tuple(problems), tuple(dict.fromkeys(cited)), words, tuple(personal))
 
 
 def _cites_enough(cited: list[str], evidence: Evidence) -> bool:
@@ -164,6 +139,28 @@ def _repeats(words: list[str]) -> bool:
     return any(lower[i] == lower[i + 1] == lower[i + 2] for i in range(len(lower) - 2))
 
 
+def _repeated_sentence(labelled: str) -> str | None:
+    """A sentence that repeats another: mostly the same words, or the same five in a row.
+    Evidence phrases count as one word each (their fact label), so two facts about one
+    long name differ, and the same fact said twice does not."""
+    sentences: list[str] = [s.strip() for s in _SENTENCE.findall(labelled) if s.strip()]
+    seen: list[tuple[str, list[str]]] = []
+    for sentence in sentences:
+        words = [w.lower() for w in _TOKEN.findall(sentence)]
+        for _, other in seen:
+            both, either = set(words) & set(other), set(words) | set(other)
+            if either and len(both) / len(either) >= 0.8 and min(len(words), len(other)) >= 3:
+                return sentence
+            if _ngrams(words, 5) & _ngrams(other, 5):
+                return sentence
+        seen.append((sentence, words))
+    return None
+
+
+def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
 def _evidence_phrases(evidence: Evidence) -> list[tuple[str, str]]:
     phrases = [("title", evidence.title), ("brand", evidence.brand)]
     phrases.append(("category", evidence.category))
@@ -177,125 +174,68 @@ def _evidence_phrases(evidence: Evidence) -> list[tuple[str, str]]:
     return [(label, p) for label, p in phrases if p.strip()]
 
 
-def _mask_evidence(text: str, evidence: Evidence) -> tuple[str, list[str]]:
-    """Replace the evidence's own phrases with a mask; say which were cited."""
+def _evidence_tokens(evidence: Evidence) -> set[str]:
+    return {t.key for _, phrase in _evidence_phrases(evidence) for t in tokens(phrase)}
+
+
+def _mask_evidence(text: str, evidence: Evidence) -> tuple[str, str, list[str]]:
+    """The text with the evidence's own phrases masked, the same with each phrase as its
+    fact label, and the labels cited."""
     index = PhraseIndex(_evidence_phrases(evidence))
     cited: list[str] = []
     out: list[str] = []
+    labelled: list[str] = []
     last = 0
     for mention in index.find(text):
         out += [text[last : mention.start], MASK]
+        labelled += [text[last : mention.start], MASK + re.sub(r"\W", "", mention.kind)]
         last = mention.end
         cited.append(mention.kind)
     out.append(text[last:])
-    return "".join(out), cited
+    labelled.append(text[last:])
+    return "".join(out), "".join(labelled), cited
 
 
-def _supported(claim: Claim, codes: set[str], fact_keys: str) -> bool:
-    return bool(claim.supported_by & codes) or any(w in fact_keys for w in claim.fact_words)
+def _support(claim: Claim, codes: set[str], evidence: Evidence) -> set[str]:
+    """The evidence's reason codes that make ``claim`` true (by code or by a fact's name)."""
+    found = set(claim.supported_by & codes)
+    for reason in evidence.reasons:
+        if any(w in key for key in reason.facts for w in claim.fact_words):
+            found.add(reason.code)
+    return found
 
 
 def _claim_problems(
-    masked: str, codes: set[str], fact_keys: str, evidence: Evidence, cited: list[str]
+    masked: str, evidence: Evidence, known: set[str], cited: list[str], personal: list[str]
 ) -> list[Problem]:
-    """Unsupported claims; each supported one is recorded in ``cited`` as a reason given."""
+    """Unsupported claims; each supported one is recorded in ``cited`` as a reason given,
+    and in ``personal`` too when a reason about the shopper supports it."""
+    codes = {r.code for r in evidence.reasons}
     if evidence.discount > 0:
-        codes = codes | {"discount"}
+        codes.add("discount")
     if evidence.query:
-        codes = codes | {"query_match"}
+        codes.add("query_match")
     problems: list[Problem] = []
     for claim in CLAIMS:
-        m = claim.pattern.search(masked)
-        if m is None:
-            continue
-        if _supported(claim, codes, fact_keys):
+        unsupported = None
+        for m in claim.pattern.finditer(masked):
+            if claim.kind in _OWN_WORDS_KINDS and all(t.key in known for t in tokens(m.group())):
+                continue  # the evidence's own words ("Ergonomic" in the title)
+            support = _support(claim, codes, evidence)
+            if not support:
+                unsupported = m
+                break
             cited.append(f"claim:{claim.name}")
-        else:
-            detail = f"{claim.name} claim not in evidence: {m.group()!r}"
+            if support & PERSONAL_CODES:
+                personal.append(f"claim:{claim.name}")
+            break
+        if unsupported is not None:
+            detail = f"{claim.name} claim not in evidence: {unsupported.group()!r}"
             problems.append(Problem(claim.kind, detail))
     return problems
 
 
-def _evidence_numbers(evidence: Evidence) -> _Numbers:
-    n = _Numbers()
-    n.money.append((evidence.price, "price"))
-    n.price_ceiling = evidence.price
-    if evidence.discount > 0:
-        sale = evidence.price * (1 - evidence.discount)
-        n.money += [(sale, "price"), (evidence.price * evidence.discount, "discount")]
-        n.percent.append((evidence.discount * 100, "discount"))
-        n.price_ceiling = min(evidence.price, sale)
-    for reason in evidence.reasons:
-        for key, value in reason.facts.items():
-            label = f"{reason.code}.{key}"
-            if (window := _WINDOW.search(key)) is not None:
-                n.counts.append((float(window.group(1)), label))
-                n.days.add(int(window.group(1)))
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                continue
-            if any(w in key for w in ("price", "spend", "amount", "cost")):
-                n.money.append((float(value), label))
-            if "pct" in key or "percent" in key:
-                n.percent.append((float(value), label))
-            if key in _DAY_FACTS:
-                n.days.add(int(value))
-            n.counts.append((float(value), label))
-    n.counts += n.money + n.percent
-    return n
-
-
-def _half_up(x: float) -> int:
-    return math.floor(x + 0.5)
-
-
-def _amount_matches(said: float, fact: float) -> bool:
-    return abs(said - fact) < 0.005 or (said.is_integer() and int(said) == _half_up(fact))
-
-
-def _number_problems(masked: str, numbers: _Numbers, cited: list[str]) -> list[Problem]:
-    problems: list[Problem] = []
-    for m in _NUMBER.finditer(masked):
-        said = float(m.group("num").replace(",", ""))
-        shown = m.group().strip()
-        if m.group("pct"):
-            label = next((lab for v, lab in numbers.percent if _half_up(said) == _half_up(v)), None)
-            if label is None:
-                problems.append(Problem("percent", f"{shown} is not a discount in the evidence"))
-        elif m.group("cur") or m.group("dollars"):
-            label = next((lab for v, lab in numbers.money if _amount_matches(said, v)), None)
-            if label is None and _BUDGET.search(masked[: m.start()]):
-                label = "price" if numbers.price_ceiling <= said + 0.005 else None
-            if label is None:
-                problems.append(Problem("price", f"{shown} is not a price in the evidence"))
-        else:
-            label = next((lab for v, lab in numbers.counts if _amount_matches(said, v)), None)
-            if label is None:
-                problems.append(Problem("number", f"{shown} is not a number in the evidence"))
-        if label is not None:
-            cited.append(label)
-    for word in re.findall(r"[a-z]+", masked.lower()):
-        value = NUMBER_WORDS.get(word)
-        if value is None:
-            continue
-        label = next((lab for v, lab in numbers.counts if _amount_matches(value, v)), None)
-        if label is None:
-            problems.append(Problem("number", f"{word!r} is not a number in the evidence"))
-        else:
-            cited.append(label)
-    return problems
-
-
-def _time_problems(masked: str, numbers: _Numbers) -> list[Problem]:
-    problems: list[Problem] = []
-    for pattern, low, high in TIME_CLAIMS:
-        m = pattern.search(masked)
-        if m and not any(low <= d <= high for d in numbers.days):
-            problems.append(Problem("time", f"{m.group()!r} is not supported by the evidence"))
-    return problems
-
-
-def _proper_noun_problems(masked: str, evidence: Evidence) -> list[Problem]:
-    known = {t.key for _, phrase in _evidence_phrases(evidence) for t in tokens(phrase)}
+def _proper_noun_problems(masked: str, known: set[str]) -> list[Problem]:
     problems: list[Problem] = []
     for m in _WORD.finditer(masked):
         word = m.group()
@@ -308,13 +248,26 @@ def _proper_noun_problems(masked: str, evidence: Evidence) -> list[Problem]:
     return problems
 
 
-def _property_problems(masked: str, evidence: Evidence, vocabulary: Vocabulary) -> list[Problem]:
-    known = {t.key for _, phrase in _evidence_phrases(evidence) for t in tokens(phrase)}
+def _property_problems(masked: str, known: set[str], vocabulary: Vocabulary) -> list[Problem]:
     return [
         Problem("property", f"{m.name!r} is not said by the evidence")
         for m in vocabulary.properties.find(masked)
         if not all(t.key in known for t in tokens(m.name))
     ]
+
+
+def _unknown_word_problems(masked: str, known: set[str], vocabulary: Vocabulary) -> list[Problem]:
+    problems: list[Problem] = []
+    for m in _WORD.finditer(masked):
+        for part in word_parts(m.group()):
+            if is_english(part) or part in vocabulary.words:
+                continue
+            if all(t.key in known for t in tokens(part)):
+                continue
+            problems.append(
+                Problem("unknown_word", f"{part!r} is neither English nor a word of the catalog")
+            )
+    return problems
 
 
 def _sentence_start(text: str, pos: int) -> bool:

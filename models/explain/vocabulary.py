@@ -1,5 +1,10 @@
 """The shop's names (brands, categories, product titles, regions) and how to find them in text.
 
+``Vocabulary.from_catalog`` builds it from a catalog: its names, the colours and materials
+of its attributes (property words a text may use only when the evidence holds them), and
+its ordinary words (titles, descriptions, departments: what ``words`` accepts besides the
+dictionary of English).
+
 Names are matched token by token, case-insensitively and tolerant of plurals
 ("hiking boot" finds the category "Hiking Boots"); brands and regions, being proper
 nouns, must also match the catalog's capitalisation (or be written in capitals), so a
@@ -8,12 +13,18 @@ brand that is also an English word is not found in ordinary prose.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from models.explain.claims import PROPERTIES
+from models.explain.words import word_parts
+
+if TYPE_CHECKING:
+    from features.catalog import Catalog
 
 _TOKEN = re.compile(r"§|[a-z0-9]+(?:'[a-z]+)?", re.IGNORECASE)
 _SKIP = frozenset({"and", "the"})
@@ -116,6 +127,8 @@ class Vocabulary:
         titles: Iterable[str] = (),
         regions: Iterable[str] = (),
         attributes: Iterable[str] = (),
+        texts: Iterable[str] = (),
+        departments: Iterable[str] = (),
     ) -> None:
         self.brands = frozenset(b for b in brands if b.strip())
         self.categories = frozenset(c for c in categories if c.strip())
@@ -127,9 +140,50 @@ class Vocabulary:
             + [("category", c) for c in self.categories]
             + [("product", t) for t in self.titles]
             + [("region", r) for r in self.regions]
+            + [("department", d) for d in departments if d.strip()]
         )
 
         self.properties = PhraseIndex([("property", a) for a in self.attributes])
+        names = {p for b in (*self.brands, *self.regions) for p in _plain_words(b)}
+        ordinary = (*self.categories, *self.titles, *self.attributes, *texts)
+        # Brand and region words are names, not vocabulary: "coppertrail" in lower case
+        # is a mangled name, and only the brand check may allow a name.
+        self.words = frozenset(w for t in ordinary for w in _plain_words(t)) - names
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog, regions: Iterable[str] = ()) -> Vocabulary:
+        """The catalog's names, attribute words and ordinary words."""
+        frame = catalog.frame
+        attributes: set[str] = set()
+        for raw in frame["attributes"].dropna():
+            attributes.update(_attribute_words(raw))
+        texts = [str(t) for t in frame["description"].dropna()]
+        return cls(
+            brands=catalog.brands,
+            categories=catalog.categories,
+            titles=(str(t) for t in frame["title"]),
+            regions=regions,
+            attributes=attributes,
+            texts=texts,
+            departments={str(d) for d in frame["department"].dropna()},
+        )
 
     def find(self, text: str) -> list[Mention]:
         return self.index.find(text)
+
+
+def _plain_words(text: str) -> list[str]:
+    return [p for m in _TOKEN.finditer(text) for p in word_parts(m.group())]
+
+
+def _attribute_words(raw: object) -> list[str]:
+    """Colour and material values of one product's attributes (JSON text or a dict)."""
+    try:
+        parsed = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return []
+    if not isinstance(parsed, dict):
+        return []
+    return [
+        v for k, v in parsed.items() if k in ("colour", "color", "material") and isinstance(v, str)
+    ]

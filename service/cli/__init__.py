@@ -25,6 +25,7 @@ app = typer.Typer(
 from service.cli import (  # noqa: E402
     demo,  # noqa: F401
     evaluate,  # noqa: F401
+    explain_worker,  # noqa: F401
     features,  # noqa: F401
     generate,  # noqa: F401
     ingest,  # noqa: F401

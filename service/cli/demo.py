@@ -33,6 +33,7 @@ from service.cli import app
 from service.cli.common import settings as current_settings
 from service.cli.common import store_runner
 from service.settings import Settings
+from service.tokens import ShopperTokens, load_secret
 from shopmode.errors import ShopmodeError
 
 Size = Literal["tiny", "small", "default"]
@@ -49,6 +50,7 @@ SIZES: dict[str, dict[str, int]] = {
 }
 _WORLD_KEYS = ("users", "products", "days")
 _INGESTED = "ingested.json"
+DEMO_TOKEN_TTL_S = 86_400
 
 
 @dataclass(frozen=True)
@@ -175,8 +177,15 @@ def demo_key(settings: Settings) -> str:
 
 
 def with_demo_key(settings: Settings, key: str) -> Settings:
-    """Settings whose demo key (recommend + events:write, never admin) is ``key``."""
-    return settings.model_copy(update={"demo_key": SecretStr(key)})
+    """Settings whose demo key (recommend + events:write, never admin) is ``key``, with the
+    demo page signing visitors in as the shopper they pick."""
+    return settings.model_copy(update={"demo_key": SecretStr(key), "demo_page": True})
+
+
+def demo_token(settings: Settings, user_id: str) -> str:
+    """A shopper token for ``user_id`` that the served API accepts (same secret)."""
+    tokens = ShopperTokens(load_secret(settings.token_secret, settings.home))
+    return tokens.mint(user_id, DEMO_TOKEN_TTL_S).token
 
 
 @app.command("demo")
@@ -191,7 +200,7 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Serve when the data is ready.")
     ] = True,
 ) -> None:
-    """Generate → ingest → train → serve, printing a demo key and a curl call to paste."""
+    """Generate → ingest → train → serve, printing a shopper token and a curl call to paste."""
     settings = current_settings()
     summary = run_pipeline(settings, DemoPlan(size=size, fresh=fresh))
     for step, outcome in summary.steps.items():
@@ -199,15 +208,21 @@ def demo(
     key = demo_key(settings)
     base = f"http://{host}:{port}"
     user = summary.user_ids[0] if summary.user_ids else "u000001"
-    body = json.dumps({"user_id": user, "k": 5, "explain": "template"})
+    token = demo_token(settings, user)
+    body = json.dumps({"user_id": user, "k": 5, "explain": "llm"})
     typer.echo(f"\nmodel: {summary.model_version or 'none (heuristic ranking)'}")
+    typer.echo(f"shopper token for {user} (24 h; that shopper only): {token}")
     typer.echo(f"demo API key (recommend, events:write): {key}")
     typer.echo("try:")
     typer.echo(
-        f"  curl -s {base}/v1/recommendations -H 'Authorization: Bearer {key}' "
+        f"  curl -s {base}/v1/recommendations -H 'Authorization: Bearer {token}' "
         f"-H 'Content-Type: application/json' -d {shlex.quote(body)}"
     )
-    typer.echo(f"API docs: {base}/docs   shop page: {base}/")
+    typer.echo(
+        f"  curl -sN {base}<explanations_url from that answer> "
+        f"-H 'Accept: text/event-stream' -H 'Authorization: Bearer {token}'"
+    )
+    typer.echo(f"API docs: {base}/docs   shop page: {base}/?shopper={user}")
     if not serve:
         return
     import uvicorn

@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.intent import MAX_QUERY_CHARS, Intent, IntentVocabulary, normalise, parse_intent
-from service.deps import RecommendCaller, StateDep
+from service.deps import RecommendCaller, StateDep, for_shopper
 from service.problems import Problem
 from service.recommending import recommend
 from service.schemas.recommendations import (
@@ -87,11 +87,13 @@ def cleaned(message: str) -> str:
     description="Parses `message` into filters (price, category, brand, colour, material) "
     "and free text, then answers like `/v1/recommendations` with the parsed `intent` added.",
     responses={
+        403: {"model": Problem, "description": "A shopper token for another shopper."},
         422: {"model": Problem, "description": "An invalid field (named in `errors`)."},
         503: {"model": Problem, "description": "No catalog loaded yet."},
     },
 )
 async def ask(body: AskCreate, caller: RecommendCaller, state: StateDep) -> AskPublic:
+    for_shopper(caller, body.user_id)
     text = cleaned(body.message)
     snapshot = state.snapshot
     vocabulary = (

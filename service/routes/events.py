@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response
 
 from features.events.schema import parse_events
-from service.deps import EventWriter, StateDep
+from service.deps import EventWriter, StateDep, refuse_others
 from service.problems import FieldError, Problem, problem_response
 from service.schemas.events import EVENT_EXAMPLE, EventBatchPublic, EventCreate, EventResultPublic
 from service.served import count_attributed
@@ -70,6 +70,7 @@ async def read_json(request: Request) -> object:
     "acknowledged; resending is safe (events deduplicate by event_id).",
     openapi_extra={"requestBody": _REQUEST_BODY},
     responses={
+        403: {"model": Problem, "description": "A shopper token writing for another shopper."},
         413: {"model": Problem, "description": "Too many events in one batch."},
         422: {"model": Problem, "description": "No valid event in the body."},
         503: {"model": Problem, "description": "Redis unavailable; retry after the delay."},
@@ -86,6 +87,18 @@ async def post_events(request: Request, caller: EventWriter, state: StateDep) ->
         raise HTTPException(413, f"a batch holds at most {limit} events, got {len(rows)}")
     if not rows:
         raise InvalidInput("the batch holds no events", "body")
+    if caller.shopper is not None:
+        # A shopper's token writes that shopper's events only; nothing of a mixed batch.
+        refuse_others(
+            caller,
+            [
+                "user_id" if single else f"[{i}].user_id"
+                for i, row in enumerate(rows)
+                if isinstance(row, dict)
+                and isinstance(row.get("user_id"), str)
+                and row["user_id"] != caller.shopper
+            ],
+        )
     events, rejections = parse_events(rows)
     if not events:
         errors = [

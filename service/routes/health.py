@@ -45,7 +45,7 @@ async def readyz(state: StateDep) -> Response:
         checks=checks,
         model_version=serving.version if serving else None,
         model_error=model.last_error,
-        explanations=state.llm_problem or state.explainer.backend.id,
+        explanations=state.llm_problem or state.explaining.backend_id,
     )
     return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.deps import RecommendCaller, StateDep
+from service.deps import RecommendCaller, StateDep, for_shopper
 from service.problems import Problem
 from service.recommending import recommend
 from service.schemas.recommendations import RecommendationCreate, RecommendationPublic
@@ -20,6 +20,7 @@ router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
     "`shortfall`/`note` say so. When the feature store is unreachable the answer comes "
     "from a popularity snapshot within the same filters, with `degraded: true`.",
     responses={
+        403: {"model": Problem, "description": "A shopper token for another shopper."},
         422: {"model": Problem, "description": "An invalid field (named in `errors`)."},
         503: {"model": Problem, "description": "No catalog loaded yet."},
     },
@@ -27,4 +28,5 @@ router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])
 async def create_recommendation(
     request: RecommendationCreate, caller: RecommendCaller, state: StateDep
 ) -> RecommendationPublic:
+    for_shopper(caller, request.user_id)
     return await recommend(state, request)

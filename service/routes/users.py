@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
-from service.deps import AdminCaller, RecommendCaller, StateDep
+from service.deps import AdminCaller, RecommendCaller, StateDep, for_shopper
 from service.problems import Problem
 from service.recommending import recommend
 from service.schemas.recommendations import (
@@ -49,7 +49,10 @@ class RecommendationQuery(BaseModel):
 @router.get(
     "/{user_id}/recommendations",
     summary="Recommendations for one shopper (query-string form)",
-    responses={422: {"model": Problem, "description": "An invalid parameter."}},
+    responses={
+        403: {"model": Problem, "description": "A shopper token for another shopper."},
+        422: {"model": Problem, "description": "An invalid parameter."},
+    },
 )
 async def get_recommendations(
     user_id: UserId,
@@ -57,6 +60,7 @@ async def get_recommendations(
     caller: RecommendCaller,
     state: StateDep,
 ) -> RecommendationPublic:
+    for_shopper(caller, user_id)
     try:
         request = RecommendationCreate(
             user_id=user_id,

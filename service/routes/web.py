@@ -1,11 +1,15 @@
 """The demo shop page at ``/`` and the two shopper-facing reads it needs.
 
-The page is static HTML, CSS and JavaScript calling the public API. When a demo key is
-configured (``SHOPMODE_DEMO_KEY``), the page is served with it; that key carries exactly
-``recommend`` and ``events:write`` whatever else is configured, so the page can never act
-as an admin. ``/v1/users/{id}/profile`` shows a shopper what they would see of themselves
-in a shop (recent activity, followed brands, liked categories, region), never raw
-features; ``/v1/shoppers/demo`` offers a few shoppers to try.
+The page is static HTML, CSS and JavaScript calling the public API with a shopper token
+(``service.tokens``): whatever runs in the browser can act for that one shopper only.
+With ``SHOPMODE_DEMO_PAGE`` the page plays the shop's backend of a demo without logins:
+it signs the visitor in as the shopper in ``?shopper=`` (a few to try are listed in the
+page), and switching shopper loads the page again for the other one. Without it the page
+asks for a token. The demo API key (``SHOPMODE_DEMO_KEY``, recommend + events:write for any
+shopper) is for trying the API by hand and never reaches the page.
+``/v1/users/{id}/profile`` shows a shopper what they would see of themselves in a shop
+(recent activity, followed brands, liked categories, region), never raw features;
+``/v1/shoppers/demo`` lists a few shoppers to try (API keys only).
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ import time
 from importlib import resources
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path
+import orjson
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 from starlette.responses import Response
@@ -23,11 +28,11 @@ from starlette.responses import Response
 from features.store import keys
 from models.recommend.cold_start import region_of
 from service.auth import hash_api_key
-from service.deps import RecommendCaller, StateDep
+from service.deps import RecommendCaller, StateDep, for_shopper, no_shopper_tokens
 from service.problems import Problem
 from service.redis_link import AsyncRedis
 from service.settings import ApiKeySpec, Settings
-from shopmode.errors import StoreUnavailable
+from shopmode.errors import InvalidInput, StoreUnavailable
 
 router = APIRouter(tags=["shop page"])
 
@@ -59,10 +64,24 @@ def _static(name: str) -> str:
 
 
 @router.get("/", include_in_schema=False)
-async def shop_page(state: StateDep) -> Response:
-    key = state.settings.demo_key
-    page = _static("index.html").replace(
-        "{{DEMO_KEY}}", html.escape(key.get_secret_value(), quote=True) if key else ""
+async def shop_page(
+    state: StateDep,
+    shopper: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+) -> Response:
+    token, signed_in, listed = "", "", "[]"
+    if state.settings.demo_page:
+        shoppers = await _demo_shoppers_or_none(state) or []
+        if shopper is not None and (not shopper.strip() or not shopper.isprintable()):
+            raise InvalidInput("must be printable and not only whitespace", "shopper")
+        signed_in = shopper or (shoppers[0].user_id if shoppers else "guest")
+        minted = state.tokens.mint(signed_in, state.settings.shopper_token_ttl_s)
+        token = minted.token
+        listed = orjson.dumps([s.model_dump() for s in shoppers]).decode()
+    page = (
+        _static("index.html")
+        .replace("{{SHOPPER_TOKEN}}", html.escape(token, quote=True))
+        .replace("{{SHOPPER}}", html.escape(signed_in, quote=True))
+        .replace("{{DEMO_SHOPPERS}}", html.escape(listed, quote=True))
     )
     return Response(page, media_type="text/html; charset=utf-8", headers=_HEADERS)
 
@@ -98,11 +117,15 @@ class ProfilePublic(BaseModel):
 @router.get(
     "/v1/users/{user_id}/profile",
     summary="A shopper's own activity and interests",
-    responses={503: {"model": Problem, "description": "The feature store is unreachable."}},
+    responses={
+        403: {"model": Problem, "description": "A shopper token for another shopper."},
+        503: {"model": Problem, "description": "The feature store is unreachable."},
+    },
 )
 async def shopper_profile(
     user_id: UserId, caller: RecommendCaller, state: StateDep
 ) -> ProfilePublic:
+    for_shopper(caller, user_id)
     snapshot, store = state.snapshot, state.store
     if snapshot is None or store is None or not state.health.up:
         raise StoreUnavailable("the feature store is unavailable", retry_after=5)
@@ -153,15 +176,27 @@ def _text(value: object) -> str:
 @router.get(
     "/v1/shoppers/demo",
     summary="A few shoppers to try the demo page with",
-    responses={503: {"model": Problem, "description": "The feature store is unreachable."}},
+    responses={
+        403: {"model": Problem, "description": "A shopper token (it may see only its shopper)."},
+        503: {"model": Problem, "description": "The feature store is unreachable."},
+    },
 )
 async def demo_shoppers(caller: RecommendCaller, state: StateDep) -> DemoShoppers:
     """The most active shoppers among the first ones found, one with interests only, a guest."""
+    no_shopper_tokens(caller)
+    found = await _demo_shoppers_or_none(state)
+    if found is None:
+        raise StoreUnavailable("the feature store is unavailable", retry_after=5)
+    return DemoShoppers(shoppers=found)
+
+
+async def _demo_shoppers_or_none(state: StateDep) -> list[DemoShopper] | None:
+    """A few shoppers to try; None when Redis cannot be read."""
     try:
         found, counts = await _scan_shoppers(state.redis)
     except (RedisError, OSError) as exc:
         state.health.mark_down(exc)
-        raise StoreUnavailable("the feature store is unavailable", retry_after=5) from None
+        return None
     by_activity = sorted(zip(found, counts, strict=True), key=lambda p: (-p[1], p[0]))
     shoppers = [
         DemoShopper(user_id=u, label=f"{u} · {n} recent products")
@@ -172,7 +207,7 @@ async def demo_shoppers(caller: RecommendCaller, state: StateDep) -> DemoShopper
     if quiet is not None:
         shoppers.append(DemoShopper(user_id=quiet, label=f"{quiet} · interests only"))
     shoppers.append(DemoShopper(user_id="guest", label="guest · brand new, nothing known"))
-    return DemoShoppers(shoppers=shoppers)
+    return shoppers
 
 
 async def _scan_shoppers(redis: AsyncRedis) -> tuple[list[str], list[int]]:

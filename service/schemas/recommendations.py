@@ -112,6 +112,11 @@ class ExplanationPublic(BaseModel):
     text: str = Field(examples=["You viewed 4 items in Trail Running this week."])
     source: ExplanationSource = Field(description="Who wrote the text (see the docs).")
     grounded: bool = Field(description="Every claim in the text is in the shopper's evidence.")
+    pending: bool = Field(
+        default=False,
+        description="The LLM is still writing this item's text: the template text shows "
+        "until it arrives on the recommendation's explanation stream.",
+    )
 
 
 class RecommendedItemPublic(BaseModel):
@@ -188,3 +193,12 @@ class RecommendationPublic(BaseModel):
     shortfall: int = Field(default=0, description="How many fewer than k products met the filters.")
     note: str | None = Field(default=None, description="Why fewer items or a degraded answer.")
     timings_ms: dict[str, float] = Field(description="Where the time went, by stage.")
+    pending_explanations: int = Field(
+        default=0, description="How many items' LLM texts are still being written."
+    )
+    explanations_url: str | None = Field(
+        default=None,
+        description="Where those texts arrive: server-sent events (Accept: text/event-stream) "
+        "or JSON to poll. None when nothing is pending.",
+        examples=["/v1/recommendations/rec-5b1c0e9a2f4d7731/explanations"],
+    )

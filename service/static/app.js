@@ -1,7 +1,9 @@
-// Shopmode demo shop: plain JavaScript on the public API (recommend + events:write only).
+// Shopmode demo shop: plain JavaScript on the public API, with a token for one shopper.
 "use strict";
 
-const state = { key: "", shopper: "", lastRecommendation: null, busy: false };
+// signedIn: the shopper the page's token was minted for (demo page); follow: the stream
+// of the list on screen (aborted when another list replaces it).
+const state = { key: "", shopper: "", signedIn: "", lastRecommendation: null, busy: false, follow: null };
 const $ = (id) => document.getElementById(id);
 const EVENT_TYPES = { view: "view", cart: "add_to_cart", buy: "purchase" };
 const WHAT = { view: "viewed", click: "clicked", add_to_cart: "carted", purchase: "bought",
@@ -47,7 +49,12 @@ async function api(method, path, body) {
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
-    if (response.status === 401) $("key-panel").hidden = false;
+    if (response.status === 401 && state.signedIn) {
+      // The demo page's token ran out: the page signs the same shopper in again.
+      window.location.reload();
+    } else if (response.status === 401) {
+      $("key-panel").hidden = false;
+    }
     const fields = (data.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ");
     throw new Error(fields || data.detail || `HTTP ${response.status}`);
   }
@@ -73,7 +80,15 @@ function badgeClass(source) {
   return source.startsWith("fallback") ? "fallback" : source;
 }
 
-function card(item) {
+function why(explanation) {
+  const source = explanation.source;
+  const node = el("p", { class: "why" + (explanation.pending ? " pending" : "") },
+    el("span", { class: "badge " + badgeClass(source), title: "written by: " + source }, source.replace("_", " ")),
+    el("span", { class: "text" }, explanation.text));
+  return node;
+}
+
+function card(item, index) {
   const initials = item.category.split(/[\s&]+/).filter(Boolean).slice(0, 2).map((w) => w[0]).join("");
   const thumb = el("div", { class: "thumb" }, initials.toUpperCase());
   thumb.style.background = `linear-gradient(135deg, ${hue(item.category)}, ${hue(item.brand || item.title)})`;
@@ -91,18 +106,12 @@ function card(item) {
     prices.append(el("span", { class: "price", "data-price": String(item.price) }, money(item.price)));
   }
 
-  let why = null;
-  if (item.explanation) {
-    const source = item.explanation.source;
-    why = el("p", { class: "why" },
-      el("span", { class: "badge " + badgeClass(source), title: "written by: " + source }, source.replace("_", " ")),
-      item.explanation.text);
-  }
+  const reason = item.explanation ? why(item.explanation) : null;
   const sources = el("div", { class: "sources" }, ...(item.sources || []).map((s) => el("span", {}, s.replace(/_/g, " "))));
   const body = el("div", { class: "body" },
     el("div", { class: "brandname" }, item.brand || ""),
     el("div", { class: "title" }, item.title),
-    prices, why, sources);
+    prices, reason, sources);
   const actions = el("div", { class: "actions" });
   for (const [action, label] of [["view", "View"], ["cart", "Add to cart"], ["buy", "Buy"]]) {
     const button = el("button", { type: "button", class: action === "view" ? "ghost" : action }, label);
@@ -110,17 +119,86 @@ function card(item) {
     button.addEventListener("click", () => act(action, item));
     actions.append(button);
   }
-  return el("article", { class: "card", "data-product-id": item.product_id }, thumb, body, actions);
+  return el("article", { class: "card", "data-product-id": item.product_id, "data-index": String(index) }, thumb, body, actions);
 }
 
 function renderCards(answer) {
   const cards = $("cards");
-  cards.replaceChildren(...answer.items.map(card));
+  cards.replaceChildren(...answer.items.map((item, index) => card(item, index)));
   if (answer.items.length === 0) {
     cards.append(el("div", { class: "empty" }, answer.note || "Nothing matches that yet. Try a wider request."));
   }
   cards.dataset.recommendationId = answer.recommendation_id;
   cards.dataset.loaded = String(Date.now());
+}
+
+// An LLM text replaces the template in its card, in place, with its badge.
+function swap(recommendationId, update) {
+  const cards = $("cards");
+  if (cards.dataset.recommendationId !== recommendationId) return;
+  const node = cards.querySelector(`.card[data-index="${update.index}"] .why`);
+  if (!node || update.pending) return;
+  const next = why(update.explanation);
+  node.className = next.className + " swapped";
+  node.replaceChildren(...next.childNodes);
+  cards.dataset.swapped = String(Number(cards.dataset.swapped || 0) + 1);
+}
+
+function parseEvents(buffer, onEvent) {
+  const blocks = buffer.split("\n\n");
+  const rest = blocks.pop();
+  for (const block of blocks) {
+    let event = "message";
+    const data = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith("event:")) event = line.slice(6).trim();
+      else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+    }
+    if (data.length) onEvent(event, JSON.parse(data.join("\n")));
+  }
+  return rest;
+}
+
+// Server-sent events through fetch (EventSource cannot send the token); polling if the
+// stream cannot be had.
+async function followExplanations(answer) {
+  if (state.follow) state.follow.abort();
+  if (!answer.explanations_url || !answer.pending_explanations) return;
+  const follow = new AbortController();
+  state.follow = follow;
+  const id = answer.recommendation_id;
+  const headers = { "Accept": "text/event-stream", "Authorization": "Bearer " + state.key };
+  let done = false;
+  try {
+    const response = await fetch(answer.explanations_url, { headers, signal: follow.signal });
+    if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    while (!done) {
+      const { value, done: ended } = await reader.read();
+      if (ended) break;
+      buffer = parseEvents(buffer + value, (event, data) => {
+        if (event === "explanation") swap(id, data);
+        if (event === "done") done = true;
+      });
+    }
+  } catch (error) {
+    if (follow.signal.aborted) return;
+  }
+  if (!done && !follow.signal.aborted) await pollExplanations(answer, follow);
+}
+
+async function pollExplanations(answer, follow) {
+  for (let round = 0; round < 30 && !follow.signal.aborted; round += 1) {
+    try {
+      const found = await api("GET", answer.explanations_url + "?wait=10");
+      if (follow.signal.aborted) return;
+      found.items.forEach((update) => swap(answer.recommendation_id, update));
+      if (found.pending === 0) return;
+    } catch (error) {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
 }
 
 async function refresh(prefix = "") {
@@ -136,6 +214,7 @@ async function refresh(prefix = "") {
     state.lastRecommendation = answer.recommendation_id;
     renderIntent(message ? answer.intent : null);
     renderCards(answer);
+    followExplanations(answer);
     const parts = [`${answer.items.length} products`];
     if (answer.shortfall) parts.push(`${answer.shortfall} fewer than asked met the request`);
     if (answer.degraded) parts.push(answer.note || "degraded answer");
@@ -190,8 +269,16 @@ async function act(action, item) {
 }
 
 async function selectShopper(id) {
-  state.shopper = id.trim();
-  if (!state.shopper) return;
+  const wanted = id.trim();
+  if (!wanted) return;
+  if (state.signedIn && wanted !== state.signedIn) {
+    // The page's token is for one shopper: the demo signs the other one in afresh.
+    const url = new URL(window.location.href);
+    url.searchParams.set("shopper", wanted);
+    window.location.assign(url);
+    return;
+  }
+  state.shopper = wanted;
   $("shopper-id").value = state.shopper;
   const url = new URL(window.location.href);
   url.searchParams.set("shopper", state.shopper);
@@ -199,33 +286,36 @@ async function selectShopper(id) {
   await Promise.all([loadProfile(), refresh()]);
 }
 
-async function loadDemoShoppers() {
-  try {
-    const found = await api("GET", "/v1/shoppers/demo");
-    $("demo-shoppers").replaceChildren(...found.shoppers.map((s) => el("option", { value: s.user_id, label: s.label })));
-    return found.shoppers;
-  } catch (error) {
-    status(error.message, true);
-    return [];
-  }
+function meta(name) {
+  const node = document.querySelector(`meta[name="${name}"]`);
+  const value = node ? node.content : "";
+  return value.startsWith("{{") ? "" : value;
+}
+
+function listDemoShoppers() {
+  let shoppers = [];
+  try { shoppers = JSON.parse(meta("shopmode-shoppers") || "[]"); } catch (error) { shoppers = []; }
+  $("demo-shoppers").replaceChildren(...shoppers.map((s) => el("option", { value: s.user_id, label: s.label })));
+  return shoppers;
 }
 
 async function load() {
-  const shoppers = await loadDemoShoppers();
+  const shoppers = listDemoShoppers();
   const wanted = new URL(window.location.href).searchParams.get("shopper");
-  const first = state.shopper || wanted || (shoppers[0] && shoppers[0].user_id);
+  const first = state.signedIn || state.shopper || wanted || (shoppers[0] && shoppers[0].user_id);
   if (first) await selectShopper(first);
   document.body.dataset.ready = "true";
 }
 
 function start() {
-  const meta = document.querySelector('meta[name="shopmode-key"]');
-  const given = meta ? meta.content : "";
-  state.key = sessionStorage.getItem("shopmode-key") || (given.startsWith("{{") ? "" : given);
+  state.signedIn = meta("shopmode-shopper");
+  const token = meta("shopmode-token");
+  state.key = token || sessionStorage.getItem("shopmode-key") || "";
   if (!state.key) $("key-panel").hidden = false;
   $("key-form").addEventListener("submit", (e) => {
     e.preventDefault();
     state.key = $("api-key").value.trim();
+    state.signedIn = "";
     sessionStorage.setItem("shopmode-key", state.key);
     $("key-panel").hidden = true;
     load();
