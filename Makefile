@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: setup demo test lint format bench bench-quick clean browser
+.PHONY: setup demo test lint format bench bench-quick clean browser compose-test compose-clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,17 @@ bench: setup
 
 bench-quick: setup
 	$(BIN)/python -m bench.run --quick
+
+# The demo compose stack built and run for real (Docker, or podman installed with apt when
+# no engine answers; see scripts/compose-test.sh). Leaves nothing running; keeps images.
+compose-test: setup
+	PYTHON=$(BIN)/python scripts/compose-test.sh
+
+# The images compose-test built or made (the next run rebuilds them from scratch).
+compose-clean:
+	ENGINE=$$(. scripts/container-lib.sh && container_engine) && \
+	  $$ENGINE rmi -f localhost/shopmode:compose-test localhost/shopmode-python:3.11-debian \
+	    localhost/shopmode-redis:7-debian localhost/shopmode-debian:bookworm 2>/dev/null || true
 
 clean:
 	rm -rf $(VENV) .shopmode .pytest_cache .mypy_cache .ruff_cache
