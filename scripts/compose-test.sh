@@ -77,9 +77,9 @@ free_port() {
 cleanup() {
     local label="label=com.docker.compose.project=$PROJECT" ids
     if [ ${#COMPOSE[@]} -gt 0 ]; then
-        "${COMPOSE[@]}" -p "$PROJECT" -f docker-compose.yml down -v >/dev/null 2>&1 || true
         ids=$("$ENGINE" ps -a -q --filter "$label" 2>/dev/null || true)
-        [ -z "$ids" ] || "$ENGINE" rm -f $ids >/dev/null 2>&1 || true
+        [ -z "$ids" ] || "$ENGINE" rm -f -v $ids >/dev/null 2>&1 || true
+        "${COMPOSE[@]}" -p "$PROJECT" -f docker-compose.yml down -v >/dev/null 2>&1 || true
         ids=$("$ENGINE" volume ls -q --filter "$label" 2>/dev/null || true)
         [ -z "$ids" ] || "$ENGINE" volume rm -f $ids >/dev/null 2>&1 || true
         ids=$("$ENGINE" network ls -q --filter "$label" 2>/dev/null || true)
@@ -112,7 +112,7 @@ export SHOPMODE_PYTHON_IMAGE SHOPMODE_REDIS_IMAGE
 export SHOPMODE_API_PORT=${SHOPMODE_API_PORT:-$(free_port)}
 export SHOPMODE_LLM_PORT=${SHOPMODE_LLM_PORT:-$(free_port)}
 # The api uses the llm profile's server, with time enough for it on a busy machine.
-export SHOPMODE_LLM_BACKEND=openai SHOPMODE_LLM_BUDGET_MS=30000
+export SHOPMODE_LLM_BACKEND=openai SHOPMODE_LLM_BUDGET_MS=60000 SHOPMODE_OPENAI_TIMEOUT_S=60
 export SHOPMODE_DEMO_SIZE=${SHOPMODE_DEMO_SIZE:-default}
 "$PYTHON" -m pytest -p no:cacheprovider -m compose -v tests/test_compose_stack.py
 stack_s=$((SECONDS - bases_s - build_s))

@@ -101,12 +101,14 @@ class ComposeStack:
         return int(line.split()[1])
 
     def down(self) -> None:
-        """Stop and remove the project's containers, volumes and networks."""
-        self.run(*self.compose, "down", "-v", timeout=300)
+        """Remove the project's containers (with their anonymous volumes), named volumes
+        and networks. podman-compose 1.0.3's `down -v` leaves the anonymous ones, and the
+        network."""
         label = f"label={PROJECT_LABEL}={self.project}"
-        leftover = self.run(self.engine, "ps", "-a", "-q", "--filter", label).stdout.split()
-        if leftover:
-            self.run(self.engine, "rm", "-f", *leftover)
+        containers = self.run(self.engine, "ps", "-a", "-q", "--filter", label).stdout.split()
+        if containers:
+            self.run(self.engine, "rm", "-f", "-v", *containers, timeout=300)
+        self.run(*self.compose, "down", "-v", timeout=300)
         for kind in ("volume", "network"):
             names = self.run(self.engine, kind, "ls", "-q", "--filter", label).stdout.split()
             if names:
