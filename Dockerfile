@@ -9,6 +9,11 @@
 # build uses the base image's own apt sources and PyPI.
 ARG PYTHON_IMAGE=python:3.11-slim
 
+# Wheels the builder already has, given as `--build-context host-wheels=DIR`
+# (scripts/compose-test.sh passes the llama-cpp-python wheel from the host's pip cache, so a
+# first build need not compile it again). Without one this stage is empty.
+FROM scratch AS host-wheels
+
 FROM ${PYTHON_IMAGE} AS build
 
 # llama-cpp-python builds from source: portable flags, or it dies with "Illegal
@@ -33,8 +38,9 @@ COPY pyproject.toml ./
 RUN --mount=type=cache,id=shopmode-pip,target=/root/.cache/pip,sharing=locked \
     --mount=type=secret,id=pip,target=/etc/pip.conf \
     --mount=type=secret,id=host-ca,mode=0444 \
+    --mount=type=bind,from=host-wheels,target=/wheels \
     python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" >/tmp/requirements.txt \
-    && /opt/shopmode/bin/pip install -r /tmp/requirements.txt "llama-cpp-python[server]>=0.3"
+    && /opt/shopmode/bin/pip install --find-links /wheels -r /tmp/requirements.txt "llama-cpp-python[server]>=0.3"
 
 COPY README.md ./
 COPY features ./features

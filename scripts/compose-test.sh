@@ -70,6 +70,15 @@ choose_bases() {
     eval "$(ENGINE=$ENGINE scripts/local-images.sh "$work/host" | grep '^SHOPMODE_[A-Z_]*_IMAGE=')"
 }
 
+# The llama-cpp-python wheel the host's pip built (make setup): the image takes it instead
+# of compiling llama.cpp again (minutes); an empty directory when the host has none.
+host_wheels() {
+    mkdir -p "$work/wheels"
+    "$PYTHON" -m pip cache list 'llama_cpp_python*' --format=abspath 2>/dev/null \
+        | xargs -r cp -t "$work/wheels"
+    echo "host wheels: $(ls "$work/wheels")"
+}
+
 free_port() {
     "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -97,8 +106,10 @@ choose_bases
 bases_s=$SECONDS
 
 say "building $IMAGE on $SHOPMODE_PYTHON_IMAGE"
+host_wheels
 build_args "$work/host"
-engine_build --build-arg "PYTHON_IMAGE=$SHOPMODE_PYTHON_IMAGE" -t "$IMAGE" .
+engine_build --build-arg "PYTHON_IMAGE=$SHOPMODE_PYTHON_IMAGE" \
+    --build-context "host-wheels=$work/wheels" -t "$IMAGE" .
 build_s=$((SECONDS - bases_s))
 "$ENGINE" images --filter reference="$IMAGE" --filter reference="$SHOPMODE_REDIS_IMAGE"
 
