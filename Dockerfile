@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Shopmode API image: the package, its CLI (`shopmode`), the embedded SmolLM2 model and
 # llama.cpp's OpenAI-compatible server (the compose file's optional `llm` service).
 #

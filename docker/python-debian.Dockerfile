@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Python 3.11 from Debian's packages, with what python:3.11-slim offers the Shopmode image
 # (`python`, venv, CA certificates, a UTF-8 locale): the base for machines that cannot pull
 # python:3.11-slim. Made by scripts/local-images.sh on a debootstrap-made Debian image.

@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Debian's redis-server with the official Redis image's contract: `redis-server [options]`
 # (or options alone) as the command, data in /data, reachable from other containers. For
 # machines that cannot pull the official image; made by scripts/local-images.sh.
