@@ -42,6 +42,7 @@ RUN --mount=type=cache,id=shopmode-pip,target=/root/.cache/pip,sharing=locked \
     && /opt/shopmode/bin/pip install --find-links /wheels -r /tmp/requirements.txt "llama-cpp-python[server]>=0.3"
 
 COPY README.md ./
+COPY shopmode ./shopmode
 COPY features ./features
 COPY models ./models
 COPY service ./service

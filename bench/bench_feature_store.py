@@ -47,14 +47,16 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 def _ingest(
     client: redis.Redis, world: Path
 ) -> tuple[dict[str, Any], pd.DataFrame, Any, np.ndarray]:
-    from features.catalog import Catalog, store_catalog
-    from features.event_frame import validate_frame
+    from features.catalog import Catalog
+    from features.events.frame import validate_frame
     from features.ingest import ingest_frame, interest_events
-    from features.online import OnlineFeatureStore
-    from features.store_flow import StoreConfig
+    from features.store.apply import StoreConfig
+    from features.store.catalog import save_catalog
+    from features.store.online import OnlineFeatureStore
+    from features.store.runner import SyncRunner
 
     catalog = Catalog.read(world / "catalog.parquet")
-    store_catalog(client, catalog)
+    SyncRunner(client).run(save_catalog(catalog))
     events = pd.read_parquet(world / "events.parquet")
     interests = interest_events(pd.read_parquet(world / "users.parquet"))
     store = OnlineFeatureStore(client, catalog, StoreConfig(log_live_events=False))
@@ -102,7 +104,7 @@ def _memory(
     client: redis.Redis, events: pd.DataFrame, users: np.ndarray, delta: int
 ) -> dict[str, Any]:
     """Per shopper with keys (events or declared interests): INFO delta and MEMORY USAGE."""
-    from features import keys
+    from features.store import keys
 
     rng = np.random.default_rng(0)
     sample = rng.choice(users, size=min(500, len(users)), replace=False)
@@ -133,7 +135,7 @@ def _memory(
 
 
 def _reads(client: redis.Redis, store: Any, events: pd.DataFrame, reads: int) -> dict[str, Any]:
-    from features import keys
+    from features.store import keys
     from features.vector import feature_matrix
 
     catalog = store.catalog

@@ -179,8 +179,9 @@ def run(quick: bool) -> dict[str, Any]:
     """Measure intake against the real service and the trivial baseline."""
     import redis
 
-    from features.catalog import store_catalog
-    from features.keys import event_stream
+    from features.store.catalog import save_catalog
+    from features.store.keys import event_stream
+    from features.store.runner import SyncRunner
     from service.embedded_redis import EmbeddedRedis, free_port
 
     duration, warmup, concurrency = (5.0, 1.0, 4) if quick else (20.0, 3.0, 4)
@@ -189,7 +190,7 @@ def run(quick: bool) -> dict[str, Any]:
         EmbeddedRedis(Path(tmp) / "redis", persist=False) as server,
     ):
         client = redis.Redis.from_url(server.url)
-        store_catalog(client, synthetic_catalog())
+        SyncRunner(client).run(save_catalog(synthetic_catalog()))
         env = service_env(server.url, Path(tmp) / "home", ["events:write"])
         port = free_port()
         spec = {

@@ -51,8 +51,8 @@ def _timed(fn: Callable[[], object], repeat: int) -> dict[str, float]:
 
 def run(quick: bool) -> dict[str, Any]:
     from features.catalog import Catalog
-    from models.diversity import mmr_order
     from models.intent import IntentVocabulary, parse_intent
+    from models.recommend.diversity import mmr_order
     from world.config import WorldConfig
     from world.generate import generate_world
 

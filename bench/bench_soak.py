@@ -163,8 +163,8 @@ def run(quick: bool) -> dict[str, Any]:
     import os
 
     import pyarrow.parquet as pq
-    import redis
 
+    from features.store.connect import sync_store
     from service.cli.demo import DemoPlan, generate_step, ingest_step, train_step
     from service.embedded_redis import EmbeddedRedis, free_port
     from service.settings import get_settings
@@ -181,16 +181,15 @@ def run(quick: bool) -> dict[str, Any]:
         os.environ["SHOPMODE_HOME"] = str(home)
         get_settings.cache_clear()
         settings, plan = get_settings(), DemoPlan(size="small", fresh=True)
-        client = redis.Redis.from_url(server.url)
-        generate_step(settings, plan, echo=_progress)
-        ingest_step(settings, client, plan, echo=_progress)
         trained: bool | str = True
-        try:
-            train_step(settings, client, plan, echo=_progress)
-        except Exception as exc:  # the soak is about the server: heuristic ranking will do
-            trained = f"not trained ({type(exc).__name__}: {exc}); heuristic ranking"
-            _progress(trained)
-        client.close()
+        with sync_store(server.url) as store:
+            generate_step(settings, plan, echo=_progress)
+            ingest_step(settings, store, plan, echo=_progress)
+            try:
+                train_step(settings, store, plan, echo=_progress)
+            except Exception as exc:  # the soak is about the server: heuristic ranking will do
+                trained = f"not trained ({type(exc).__name__}: {exc}); heuristic ranking"
+                _progress(trained)
         world = settings.data_dir / "world"
         users = pq.read_table(world / "events.parquet", columns=["user_id"]).column("user_id")
         shoppers = list(dict.fromkeys(str(u) for u in users.to_pylist()[-5000:]))[:500]

@@ -101,13 +101,44 @@ HEADLINES = (
         "req/s",
     ),
     _h(
-        "Trivial FastAPI endpoint, same body size (c=8)",
+        "Floor: one MGET of 500 products, same body size (c=1), p50",
         SERVICE,
-        ("rows.trivial c=8.rps",),
+        ("floor_p50_ms",),
+        "ms",
+        baseline="the baseline",
+        context=("latency_ratio_p50",),
+    ),
+    _h(
+        "Floor: one MGET of 500 products, same body size (c=8)",
+        SERVICE,
+        ("rows.floor c=8.rps", "rows.trivial c=8.rps"),
         "req/s",
         baseline="the baseline",
     ),
-    _h("Throughput ratio, template / trivial (c=8)", SERVICE, ("throughput_ratio",), "×"),
+    _h("Throughput ratio, template / floor (c=8)", SERVICE, ("throughput_ratio",), "×"),
+    _h(
+        "Rank stage, 500 candidates (features, trees, reasons), p50",
+        SERVICE,
+        ("rank_stage_ms.rank_500.p50_ms",),
+        "ms",
+        context=(
+            "rank_stage_ms.rank_500.p99_ms",
+            "rank_stage_ms.features.p50_ms",
+            "rank_stage_ms.score.p50_ms",
+            "rank_stage_ms.reasons.p50_ms",
+        ),
+    ),
+    _h(
+        "Tree scoring, 500 rows, one thread (served: compiled)",
+        "bench_scoring",
+        ("predictors.lleaves, compiled (served: ShopRanker.score_rows).p50_ms",),
+        "ms",
+        context=(
+            "predictors.lightgbm Booster.predict.p50_ms",
+            "predictors.sklearn HGB predict.p50_ms",
+            "predictors.onnxruntime (skl2onnx from HGB).p50_ms",
+        ),
+    ),
     Headline(
         "explain=llm, cold",
         (

@@ -33,6 +33,7 @@ ORDER = [
     "bench_generate",
     "bench_feature_store",
     "bench_intake",
+    "bench_scoring",
     "bench_service",
     "bench_llm_http",
     "bench_llm",

@@ -2,12 +2,11 @@
 
 A ``Catalog`` is immutable and indexed 0..n-1; every product-side array in ``features``
 (product features, candidate scores) is aligned to that index. The service loads the
-snapshot that ``shopmode ingest --catalog`` stored in Redis.
+snapshot that ``shopmode ingest --catalog`` stored in Redis (``features.store.catalog``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,13 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import redis
-import redis.asyncio
 
-from features import keys
-from features.errors import InvalidInput, NotFound
-from features.events import check_id
-from features.tables import read_table, require_columns
+from features.events.schema import check_id
+from features.events.tables import read_table, require_columns
+from shopmode.errors import InvalidInput
 
 REQUIRED_COLUMNS = ("product_id", "title", "category")
 _DICT_LOOKUP_MAX = 64
@@ -155,25 +151,3 @@ class Catalog:
     @classmethod
     def from_parquet_bytes(cls, blob: bytes) -> Catalog:
         return cls.from_frame(pd.read_parquet(io.BytesIO(blob)))
-
-
-def store_catalog(client: redis.Redis | redis.RedisCluster, catalog: Catalog) -> None:
-    """Replace the stored catalog snapshot (one key; no TTL: reference data)."""
-    client.set(keys.catalog(), catalog.to_parquet_bytes())
-
-
-def load_catalog(client: redis.Redis | redis.RedisCluster) -> Catalog:
-    blob = client.get(keys.catalog())
-    if blob is None:
-        raise NotFound("no catalog stored: run `shopmode ingest --catalog FILE`")
-    assert isinstance(blob, bytes)
-    return Catalog.from_parquet_bytes(blob)
-
-
-async def load_catalog_async(client: redis.asyncio.Redis | redis.asyncio.RedisCluster) -> Catalog:
-    blob = await client.get(keys.catalog())
-    if blob is None:
-        raise NotFound("no catalog stored: run `shopmode ingest --catalog FILE`")
-    assert isinstance(blob, bytes)
-    # Parsing and validating every product takes a while on a big catalog: off the loop.
-    return await asyncio.to_thread(Catalog.from_parquet_bytes, blob)

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.event_frame import validate_frame
-from features.event_log import write_event_part
-from features.events import EventType, Rejection, content_event_id
-from features.online import OnlineFeatureStore
-from features.tables import read_table, require_columns
+from features.events.frame import validate_frame
+from features.events.schema import EventType, Rejection, content_event_id
+from features.events.tables import read_table, require_columns
+from features.store.event_log import write_event_part
+from features.store.online import OnlineFeatureStore
 
 EVENT_REQUIRED_COLUMNS = ("user_id", "type", "ts")
 USER_REQUIRED_COLUMNS = ("user_id",)
@@ -40,6 +40,18 @@ class IngestReport:
     rejected: int = 0
     rejections: list[Rejection] = field(default_factory=list)  # the first few
     part_file: Path | None = None
+    # The rows that passed validation (accepted or duplicate), in the store's own types.
+    valid: pd.DataFrame | None = None
+
+
+USER_STRING_COLUMNS = ("user_id", "region", "age_band")
+
+
+def read_users(path: Path) -> pd.DataFrame:
+    """A shoppers file (ids stay text in a CSV too: "007" is not 7)."""
+    frame = read_table(path, field="users", string_columns=USER_STRING_COLUMNS)
+    require_columns(frame, USER_REQUIRED_COLUMNS, source=str(path))
+    return frame
 
 
 def read_events(path: Path) -> pd.DataFrame:
@@ -83,6 +95,12 @@ def interest_events(users: pd.DataFrame, *, source: str = "users") -> pd.DataFra
     return pd.DataFrame(rows, columns=["event_id", "user_id", "type", "ts", "brand", "category"])
 
 
+def read_interest_events(path: Path) -> pd.DataFrame:
+    """A users file's declared interests as events: what ``shopmode ingest --users`` stores
+    and ``shopmode features --offline --users``, ``train`` and ``evaluate`` replay."""
+    return interest_events(read_users(path), source=str(path))
+
+
 def ingest_frame(
     store: OnlineFeatureStore,
     frame: pd.DataFrame,
@@ -94,7 +112,9 @@ def ingest_frame(
 ) -> IngestReport:
     """Validate and apply ``frame``; write the accepted events as a log part file."""
     valid, rejections = validate_frame(frame)
-    report = IngestReport(rejected=len(rejections), rejections=rejections[:keep_rejections])
+    report = IngestReport(
+        rejected=len(rejections), rejections=rejections[:keep_rejections], valid=valid
+    )
     if on_progress is not None and rejections:
         on_progress(len(rejections))
     accepted_ids: list[str] = []

@@ -16,20 +16,11 @@ import numpy as np
 import pandas as pd
 
 from features.catalog import Catalog
-from features.definitions import (
-    COUNTED_TYPES,
-    MEMBER_CAP,
-    RECENT_CAP,
-    WINDOWS,
-    Contributions,
-    contributions,
-    latest_recent,
-    log_sum,
-    recent_member,
-    window_counts,
-)
-from features.event_frame import validate_frame
-from features.events import EVENT_FIELDS
+from features.contributions import contributions
+from features.definitions import COUNTED_TYPES, MEMBER_CAP, RECENT_CAP, WINDOWS, Contributions
+from features.events.frame import validate_frame
+from features.events.schema import EVENT_FIELDS
+from features.folds import latest_recent, log_sum, recent_member, window_counts
 from features.state import N_SLOTS, ProductFeatures, UserState, decode_user_state
 
 _DECAYED, _WINDOW, _RECENT, _MEMBER = 0, 1, 2, 3  # positions in _TABLES

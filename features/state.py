@@ -25,11 +25,12 @@ from features.definitions import (
     PRODUCT_SLOTS,
     RANK_TYPE,
     SLOT_INDEX,
+    TIME_ORIGIN,
     WINDOWS,
     decay_to,
-    unpack_counts,
 )
-from features.events import EventType
+from features.events.schema import EventType
+from features.folds import unpack_counts
 
 N_SLOTS = len(PRODUCT_SLOTS)
 STATS_FORMAT = f"<{N_SLOTS}d"
@@ -163,6 +164,18 @@ def decode_user_state(
     )
 
 
+def trending_of(popularity_1d: np.ndarray, popularity_14d: np.ndarray) -> np.ndarray:
+    """``ProductFeatures.trending`` from the two decayed popularities."""
+    ratio = HALF_LIVES["14d"] / HALF_LIVES["1d"]
+    return np.asarray(np.log2((popularity_1d * ratio + 1.0) / (popularity_14d + 1.0)))
+
+
+def conversion_of(bought_14d: np.ndarray, viewed_14d: np.ndarray) -> np.ndarray:
+    """``ProductFeatures.conversion`` from decayed purchases and views."""
+    prior = CONVERSION_PRIOR_RATE * CONVERSION_PRIOR_VIEWS
+    return np.asarray((bought_14d + prior) / (viewed_14d + CONVERSION_PRIOR_VIEWS))
+
+
 @dataclass(frozen=True, eq=False)
 class ProductFeatures:
     """Products' decayed signals as of ``at``.
@@ -204,22 +217,28 @@ class ProductFeatures:
         slot = SLOT_INDEX[(signal, half_life)]
         return np.asarray(decay_to(self.rows_for(positions)[:, slot], self.at, half_life))
 
+    def decayed_columns(
+        self, wanted: Sequence[tuple[str, str]], positions: np.ndarray
+    ) -> np.ndarray:
+        """``decayed`` for several (signal, half-life) pairs from one gather: an
+        ``(len(positions), len(wanted))`` array, the same arithmetic element by element."""
+        slots = [SLOT_INDEX[pair] for pair in wanted]
+        half_lives = np.array([HALF_LIVES[half_life] for _, half_life in wanted])
+        raw = self.rows_for(positions)[:, slots]
+        return np.asarray(np.exp2(raw - (self.at - TIME_ORIGIN) / half_lives))
+
     def popularity(self, half_life: str, positions: np.ndarray) -> np.ndarray:
         return self.decayed("popularity", half_life, positions)
 
     def trending(self, positions: np.ndarray) -> np.ndarray:
         """log2 of short- over long-term popularity, scaled so a steady product scores 0."""
-        ratio = HALF_LIVES["14d"] / HALF_LIVES["1d"]
-        short = self.popularity("1d", positions)
-        long = self.popularity("14d", positions)
-        return np.log2((short * ratio + 1.0) / (long + 1.0))
+        return trending_of(self.popularity("1d", positions), self.popularity("14d", positions))
 
     def conversion(self, positions: np.ndarray) -> np.ndarray:
         """Purchases per view (14-day decayed), smoothed towards a prior rate."""
         bought = self.decayed(EventType.PURCHASE.value, "14d", positions)
         viewed = self.decayed(EventType.VIEW.value, "14d", positions)
-        prior = CONVERSION_PRIOR_RATE * CONVERSION_PRIOR_VIEWS
-        return (bought + prior) / (viewed + CONVERSION_PRIOR_VIEWS)
+        return conversion_of(bought, viewed)
 
     def to_json(self, product_ids: Sequence[str], positions: np.ndarray) -> dict[str, Any]:
         out: dict[str, Any] = {}

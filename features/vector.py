@@ -6,16 +6,25 @@ training all index columns through ``FEATURE_NAMES`` / ``FEATURE_GROUPS``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 
 from features.catalog import Catalog
 from features.definitions import RECENT_RANK
-from features.state import PriceProfile, ProductFeatures, UserState
+from features.events.rules import EventType
+from features.state import PriceProfile, ProductFeatures, UserState, conversion_of, trending_of
 
 HOUR = 3600.0
 NEVER_HOURS = 24.0 * 365  # "hours since" for something that never happened
 UNKNOWN_AGE_DAYS = 365.0
+# The product signals the matrix reads, gathered in one go.
+PRODUCT_COLUMNS = (
+    ("popularity", "14d"),
+    (EventType.VIEW.value, "14d"),
+    (EventType.PURCHASE.value, "14d"),
+    ("popularity", "1d"),
+)
 
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "category_affinity": ("category_affinity_1d", "category_affinity_14d", "category_share_14d"),
@@ -39,11 +48,20 @@ GROUP_COLUMNS: dict[str, tuple[int, ...]] = {
 }
 
 
+@functools.lru_cache(maxsize=16)
+def _code_index(vocabulary: tuple[str, ...]) -> dict[str, int]:
+    return {name: i for i, name in enumerate(vocabulary)}
+
+
 def _by_code(values: dict[str, float], vocabulary: tuple[str, ...]) -> np.ndarray:
     """A per-code lookup array with one trailing slot (code -1) holding 0."""
     out = np.zeros(len(vocabulary) + 1)
-    for i, name in enumerate(vocabulary):
-        out[i] = values.get(name, 0.0)
+    # A shopper touches a few of the shop's hundreds of brands: walk theirs, not the shop's.
+    index = _code_index(vocabulary)
+    for name, value in values.items():
+        code = index.get(name)
+        if code is not None:
+            out[code] = value
     return out
 
 
@@ -106,18 +124,22 @@ def feature_matrix(
     )
     put("followed_brand", _by_code(dict.fromkeys(user.followed_brands, 1.0), catalog.brands)[brand])
 
-    latest = {item.product_id: item for item in user.recent}
-    ids = catalog.product_ids[products]
+    recent_positions = catalog.index_of([item.product_id for item in user.recent])
     hours = np.full(n, NEVER_HOURS)
     rank = np.zeros(n)
-    bought = np.zeros(n)
-    for i, product_id in enumerate(ids):
-        item = latest.get(product_id)
-        if item is not None:
-            hours[i] = min(max(at - item.ts, 0.0) / HOUR, NEVER_HOURS)
-            rank[i] = RECENT_RANK[item.type]
-        if product_id in user.purchased:
-            bought[i] = 1.0
+    # Candidates × recent items (a few hundred × at most RECENT_CAP): where a product
+    # is listed twice, its later entry counts (as in a dict built in list order).
+    match = products[:, None] == recent_positions[None, :]
+    seen = np.flatnonzero(match.any(axis=1))
+    if len(seen):
+        last = match.shape[1] - 1 - np.argmax(match[seen, ::-1], axis=1)
+        ts = np.array([item.ts for item in user.recent])[last]
+        hours[seen] = np.minimum(np.maximum(at - ts, 0.0) / HOUR, NEVER_HOURS)
+        rank[seen] = np.array([RECENT_RANK[item.type] for item in user.recent])[last]
+    purchased = catalog.index_of(list(user.purchased))
+    bought = np.zeros(len(catalog) + 1)  # the last slot takes unknown ids (-1)
+    bought[purchased] = 1.0
+    bought = bought[products]
     put("interacted_before", (rank > 0).astype(np.float64))
     put("log_hours_since_interaction", np.log1p(hours))
     put("last_interaction_rank", rank)
@@ -129,16 +151,18 @@ def feature_matrix(
     put("price_z_bought", _price_z(price, user.price_bought))
     put("log_price", np.log1p(price))
 
-    put("log_popularity_14d", np.log1p(pf.popularity("14d", products)))
-    put("log_views_14d", np.log1p(pf.decayed("view", "14d", products)))
-    put("log_purchases_14d", np.log1p(pf.decayed("purchase", "14d", products)))
-    put("trending", pf.trending(products))
-    put("log_popularity_1d", np.log1p(pf.popularity("1d", products)))
-    put("conversion_rate", pf.conversion(products))
+    popularity_14d, views_14d, purchases_14d, popularity_1d = pf.decayed_columns(
+        PRODUCT_COLUMNS, products
+    ).T
+    put("log_popularity_14d", np.log1p(popularity_14d))
+    put("log_views_14d", np.log1p(views_14d))
+    put("log_purchases_14d", np.log1p(purchases_14d))
+    put("trending", trending_of(popularity_1d, popularity_14d))
+    put("log_popularity_1d", np.log1p(popularity_1d))
+    put("conversion_rate", conversion_of(purchases_14d, views_14d))
     put("discount", catalog.discount[products])
 
     if user.recent:
-        recent_positions = catalog.index_of(item.product_id for item in user.recent)
         known = recent_positions[recent_positions >= 0]
         size = max(len(user.recent), 1)
         cat_counts = np.bincount(catalog.category_code[known], minlength=len(catalog.categories))
@@ -152,7 +176,7 @@ def feature_matrix(
     put("log_days_since_launch", np.log1p(age_days))
 
     counts = user.counts
-    put("log_views_24h", np.log1p(counts.get("24h", {}).get("view", 0)))
-    put("log_purchases_7d", np.log1p(counts.get("7d", {}).get("purchase", 0)))
+    put("log_views_24h", np.log1p(counts.get("24h", {}).get(EventType.VIEW, 0)))
+    put("log_purchases_7d", np.log1p(counts.get("7d", {}).get(EventType.PURCHASE, 0)))
     put("log_events_1h", np.log1p(sum(counts.get("1h", {}).values())))
     return out.astype(np.float32)

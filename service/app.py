@@ -19,9 +19,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from redis.exceptions import RedisError
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from features.store.apply import StoreConfig
+from features.store.connect import close_async
+from features.store.runner import AsyncRunner
 from service.auth import KeyRing
 from service.embedded_redis import EmbeddedRedis
 from service.explaining import build_explainer
@@ -56,16 +58,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         embedded = EmbeddedRedis(settings.redis_dir)
         url = await asyncio.to_thread(embedded.start)
     redis = open_redis(url, settings)
+    runner = AsyncRunner(redis)
     metrics: ServiceMetrics = app.state.metrics
     explainer, llm_problem = await build_explainer(settings, redis)
     state = ServiceState(
         settings=settings,
         redis=redis,
-        health=RedisHealth(redis),
+        runner=runner,
+        store_config=StoreConfig.from_settings(settings),
+        health=RedisHealth(runner),
         metrics=metrics,
         # The demo page's key first: it keeps exactly recommend + events:write.
         keys=KeyRing((*web.demo_key_specs(settings), *settings.api_keys)),
-        limiter=RateLimiter(redis, settings.rate_limit_per_minute),
+        limiter=RateLimiter(runner, settings.rate_limit_per_minute),
         models=ModelSlot(settings.models_dir),
         explainer=explainer,
         llm_problem=llm_problem,
@@ -93,8 +98,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await asyncio.wait({task}, timeout=1)
         explainer.close()
         explainer.backend.close()
-        with contextlib.suppress(RedisError, OSError, TimeoutError):
-            await asyncio.wait_for(redis.aclose(), timeout=5)
+        await close_async(redis)
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
 

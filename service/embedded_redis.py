@@ -24,7 +24,7 @@ from types import TracebackType
 
 import redis
 
-from features.errors import StoreUnavailable
+from shopmode.errors import StoreUnavailable
 
 _STATE_FILE = "server.json"
 

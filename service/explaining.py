@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from features.errors import LLMUnavailable
 from models.explain import (
     Explainer,
     ExplanationCache,
@@ -23,6 +22,7 @@ from models.explain import (
 from service.redis_link import AsyncRedis
 from service.settings import Settings
 from service.snapshot import CatalogSnapshot
+from shopmode.errors import LLMUnavailable
 
 log = logging.getLogger("shopmode.service")
 

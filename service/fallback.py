@@ -7,9 +7,10 @@ microseconds with no I/O, and its explanations are template text.
 
 from __future__ import annotations
 
-from models.evidence import Evidence, Explanation, Reason
+from models.evidence import Evidence, Explanation
 from models.explain.template import TemplateWriter
-from service.filters import ProductFilter
+from models.intent import ProductFilter
+from models.recommend import reasons as why
 from service.schemas.recommendations import ExplanationPublic, RecommendedItemPublic
 from service.snapshot import CatalogSnapshot, words
 
@@ -32,13 +33,11 @@ def popular_items(
         category = catalog.categories[int(catalog.category_code[i])]
         brand_code = int(catalog.brand_code[i])
         title = str(titles.iloc[i])
-        reasons = [Reason(code="popular", facts={"category": category}, weight=1.0)]
+        reasons = [why.popular(category, weight=1.0)]
         matched = sorted(wanted & words(title))
         if matched:
-            reasons.insert(
-                0,
-                Reason(code="query_match", facts={"matched_terms": " ".join(matched)}, weight=2.0),
-            )
+            # The raw query is never a fact (models.intent): only the words it matched.
+            reasons.insert(0, why.query_match(None, " ".join(matched), weight=2.0))
         item = RecommendedItemPublic(
             product_id=str(catalog.product_ids[i]),
             title=title,

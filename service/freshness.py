@@ -15,15 +15,13 @@ import gc
 import logging
 import time
 
-from redis.exceptions import RedisError
-
-from features.errors import ShopmodeError, StoreUnavailable
-from features.online import AsyncOnlineFeatureStore
-from models.recommender import Recommender
+from features.store.online import AsyncOnlineFeatureStore
+from models.recommend.recommender import Recommender
 from service.explaining import follow_catalog
 from service.model_slot import SyncResult
 from service.snapshot import take_snapshot
 from service.state import ServiceState
+from shopmode.errors import ShopmodeError, StoreUnavailable
 
 log = logging.getLogger("shopmode.service")
 
@@ -31,7 +29,7 @@ log = logging.getLogger("shopmode.service")
 async def refresh_snapshot(state: ServiceState) -> None:
     """Retake catalog, popularity and product features; rebuild what depends on them."""
     try:
-        snapshot = await take_snapshot(state.redis)
+        snapshot = await take_snapshot(state.runner)
         previous = state.snapshot
         # Comparing (and, below, the grounding vocabulary) scan every product: off the
         # event loop, where a refresh stalled every request in flight.
@@ -42,7 +40,7 @@ async def refresh_snapshot(state: ServiceState) -> None:
             snapshot = dataclasses.replace(snapshot, catalog=previous.catalog)
         store = state.store
         if store is None or store.catalog is not snapshot.catalog:
-            store = AsyncOnlineFeatureStore(state.redis, snapshot.catalog)
+            store = AsyncOnlineFeatureStore(state.runner, snapshot.catalog, state.store_config)
         products = await store.product_features()
         snapshot = dataclasses.replace(snapshot, products=products)
         if previous is None or previous.catalog is not snapshot.catalog:
@@ -50,13 +48,11 @@ async def refresh_snapshot(state: ServiceState) -> None:
         state.store = store
         state.snapshot = snapshot
         state.snapshot_error = None
-    except (RedisError, OSError) as exc:
+    except StoreUnavailable as exc:
         state.health.mark_down(exc)
         state.metrics.redis_errors.labels("snapshot").inc()
         state.snapshot_error = f"snapshot not refreshed: {exc}"
     except ShopmodeError as exc:
-        if isinstance(exc, StoreUnavailable):
-            state.health.mark_down(exc)
         state.snapshot_error = str(exc)
         return
     await ensure_recommender(state)
@@ -98,8 +94,8 @@ def settle_long_lived() -> None:
 async def sync_model(state: ServiceState, *, force: bool = False) -> SyncResult | None:
     """Follow the current-model key; None when Redis could not be read."""
     try:
-        result = await state.models.sync(state.redis, force=force)
-    except (RedisError, OSError) as exc:
+        result = await state.models.sync(state.runner, force=force)
+    except StoreUnavailable as exc:
         state.health.mark_down(exc)
         state.metrics.redis_errors.labels("model_poll").inc()
         return None

@@ -1,7 +1,7 @@
 """Request limits: body size (middleware, 413) and a per-key rate limit (429).
 
 The rate limit is a fixed one-minute window per identity, counted atomically on Redis
-by one script call (INCR, EXPIRE on the first hit, TTL). It fails open: when Redis is
+by one script call (``features.store.limits``). It fails open: when Redis is
 down or slow the request goes through uncounted, because refusing every read while the
 store recovers would turn an outage of the counter into an outage of the service (and
 writes answer 503 anyway when Redis is down).
@@ -13,28 +13,16 @@ import logging
 import time
 from dataclasses import dataclass
 
-from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from features.store.limits import count_request
+from features.store.runner import AsyncRunner
 from service.problems import FieldError, problem_response
-from service.redis_link import AsyncRedis
+from shopmode.errors import StoreUnavailable
 
 log = logging.getLogger("shopmode.service")
 
 _WINDOW_SECONDS = 60
-
-# KEYS[1] the window's counter; ARGV[1] the window length. Returns {count, ttl}.
-_HIT_SCRIPT = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('TTL', KEYS[1])
-return {n, ttl}
-"""
-
-
-def rate_limit_key(identity: str, window: int) -> str:
-    # The hash tag keeps an identity's windows in one cluster slot.
-    return f"shopmode:v1:ratelimit:{{{identity}}}:{window}"
 
 
 @dataclass(frozen=True)
@@ -47,24 +35,21 @@ class RateDecision:
 class RateLimiter:
     """At most ``per_minute`` requests per identity per window; fails open on Redis errors."""
 
-    def __init__(self, redis: AsyncRedis, per_minute: int) -> None:
-        self.redis = redis
+    def __init__(self, store: AsyncRunner, per_minute: int) -> None:
+        self.store = store
         self.per_minute = per_minute
-        self._script = redis.register_script(_HIT_SCRIPT)
 
     async def hit(self, identity: str) -> RateDecision:
         if self.per_minute <= 0:
             return RateDecision(allowed=True, retry_after=0, counted=False)
         window = int(time.time()) // _WINDOW_SECONDS
         try:
-            count, ttl = await self._script(
-                keys=[rate_limit_key(identity, window)], args=[_WINDOW_SECONDS]
-            )
-        except (RedisError, OSError) as exc:
+            count, ttl = await self.store.run(count_request(identity, window, _WINDOW_SECONDS))
+        except StoreUnavailable as exc:
             log.warning("rate limit not counted (Redis: %s); letting the request through", exc)
             return RateDecision(allowed=True, retry_after=0, counted=False)
-        if int(count) > self.per_minute:
-            return RateDecision(allowed=False, retry_after=max(1, int(ttl)), counted=True)
+        if count > self.per_minute:
+            return RateDecision(allowed=False, retry_after=max(1, ttl), counted=True)
         return RateDecision(allowed=True, retry_after=0, counted=True)
 
 

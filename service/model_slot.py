@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from features.errors import ModelError, NotFound
-from models.ranking_features import RANKING_FEATURES
-from models.registry import CURRENT_KEY, LoadedModel, load_version
-from service.redis_link import AsyncRedis
+from features.store.model_version import current_model
+from features.store.runner import AsyncRunner
+from models.ranking.features import RANKING_FEATURES
+from models.ranking.registry import LoadedModel, load_version
+from shopmode.errors import ModelError, NotFound
 
 log = logging.getLogger("shopmode.service")
 
@@ -50,11 +51,11 @@ class ModelSlot:
     def version(self) -> str | None:
         return None if self.loaded is None else self.loaded.version
 
-    async def sync(self, redis: AsyncRedis, *, force: bool = False) -> SyncResult:
-        """Load the version named in Redis if it is new (or ``force``). Redis errors propagate."""
+    async def sync(self, store: AsyncRunner, *, force: bool = False) -> SyncResult:
+        """Load the version named in Redis if it is new (or ``force``); ``StoreUnavailable``
+        propagates."""
         async with self._lock:
-            raw = await redis.get(CURRENT_KEY)
-            wanted = None if raw is None else (raw.decode() if isinstance(raw, bytes) else str(raw))
+            wanted = await store.run(current_model())
             self.wanted = wanted
             if wanted is None or (wanted == self.version and not force):
                 return SyncResult(wanted, self.version, False, self.last_error)

@@ -9,15 +9,14 @@ propagate: the caller answers from the popularity snapshot instead.
 from __future__ import annotations
 
 from features.catalog import Catalog
-from features.errors import StoreUnavailable
-from models.cold_start import has_behaviour, region_of, trending_in_region
-from models.cooccurrence import fetch_neighbours_async
+from features.store.neighbours import neighbours_of
+from features.store.regions import region_of, trending_in_region
 from models.evidence import Evidence
-from models.exploration import ExplorationPolicy
-from models.intent import Intent
-from models.recommender import Recommendations, RecommendContext
-from service.filters import ProductFilter
-from service.redis_link import AsyncRedis
+from models.intent import Intent, ProductFilter
+from models.recommend.cold_start import has_behaviour
+from models.recommend.exploration import ExplorationPolicy
+from models.recommend.request import Recommendations, RecommendContext
+from models.retrieval.cooccurrence import NEIGHBOURS
 from service.schemas.recommendations import (
     ExplanationPublic,
     RecommendationCreate,
@@ -25,6 +24,7 @@ from service.schemas.recommendations import (
 )
 from service.state import ServiceState
 from service.timing import Timer
+from shopmode.errors import StoreUnavailable
 
 _REGION_TRENDING = 50
 
@@ -56,17 +56,17 @@ async def personal_items(
     store, snapshot, recommender = state.store, state.snapshot, state.recommender
     if store is None or snapshot is None or recommender is None or snapshot.products is None:
         raise StoreUnavailable("the feature store is not ready")
-    redis: AsyncRedis = state.redis
+    runner = state.runner
     user = await store.user_state(request.user_id)
     timer.lap("user_state")
     recent = recommender.recent_products(user)
-    neighbours = await fetch_neighbours_async(redis, recent) if recent else {}  # type: ignore[arg-type]
+    neighbours = await runner.run(neighbours_of(recent, NEIGHBOURS)) if recent else {}
     region: str | None = None
     trending: tuple[tuple[str, float], ...] = ()
     if not has_behaviour(user):
-        region = await region_of(redis, request.user_id)
+        region = await runner.run(region_of(request.user_id))
         if region is not None:
-            trending = tuple(await trending_in_region(redis, region, _REGION_TRENDING))
+            trending = tuple(await runner.run(trending_in_region(region, _REGION_TRENDING)))
     timer.lap("neighbours")
     intent = product_filter.intent
     settings = state.settings

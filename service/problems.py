@@ -2,7 +2,7 @@
 
 Every error the API answers has the same shape: ``type``, ``title``, ``status``,
 ``detail`` and, for input errors, ``errors: [{field, message}]`` naming each field by its
-path (``context.max_price``, ``items[3].ts``). Domain errors from ``features.errors`` map
+path (``context.max_price``, ``items[3].ts``). Domain errors from ``shopmode.errors`` map
 by base class; anything unexpected becomes a generic 500 with no details (and a log line).
 """
 
@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from features.errors import (
+from shopmode.errors import (
     InvalidInput,
     LLMUnavailable,
     ModelError,

@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import logging
 
-from redis.exceptions import RedisError
-
 from features.catalog import Catalog
-from features.errors import StoreUnavailable
-from models.intent import IntentVocabulary, parse_intent
+from models.intent import IntentVocabulary, ProductFilter, parse_intent
 from service.fallback import popular_items
-from service.filters import ProductFilter
 from service.personal import personal_items
 from service.schemas.recommendations import (
     RecommendationCreate,
@@ -27,24 +23,27 @@ from service.schemas.recommendations import (
 from service.served import new_recommendation_id, record_served
 from service.state import ServiceState
 from service.timing import Timer
+from shopmode.errors import StoreUnavailable
 
 log = logging.getLogger("shopmode.service")
 
 
 def filter_of(request: RecommendationCreate, catalog: Catalog) -> ProductFilter:
-    """The request's hard constraints: the explicit filters plus what its query asks for."""
+    """The request's hard constraints: the explicit filters plus what its query asks for
+    (``InvalidInput`` naming the field of a category or brand the catalog lacks)."""
     context = request.context
     intent = None
     if context.query:
         vocabulary = IntentVocabulary.from_catalog(catalog)
         intent = parse_intent(context.query, vocabulary, field="context.query")
-    return ProductFilter(
+    product_filter = ProductFilter(
         category=context.category,
         brand=context.brand,
         min_price=context.min_price,
         max_price=context.max_price,
         intent=intent,
     )
+    return product_filter.check(catalog, prefix="context.")
 
 
 async def recommend(state: ServiceState, request: RecommendationCreate) -> RecommendationPublic:
@@ -66,7 +65,7 @@ async def recommend(state: ServiceState, request: RecommendationCreate) -> Recom
             model_version = ranked.model_version
             heuristic = ranked.degraded
             candidates = ranked.candidates
-        except (RedisError, OSError, StoreUnavailable) as exc:
+        except StoreUnavailable as exc:
             state.health.mark_down(exc)
             state.metrics.redis_errors.labels("recommend").inc()
             items = None
@@ -99,14 +98,14 @@ async def recommend(state: ServiceState, request: RecommendationCreate) -> Recom
     if state.health.up:
         try:
             await record_served(
-                state.redis,
+                state.runner,
                 recommendation_id,
                 request.user_id,
                 [i.product_id for i in allowed],
                 model_version,
                 state.settings.recommendation_ttl_seconds,
             )
-        except (RedisError, OSError) as exc:
+        except StoreUnavailable as exc:
             state.health.mark_down(exc)
             state.metrics.redis_errors.labels("record_served").inc()
         timer.lap("record")

@@ -3,7 +3,8 @@
 Timeouts are short on purpose (``redis_socket_timeout``): a slow Redis must turn into a
 degraded answer quickly, not a hung request. ``RedisHealth`` remembers the last failure;
 while Redis is known to be down, requests skip it instead of waiting for another timeout,
-and a background probe flips it back up once a PING succeeds.
+and a background probe flips it back up once a PING succeeds. Every command goes through
+the store layer's ``AsyncRunner`` (``features.store``).
 """
 
 from __future__ import annotations
@@ -12,36 +13,26 @@ import logging
 import time
 from typing import TypeAlias
 
-from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
-
+from features.store.connect import open_async, ping
+from features.store.runner import AsyncClient, AsyncRunner
 from service.settings import Settings
+from shopmode.errors import StoreUnavailable
 
 log = logging.getLogger("shopmode.service")
 
-AsyncRedis: TypeAlias = "Redis | RedisCluster"
+AsyncRedis: TypeAlias = AsyncClient
 
 
 def open_redis(url: str, settings: Settings) -> AsyncRedis:
     """A standalone or cluster async client with the service's short timeouts."""
-    timeout = settings.redis_socket_timeout
-    if settings.redis_cluster:
-        return RedisCluster.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
-    return Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        health_check_interval=0,
-        retry_on_timeout=False,
-    )
+    return open_async(url, cluster=settings.redis_cluster, timeout=settings.redis_socket_timeout)
 
 
 class RedisHealth:
     """Up/down state of the store as seen by this process."""
 
-    def __init__(self, redis: AsyncRedis) -> None:
-        self.redis = redis
+    def __init__(self, store: AsyncRunner) -> None:
+        self.store = store
         self.up = True
         self.last_error: str | None = None
         self.down_since: float | None = None
@@ -51,7 +42,9 @@ class RedisHealth:
             log.warning("Redis is unavailable: %s", exc)
             self.down_since = time.monotonic()
         self.up = False
-        self.last_error = f"{type(exc).__name__}: {exc}"
+        # The store's errors already say what failed; others get their type.
+        known = isinstance(exc, StoreUnavailable)
+        self.last_error = str(exc) if known else f"{type(exc).__name__}: {exc}"
 
     def mark_up(self) -> None:
         if not self.up:
@@ -63,8 +56,8 @@ class RedisHealth:
     async def probe(self) -> bool:
         """PING once; update the state; True when Redis answered."""
         try:
-            await self.redis.ping()
-        except (RedisError, OSError) as exc:
+            await self.store.run(ping())
+        except StoreUnavailable as exc:
             self.mark_down(exc)
             return False
         self.mark_up()

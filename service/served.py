@@ -1,6 +1,6 @@
 """A short-lived record of each served recommendation, so later events can attribute.
 
-``shopmode:v1:{r:<id>}:served`` holds JSON ``{user_id, product_ids, model_version, ts}``
+Each record (``features.store.served``) holds ``{user_id, product_ids, model_version, ts}``
 with a TTL (``recommendation_ttl_seconds``). An event attributes to a recommendation when
 it names it, comes from the same shopper and concerns one of the products served.
 """
@@ -11,11 +11,9 @@ import time
 import uuid
 from collections.abc import Sequence
 
-import orjson
-
-from features import keys
-from features.events import Event
-from service.redis_link import AsyncRedis
+from features.events.schema import Event
+from features.store.runner import AsyncRunner
+from features.store.served import save_served, served_records
 
 
 def new_recommendation_id() -> str:
@@ -23,7 +21,7 @@ def new_recommendation_id() -> str:
 
 
 async def record_served(
-    redis: AsyncRedis,
+    store: AsyncRunner,
     recommendation_id: str,
     user_id: str,
     product_ids: Sequence[str],
@@ -36,25 +34,16 @@ async def record_served(
         "model_version": model_version,
         "ts": time.time(),
     }
-    await redis.set(
-        keys.served_recommendation(recommendation_id), orjson.dumps(record), ex=ttl_seconds
-    )
+    await store.run(save_served(recommendation_id, record, ttl_seconds))
 
 
-async def count_attributed(redis: AsyncRedis, events: Sequence[Event]) -> int:
+async def count_attributed(store: AsyncRunner, events: Sequence[Event]) -> int:
     """How many of ``events`` follow from a recommendation still on record."""
     named = [e for e in events if e.recommendation_id]
     if not named:
         return 0
     ids = sorted({e.recommendation_id for e in named if e.recommendation_id})
-    # One key per id, in different cluster slots: a pipeline of GETs, not one MGET.
-    pipe = redis.pipeline(transaction=False)
-    for rec_id in ids:
-        pipe.get(keys.served_recommendation(rec_id))
-    raws = await pipe.execute()
-    records: dict[str, dict[str, object]] = {
-        rec_id: orjson.loads(raw) for rec_id, raw in zip(ids, raws, strict=True) if raw is not None
-    }
+    records = await store.run(served_records(ids))
     found = 0
     for event in named:
         record = records.get(str(event.recommendation_id))

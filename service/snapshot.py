@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from features import keys
-from features.catalog import Catalog, load_catalog_async
+from features.catalog import Catalog
 from features.state import ProductFeatures
-from service.filters import ProductFilter
-from service.redis_link import AsyncRedis
+from features.store.catalog import load_catalog
+from features.store.flows import popularity_flow
+from features.store.runner import AsyncRunner
+from models.intent import ProductFilter
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -58,19 +59,15 @@ class CatalogSnapshot:
         return allowed[order[:k]].astype(np.int64)
 
 
-def _text(member: object) -> str:
-    return member.decode() if isinstance(member, bytes) else str(member)
-
-
-async def take_snapshot(redis: AsyncRedis) -> CatalogSnapshot:
+async def take_snapshot(store: AsyncRunner) -> CatalogSnapshot:
     """Catalog plus overall popularity from Redis (NotFound when no catalog is stored)."""
-    catalog = await load_catalog_async(redis)
+    # Parsing and validating every product takes a while on a big catalog: off the loop.
+    catalog = await store.run(load_catalog(), offload=True)
     popularity = np.zeros(len(catalog), dtype=np.float64)
-    ranked = await redis.zrange(keys.all_popular(), 0, -1, withscores=True)
+    ranked = await store.run(popularity_flow())
     if ranked:
-        pairs = [(_text(pair[0]), float(pair[1])) for pair in ranked if isinstance(pair, tuple)]
-        positions = catalog.index_of([member for member, _ in pairs])
-        scores = np.asarray([score for _, score in pairs], dtype=np.float64)
+        positions = catalog.index_of([member for member, _ in ranked])
+        scores = np.asarray([score for _, score in ranked], dtype=np.float64)
         known = positions >= 0
         popularity[positions[known]] = scores[known]
     return CatalogSnapshot(catalog=catalog, popularity=popularity, taken_at=time.time())

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from features.online import AsyncOnlineFeatureStore
+from features.store.apply import StoreConfig
+from features.store.online import AsyncOnlineFeatureStore
+from features.store.runner import AsyncRunner
 from models.explain import Explainer
-from models.recommender import Recommender
+from models.recommend.recommender import Recommender
 from service.auth import KeyRing
 from service.limits import RateLimiter
 from service.metrics import ServiceMetrics
@@ -19,7 +21,11 @@ from service.snapshot import CatalogSnapshot
 @dataclass
 class ServiceState:
     settings: Settings
+    # The client (for the explanation cache) and the runner every other Redis call goes
+    # through (features.store); the store config is the settings' (SHOPMODE_*_TTL_DAYS...).
     redis: AsyncRedis
+    runner: AsyncRunner
+    store_config: StoreConfig
     health: RedisHealth
     metrics: ServiceMetrics
     keys: KeyRing

@@ -17,16 +17,16 @@ from typing import Any
 
 import httpx
 import numpy as np
-import pandas as pd
 import redis
 import redis.cluster
+from catalogs import shop_catalog, store_catalog
 
-from features.catalog import Catalog, store_catalog
-from features.events import parse_events
-from features.online import OnlineFeatureStore
-from models.ranker import ShopRanker
-from models.ranking_features import RANKING_FEATURES, REASON_GROUPS
-from models.registry import MODEL_FILE, save_model
+from features.catalog import Catalog
+from features.events.schema import parse_events
+from features.store.online import OnlineFeatureStore
+from models.ranking.features import RANKING_FEATURES, REASON_GROUPS
+from models.ranking.ranker import ShopRanker
+from models.ranking.registry import MODEL_FILE, save_model
 from service.auth import hash_api_key
 from service.embedded_redis import free_port
 from service.settings import Settings
@@ -36,26 +36,10 @@ KEYS = {
     "writer": ("sm_live_writer_key", ["recommend", "events:write"]),
     "admin": ("sm_live_admin_key", ["recommend", "events:write", "admin"]),
 }
-CATEGORIES = ["Trail Running", "Outerwear", "Camping"]
 
 
 def auth(who: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {KEYS[who][0]}"}
-
-
-def shop_catalog(n: int = 30) -> Catalog:
-    return Catalog.from_frame(
-        pd.DataFrame(
-            {
-                "product_id": [f"p{i}" for i in range(n)],
-                "title": [f"Item {i}" for i in range(n)],
-                "category": [CATEGORIES[i % 3] for i in range(n)],
-                "brand": ["Northpeak" if i % 2 else "Ember" for i in range(n)],
-                "price": [10.0 + 5 * i for i in range(n)],
-                "discount": [0.0] * n,
-            }
-        )
-    )
 
 
 def seed_shop(client: redis.Redis | redis.cluster.RedisCluster) -> Catalog:

@@ -14,15 +14,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import redis
 
-from features.catalog import Catalog, store_catalog
+from features.catalog import Catalog
 from features.ingest import ingest_frame, interest_events
-from features.online import OnlineFeatureStore
-from models.cold_start import ingest_regions
-from models.cooccurrence import Neighbours, store_neighbours
-from models.registry import save_model, set_current
-from models.training import EventLog, TrainConfig, prepare, train_ranker
+from features.store.catalog import save_catalog
+from features.store.connect import flush, sync_store
+from features.store.neighbours import save_neighbours
+from features.store.online import OnlineFeatureStore
+from models.ranking.registry import save_model, set_current
+from models.ranking.training import EventLog, TrainConfig, prepare, train_ranker
+from models.recommend.regions import ingest_regions
+from models.retrieval.cooccurrence import Neighbours
 from service.auth import hash_api_key
 from service.settings import Settings
 from world.config import WorldConfig
@@ -74,19 +76,16 @@ def build_shop(redis_url: str, out: Path, *, seed: int = SEED) -> ShopWorld:
     # Ends at midnight today: every event is in the past, the latest only hours old.
     start = (datetime.now(UTC) - timedelta(days=days + 1)).date()
     generate_world(WorldConfig(users=300, products=160, days=days, seed=seed, start=start), out)
-    client = redis.Redis.from_url(redis_url)
-    try:
-        client.flushall()
+    with sync_store(redis_url) as runner:
+        runner.run(flush())
         catalog = Catalog.read(out / "catalog.parquet")
-        store_catalog(client, catalog)
+        runner.run(save_catalog(catalog))
         users = pd.read_parquet(out / "users.parquet")
         events = pd.read_parquet(out / "events.parquet")
-        store = OnlineFeatureStore(client, catalog)
+        store = OnlineFeatureStore(runner, catalog)
         ingest_frame(store, interest_events(users))
         ingest_frame(store, events)
-        ingest_regions(client, users, events)
-    finally:
-        client.close()
+        ingest_regions(runner, users, events)
     return ShopWorld(out, redis_url, catalog, users, events, seed)
 
 
@@ -114,12 +113,9 @@ def train_shop(shop: ShopWorld, models_dir: Path) -> str:
         _TRAINED[key] = trained
     elif trained.models_dir != models_dir:
         shutil.copytree(trained.models_dir / trained.version, models_dir / trained.version)
-    client = redis.Redis.from_url(shop.redis_url)
-    try:
-        store_neighbours(client, shop.catalog, trained.neighbours)
-        set_current(client, models_dir, trained.version)
-    finally:
-        client.close()
+    with sync_store(shop.redis_url) as runner:
+        runner.run(save_neighbours(trained.neighbours.lists(shop.catalog)))
+        set_current(runner, models_dir, trained.version)
     return trained.version
 
 

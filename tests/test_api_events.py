@@ -5,38 +5,22 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-import pandas as pd
 import pytest
 import redis
+from catalogs import store_catalog, three_products
 from fastapi.testclient import TestClient
 
-from features.catalog import Catalog, store_catalog
 from service.app import create_app
 from service.settings import Settings
 
 Bearer = Callable[[str], dict[str, str]]
 
 
-def _catalog() -> Catalog:
-    return Catalog.from_frame(
-        pd.DataFrame(
-            {
-                "product_id": ["p1", "p2", "p3"],
-                "title": ["Trail shoe", "Rain jacket", "Camp mug"],
-                "category": ["Trail Running", "Outerwear", "Camping"],
-                "brand": ["Northpeak", "Northpeak", "Ember"],
-                "price": [89.9, 120.0, 12.5],
-                "discount": [0.1, 0.0, 0.0],
-            }
-        )
-    )
-
-
 @pytest.fixture
 def client(
     service_settings: Callable[..., Settings], redis_client: redis.Redis
 ) -> Iterator[TestClient]:
-    store_catalog(redis_client, _catalog())
+    store_catalog(redis_client, three_products())
     with TestClient(create_app(service_settings(max_events_per_batch=50))) as test_client:
         yield test_client
 

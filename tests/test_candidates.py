@@ -7,17 +7,13 @@ import numpy as np
 import pandas as pd
 import redis
 
-from features import keys
 from features.catalog import Catalog
-from models.candidates import SOURCES, RetrievalSnapshot, ShopperSignals, candidates_for
-from models.cooccurrence import (
-    COOC_TTL_SECONDS,
-    CooccurrenceLog,
-    fetch_neighbours,
-    neighbours_from_map,
-    store_neighbours,
-)
-from models.text_match import QueryIndex
+from features.store import keys
+from features.store.neighbours import NEIGHBOURS_TTL_SECONDS, neighbours_of, save_neighbours
+from features.store.runner import SyncRunner
+from models.retrieval.candidates import SOURCES, RetrievalSnapshot, ShopperSignals, candidates_for
+from models.retrieval.cooccurrence import NEIGHBOURS, CooccurrenceLog, neighbours_from_map
+from models.retrieval.text_match import QueryIndex
 
 DAY = 86_400.0
 NOW = 1_790_000_000.0
@@ -145,9 +141,10 @@ def test_neighbours_round_trip_through_redis_with_a_ttl(redis_client: redis.Redi
         ]
     )
     neighbours = CooccurrenceLog.from_events(events, catalog).as_of(np.inf)
-    assert store_neighbours(redis_client, catalog, neighbours) == 3
-    assert 0 < redis_client.ttl(keys.product_cooc("p01")) <= COOC_TTL_SECONDS
-    fetched = fetch_neighbours(redis_client, ["p01", "p09"])
+    store = SyncRunner(redis_client)
+    assert store.run(save_neighbours(neighbours.lists(catalog))) == 3
+    assert 0 < redis_client.ttl(keys.product_cooc("p01")) <= NEIGHBOURS_TTL_SECONDS
+    fetched = store.run(neighbours_of(["p01", "p09"], NEIGHBOURS))
     assert {p for p, _ in fetched["p01"]} == {"p02", "p03"}
     assert fetched["p09"] == []
     index = neighbours_from_map(catalog, fetched)

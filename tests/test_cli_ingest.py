@@ -12,11 +12,11 @@ import redis
 from features_support import BASE_TS, assert_same_products, assert_same_state, small_catalog
 from typer.testing import CliRunner
 
-from features import keys
 from features.catalog import Catalog
 from features.ingest import interest_events
 from features.offline import OfflineFeatureEngine
-from features.online import OnlineFeatureStore
+from features.store import keys
+from features.store.online import OnlineFeatureStore
 from service.cli import app
 
 CATALOG_FRAME = small_catalog().frame
@@ -90,6 +90,19 @@ def test_users_file_interests_become_features(cli_env: Path, tmp_path: Path) -> 
     assert set(state["followed_brands"]) == {"Nord"}
 
 
+def test_users_with_events_of_text_timestamps_ingest(cli_env: Path, tmp_path: Path) -> None:
+    # The events file mixes epoch seconds and RFC 3339 text (and holds bad rows): region
+    # trending must read the validated events, not the raw cells.
+    catalog, events = _files(tmp_path)
+    users = tmp_path / "users.csv"
+    pd.DataFrame({"user_id": ["007"], "region": ["North"]}).to_csv(users, index=False)
+    code, output = _run(
+        "ingest", "--events", str(events), "--catalog", str(catalog), "--users", str(users)
+    )
+    assert code == 0, output
+    assert "regions: 1 shoppers, trending sets for 1 regions" in output
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [
@@ -136,6 +149,44 @@ def test_features_online_and_offline_print_the_same(cli_env: Path, tmp_path: Pat
     _assert_same_numbers(a, b)
     assert a["cross_features"]["p:2"]["purchased_before"] == 1.0
     assert a["user"]["counts"]["24h"]["purchase"] == 1
+
+
+def test_declared_interests_are_the_same_online_and_offline(cli_env: Path, tmp_path: Path) -> None:
+    catalog, events = _files(tmp_path)
+    users = tmp_path / "users.parquet"
+    pd.DataFrame(
+        {
+            "user_id": ["007"],
+            "signup_ts": [BASE_TS - 86_400],
+            "brands_followed": [["Nord"]],
+            "categories_liked": [["Caps"]],
+        }
+    ).to_parquet(users)
+    ingested = _run(
+        "ingest", "--events", str(events), "--catalog", str(catalog), "--users", str(users)
+    )
+    assert ingested[0] == 0, ingested[1]
+    # p1 and p*4 are Nord's, p 5 is a cap: the shopper's own declared interests.
+    asked = ["features", "007", "--products", "p1,p*4,p 5,p:2", "--at", str(BASE_TS + 7200)]
+    code, online = _run(*asked)
+    assert code == 0, online
+    replay = ["--offline", "--events", str(events), "--catalog", str(catalog)]
+    code, offline = _run(*asked, *replay, "--users", str(users))
+    assert code == 0, offline
+    a, b = json.loads(online), json.loads(offline)
+    _assert_same_numbers(a, b)
+    crossed = a["cross_features"]
+    assert [crossed[p]["followed_brand"] for p in ("p1", "p*4", "p 5", "p:2")] == [1, 1, 0, 0]
+    assert [crossed[p]["liked_category"] for p in ("p1", "p*4", "p 5", "p:2")] == [0, 0, 1, 0]
+    # Without the users file the replay has no interests: the two would disagree.
+    code, forgetful = _run(*asked, *replay)
+    assert json.loads(forgetful)["cross_features"]["p1"]["followed_brand"] == 0
+
+
+def test_users_without_offline_exit_2_naming_it(cli_env: Path, tmp_path: Path) -> None:
+    code, output = _run("features", "007", "--users", str(tmp_path / "users.parquet"))
+    assert code == 2
+    assert "--users" in output
 
 
 def test_features_rejects_unknown_products_and_bad_times(cli_env: Path, tmp_path: Path) -> None:

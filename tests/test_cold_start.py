@@ -10,16 +10,12 @@ import pytest
 import redis
 import redis.asyncio
 
-from features.events import EventType
+from features.events.schema import EventType
 from features.state import RecentItem, UserState
-from models.cold_start import (
-    cold_start_plan,
-    region_of,
-    region_trending_from_log,
-    store_regions,
-    trending_in_region,
-    user_regions,
-)
+from features.store.regions import region_of, save_regions, trending_in_region
+from features.store.runner import AsyncRunner, SyncRunner
+from models.recommend.cold_start import cold_start_plan
+from models.recommend.regions import TRENDING_HORIZON, region_trending_from_log, user_regions
 
 AT = 1_800_000_000.0
 
@@ -78,17 +74,18 @@ def test_regions_round_trip_through_redis(small_world: Path, redis_url: str) -> 
     assert len(set(tops.values())) > 1
 
     client = redis.Redis.from_url(redis_url)
-    store_regions(client, regions, table)
+    SyncRunner(client).run(save_regions(regions, table, int(TRENDING_HORIZON)))
     client.close()
 
     user_id, region = next(iter(regions.items()))
 
     async def read() -> tuple[str | None, list[tuple[str, float]], str | None]:
         aclient = redis.asyncio.Redis.from_url(redis_url)
+        store = AsyncRunner(aclient)
         try:
-            found = await region_of(aclient, user_id)
-            ranked = await trending_in_region(aclient, region, 5)
-            unknown = await region_of(aclient, "nobody-here")
+            found = await store.run(region_of(user_id))
+            ranked = await store.run(trending_in_region(region, 5))
+            unknown = await store.run(region_of("nobody-here"))
         finally:
             await aclient.aclose()
         return found, ranked, unknown

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.exploration import DAY, ExplorationPolicy, with_exploration
+from models.recommend.exploration import DAY, ExplorationPolicy, with_exploration
 
 NOW = 1_800_000_000.0
 
@@ -74,7 +74,7 @@ def test_zero_weight_means_no_exploration() -> None:
 
 
 def test_declared_interests_take_every_other_place() -> None:
-    from models.arrangement import interleave_promoted
+    from models.recommend.arrangement import interleave_promoted
 
     order = np.arange(12)
     promoted = np.zeros(12, dtype=bool)

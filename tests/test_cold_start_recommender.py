@@ -11,8 +11,9 @@ import pytest
 from features.catalog import Catalog
 from features.offline import OfflineFeatureEngine
 from features.state import UserState
-from models.exploration import DAY, ExplorationPolicy
-from models.recommender import RecommendContext, Recommender
+from models.recommend.exploration import DAY, ExplorationPolicy
+from models.recommend.recommender import Recommender
+from models.recommend.request import RecommendContext
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.diversity import intra_list_diversity, likeness, mmr_order
+from models.recommend.diversity import intra_list_diversity, likeness, mmr_order
 
 # Ten products: the six best are all one brand in one category.
 RELEVANCE = [0.99, 0.98, 0.97, 0.96, 0.95, 0.94, 0.60, 0.55, 0.50, 0.45]

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from features.catalog import Catalog
-from models.evaluation import DIVERSITY_SETTINGS, evaluate_estimator
-from models.ranking_features import group_columns
-from models.training import EventLog, TrainConfig, prepare, train_ranker
+from models.evaluation.evaluate import DIVERSITY_SETTINGS, evaluate_estimator
+from models.ranking.features import group_columns
+from models.ranking.training import EventLog, TrainConfig, prepare, train_ranker
 
 
 @pytest.mark.slow

@@ -8,8 +8,9 @@ import pandas as pd
 
 from features.catalog import Catalog
 from features.offline import OfflineFeatureEngine
-from models.diversity import intra_list_diversity
-from models.recommender import RecommendContext, Recommender
+from models.recommend.diversity import intra_list_diversity
+from models.recommend.recommender import Recommender
+from models.recommend.request import RecommendContext
 
 
 def test_diversity_raises_intra_list_diversity(small_world: Path) -> None:

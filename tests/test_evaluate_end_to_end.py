@@ -4,6 +4,7 @@ against a real Redis: the ranker must beat popularity on held-out days."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -11,8 +12,9 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
-from models.cooccurrence import fetch_neighbours
-from models.registry import CURRENT_KEY, list_versions, load_current
+from features.store.neighbours import neighbours_of
+from features.store.runner import SyncRunner
+from models.ranking.registry import CURRENT_KEY, list_versions, load_current
 from service.cli import app
 
 
@@ -32,6 +34,7 @@ def test_train_then_evaluate_beats_popularity(
     trained = runner.invoke(app, ["train", "--data", str(small_world), "--max-iter", "60"])
     assert trained.exit_code == 0, trained.output
     assert "made it current" in trained.output
+    assert "(lambdarank)" in trained.output  # the default objective
     versions = list_versions(cli_env / "models")
     assert len(versions) == 1
     assert redis_client.get(CURRENT_KEY) == versions[0].encode()
@@ -42,9 +45,11 @@ def test_train_then_evaluate_beats_popularity(
     cooc_keys = sorted(k.decode() for k in redis_client.scan_iter("shopmode:v1:{p:*}:cooc"))
     assert cooc_keys
     product = cooc_keys[0].split("{p:")[1].split("}")[0]
-    assert fetch_neighbours(redis_client, [product])[product]
+    assert SyncRunner(redis_client).run(neighbours_of([product], 30))[product]
 
-    evaluated = runner.invoke(app, ["evaluate", "--json", "--max-decisions", "400"])
+    evaluated = runner.invoke(
+        app, ["evaluate", "--json", "--max-decisions", "400", "--compare-objectives"]
+    )
     assert evaluated.exit_code == 0, evaluated.output
     result = json.loads(evaluated.output.strip().splitlines()[-1])
     systems = result["systems"]
@@ -58,6 +63,11 @@ def test_train_then_evaluate_beats_popularity(
     }
     ranker, popular = systems["ranker"]["ndcg@10"], systems["popularity"]["ndcg@10"]
     assert ranker > 1.5 * popular
+    # Both objectives fitted on the same training rows; the lambdarank one is the current
+    # model trained again (same rows, same seed), so it ranks exactly as the ranker does.
+    assert systems["ranker_lambdarank"] == systems["ranker"]
+    assert systems["ranker_pointwise"]["ndcg@10"] > 1.5 * popular
+    assert systems["ranker_pointwise"] != systems["ranker"]
     # The oracle (the simulator's own expectation for each session) is an upper reference.
     assert systems["oracle"]["ndcg@10"] > ranker
     assert result["gap_closed"] is not None
@@ -66,6 +76,16 @@ def test_train_then_evaluate_beats_popularity(
     for name in ("report.md", "metric_by_k.png", "feature_importance.png", "calibration.png"):
         assert (report / name).stat().st_size > 0
     assert "gap_closed" in (report / "report.md").read_text()
+
+
+def test_train_refuses_an_unknown_objective(small_world: Path, cli_env: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["train", "--data", str(small_world), "--objective", "listwise"]
+    )
+    assert result.exit_code == 2
+    assert "--objective" in result.output
+    assert "lambdarank" in result.output
+    assert not list_versions(cli_env / "models")
 
 
 def test_train_on_a_log_too_short_exits_with_a_message(
@@ -87,3 +107,58 @@ def test_evaluate_without_a_model_says_to_train(cli_env: Path) -> None:
     result = CliRunner().invoke(app, ["evaluate"])
     assert result.exit_code == 2
     assert "shopmode train" in result.output
+
+
+def _ingest(world: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        [
+            "ingest",
+            "--catalog", str(world / "catalog.parquet"),
+            "--users", str(world / "users.parquet"),
+            "--events", str(world / "events.parquet"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
+def _train_on_the_store() -> None:
+    quick = ["--max-iter", "20", "--max-decisions", "300"]
+    trained = CliRunner().invoke(app, ["train", *quick])
+    assert trained.exit_code == 0, trained.output
+
+
+def test_evaluate_after_ingesting_a_world_shows_the_oracle(
+    small_world: Path, cli_env: Path
+) -> None:
+    _ingest(small_world)
+    _train_on_the_store()
+    evaluated = CliRunner().invoke(app, ["evaluate", "--json", "--max-decisions", "200"])
+    assert evaluated.exit_code == 0, evaluated.output
+    result = json.loads(evaluated.output.strip().splitlines()[-1])
+    assert {"oracle", "oracle_utility"} <= set(result["systems"])
+    assert result["gap_closed"] is not None
+    assert "oracle" not in result  # no note: nothing is missing
+    text = CliRunner().invoke(app, ["evaluate", "--max-decisions", "200"])
+    assert "gap_closed = " in text.output
+
+
+def test_evaluate_without_world_truth_says_how_to_get_the_oracle(
+    small_world: Path, cli_env: Path, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "export"  # the same log, away from the world's truth/
+    elsewhere.mkdir()
+    for name in ("catalog.parquet", "users.parquet", "events.parquet"):
+        shutil.copy(small_world / name, elsewhere / name)
+    _ingest(small_world)
+    _ingest(elsewhere)  # the store's log is no longer one generated world's alone
+    _train_on_the_store()
+    evaluated = CliRunner().invoke(app, ["evaluate", "--json", "--max-decisions", "200"])
+    assert evaluated.exit_code == 0, evaluated.output
+    result = json.loads(evaluated.output.strip().splitlines()[-1])
+    assert result["gap_closed"] is None
+    assert "oracle" not in result["systems"]
+    assert "--data DIR" in result["oracle"]
+    text = CliRunner().invoke(app, ["evaluate", "--max-decisions", "200"])
+    assert "no oracle" in text.output
+    assert "--data DIR" in text.output

@@ -13,7 +13,6 @@ import redis.cluster
 from cluster import async_twin
 from live_server import live_settings
 
-from features.errors import LLMUnavailable
 from models.evidence import Evidence, Explanation, Reason
 from models.explain import (
     Explainer,
@@ -25,6 +24,7 @@ from models.explain import (
     rejected_field,
 )
 from service.explaining import build_explainer
+from shopmode.errors import LLMUnavailable
 
 GOOD = "You follow Cedarwood, and this tent is trending in Tents."
 INVENTED = "Cedarwood tents ship free and are 50% off."

@@ -12,7 +12,6 @@ import redis
 import redis.cluster
 from cluster import async_twin
 
-from features.errors import InvalidInput, LLMUnavailable
 from models.evidence import Evidence, Explanation, Reason
 from models.explain import (
     Explainer,
@@ -23,6 +22,7 @@ from models.explain import (
     TemplateWriter,
     Vocabulary,
 )
+from shopmode.errors import InvalidInput, LLMUnavailable
 
 CHECK = GroundingCheck(Vocabulary(brands=["Northpeak", "Cedarwood"], categories=["Tents"]))
 

@@ -14,7 +14,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from features.errors import LLMUnavailable
 from models.evidence import Evidence, Reason
 from models.explain import (
     Explainer,
@@ -27,6 +26,7 @@ from models.explain import (
 )
 from models.explain.local import LocalBackend, find_smollm2_gguf
 from models.explain.openai_compatible import KEY_SETTING, OpenAICompatibleBackend
+from shopmode.errors import LLMUnavailable
 
 VOCAB = Vocabulary(
     brands=["Northpeak", "Cedarwood", "Juniperfield"],

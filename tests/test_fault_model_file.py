@@ -13,7 +13,7 @@ import redis
 from fastapi.testclient import TestClient
 from live_server import save_tiny_model, seed_shop
 
-from models.registry import CURRENT_KEY, METADATA_FILE, MODEL_FILE
+from models.ranking.registry import CURRENT_KEY, METADATA_FILE, MODEL_FILE
 from service.app import create_app
 from service.settings import Settings
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from features.errors import InvalidEvent
-from features.event_frame import validate_frame
-from features.events import Event, EventType, parse_event, parse_events
+from features.events.frame import validate_frame
+from features.events.schema import Event, EventType, parse_event, parse_events
+from shopmode.errors import InvalidEvent
 
 NOW = 1_790_000_000.0
 GOOD = {"user_id": "u1", "type": "view", "product_id": "p1", "ts": NOW - 60}
@@ -151,3 +151,32 @@ def test_typed_columns_take_the_numpy_path_with_the_same_rules() -> None:
     assert valid["user_id"].tolist() == ["u1"]
     assert [(r.index, r.field) for r in rejections] == [(1, "price"), (2, "product_id"), (3, "ts")]
     assert isinstance(parse_event(frame.iloc[0].to_dict(), now=NOW), Event)
+
+
+def test_the_event_types_are_written_down_once() -> None:
+    """``EventType`` is the list; elsewhere in the packages types are named through it,
+    never as a hand-written collection of their names."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    names = {kind.value for kind in EventType}
+    home = root / "features" / "events" / "rules.py"
+    # Being rebuilt elsewhere (explanations); folded in when that work lands.
+    pending = {root / "models" / "explain" / "claims.py"}
+    found = []
+    for package in ("shopmode", "features", "models", "service", "world"):
+        for path in sorted((root / package).rglob("*.py")):
+            if path == home or path in pending:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Tuple | ast.List | ast.Set | ast.Dict):
+                    items = node.keys if isinstance(node, ast.Dict) else node.elts
+                    spelled = {
+                        item.value
+                        for item in items
+                        if isinstance(item, ast.Constant) and item.value in names
+                    }
+                    if len(spelled) >= 2:
+                        found.append(f"{path.relative_to(root)}:{node.lineno} {sorted(spelled)}")
+    assert found == []

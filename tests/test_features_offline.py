@@ -11,8 +11,15 @@ import pytest
 from features_support import BASE_TS, assert_same_products, assert_same_state, small_catalog
 
 from features.catalog import Catalog
+from features.definitions import RECENT_RANK
 from features.offline import OfflineFeatureEngine
-from features.vector import FEATURE_GROUPS, FEATURE_INDEX, FEATURE_NAMES, feature_matrix
+from features.vector import (
+    FEATURE_GROUPS,
+    FEATURE_INDEX,
+    FEATURE_NAMES,
+    NEVER_HOURS,
+    feature_matrix,
+)
 
 DAY = 86_400.0
 
@@ -96,3 +103,51 @@ def test_unknown_shopper_gets_an_empty_state(world_engine: OfflineFeatureEngine)
     assert not state.known
     assert state.recent == ()
     assert state.counts["7d"]["view"] == 0
+
+
+def test_feature_matrix_equals_its_row_at_a_time_definition(
+    world_engine: OfflineFeatureEngine,
+) -> None:
+    """The vectorised matrix against each feature computed product by product from the
+    state and the product features."""
+    catalog = world_engine.catalog
+    events = world_engine.events_
+    at = float(events["ts"].quantile(0.8))
+    products = world_engine.product_features(at)
+    busy = events[events["ts"] < at]["user_id"].value_counts().index[:8]
+    for user in busy:
+        state = world_engine.user_state(str(user), at)
+        recent = catalog.index_of([item.product_id for item in state.recent])
+        positions = np.concatenate([np.arange(0, len(catalog), 7), recent[recent >= 0]])
+        matrix = feature_matrix(state, positions, products, catalog, at)
+        for row, position in enumerate(positions.tolist()):
+            product_id = str(catalog.product_ids[position])
+            latest = {item.product_id: item for item in state.recent}.get(product_id)
+            category = catalog.categories[int(catalog.category_code[position])]
+            code = int(catalog.brand_code[position])
+            brand = catalog.brands[code] if code >= 0 else None
+            one = np.array([position])
+            expected = {
+                "interacted_before": float(latest is not None),
+                "last_interaction_rank": RECENT_RANK[latest.type] if latest else 0.0,
+                "log_hours_since_interaction": np.log1p(
+                    min(max(at - latest.ts, 0.0) / 3600.0, NEVER_HOURS) if latest else NEVER_HOURS
+                ),
+                "purchased_before": float(product_id in state.purchased),
+                "category_affinity_1d": state.category_affinity.get("1d", {}).get(category, 0.0),
+                "brand_affinity_14d": (
+                    state.brand_affinity.get("14d", {}).get(brand, 0.0) if brand else 0.0
+                ),
+                "liked_category": float(category in state.liked_categories),
+                "followed_brand": float(brand in state.followed_brands),
+                "log_popularity_14d": np.log1p(products.popularity("14d", one)[0]),
+                "log_views_14d": np.log1p(products.decayed("view", "14d", one)[0]),
+                "log_purchases_14d": np.log1p(products.decayed("purchase", "14d", one)[0]),
+                "log_popularity_1d": np.log1p(products.popularity("1d", one)[0]),
+                "trending": products.trending(one)[0],
+                "conversion_rate": products.conversion(one)[0],
+            }
+            got = {name: float(matrix[row, FEATURE_INDEX[name]]) for name in expected}
+            assert got == pytest.approx(
+                {k: float(np.float32(v)) for k, v in expected.items()}, rel=1e-6, abs=1e-9
+            ), (user, product_id)

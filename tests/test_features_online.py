@@ -14,15 +14,16 @@ import redis.cluster
 from features_support import BASE_TS, small_catalog
 from redis.cluster import key_slot
 
-from features import keys
-from features.catalog import load_catalog, load_catalog_async, store_catalog
 from features.definitions import MEMBER_CAP, RECENT_CAP, TIME_ORIGIN
-from features.errors import InvalidEvent, NotFound, StoreUnavailable
-from features.event_log import read_event_log, write_event_part
-from features.events import parse_events
+from features.events.schema import parse_events
 from features.offline import OfflineFeatureEngine
-from features.online import AsyncOnlineFeatureStore, OnlineFeatureStore
-from features.store_flow import StoreConfig
+from features.store import keys
+from features.store.apply import StoreConfig
+from features.store.catalog import load_catalog, save_catalog
+from features.store.event_log import read_event_log, write_event_part
+from features.store.online import AsyncOnlineFeatureStore, OnlineFeatureStore
+from features.store.runner import AsyncRunner, SyncRunner
+from shopmode.errors import InvalidEvent, NotFound, StoreUnavailable
 
 CATALOG = small_catalog()
 StoreClient = redis.Redis | redis.cluster.RedisCluster
@@ -205,10 +206,11 @@ def test_unreachable_redis_is_store_unavailable() -> None:
 
 
 def test_catalog_snapshot_round_trips(store_client: StoreClient) -> None:
+    store = SyncRunner(store_client)
     with pytest.raises(NotFound):
-        load_catalog(store_client)
-    store_catalog(store_client, CATALOG)
-    loaded = load_catalog(store_client)
+        store.run(load_catalog())
+    store.run(save_catalog(CATALOG))
+    loaded = store.run(load_catalog())
     assert loaded.product_ids.tolist() == CATALOG.product_ids.tolist()
     assert loaded.brand_of("p{3}") is None
     assert loaded.category_of("p:2") == "Trail Running"
@@ -216,7 +218,9 @@ def test_catalog_snapshot_round_trips(store_client: StoreClient) -> None:
     async def load() -> list[str]:
         client = _async_twin(store_client)
         try:
-            return (await load_catalog_async(client)).categories  # type: ignore[return-value]
+            # Parsed in a worker thread, as the service does.
+            catalog = await AsyncRunner(client).run(load_catalog(), offload=True)
+            return list(catalog.categories)
         finally:
             await client.aclose()
 
@@ -230,5 +234,5 @@ def test_event_log_merges_stream_and_parts_once(
     store.apply(pd.DataFrame([_event(1, BASE_TS), _event(2, BASE_TS + 1)]))
     bulk = pd.DataFrame([_event(2, BASE_TS + 1), _event(3, BASE_TS + 2)])
     write_event_part(OfflineFeatureEngine(bulk, CATALOG).events_, tmp_path)
-    log = read_event_log(store_client, tmp_path)
+    log = read_event_log(SyncRunner(store_client), tmp_path)
     assert log["event_id"].tolist() == ["e1", "e2", "e3"]

@@ -11,12 +11,12 @@ from features_support import BASE_TS, assert_same_products, assert_same_state, s
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features import keys
 from features.definitions import RANKING_HALF_LIFE, SLOT_INDEX
-from features.events import EventType
+from features.events.schema import EventType
 from features.offline import OfflineFeatureEngine
-from features.online import OnlineFeatureStore
-from features.store_flow import StoreConfig
+from features.store import keys
+from features.store.apply import StoreConfig
+from features.store.online import OnlineFeatureStore
 
 CATALOG = small_catalog()
 USERS = ["ann", "u:{b}*", "Zoë 3"]

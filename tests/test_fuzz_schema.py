@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from live_server import auth, live_settings, save_tiny_model, seed_shop
 from schemathesis.python.asgi import shutdown_lifespans
 
-from models.registry import CURRENT_KEY
+from models.ranking.registry import CURRENT_KEY
 from service.app import create_app
 
 pytestmark = pytest.mark.slow

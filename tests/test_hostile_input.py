@@ -21,10 +21,10 @@ import redis
 from fastapi.testclient import TestClient
 from live_server import auth, live_settings, seed_shop
 
-from features import keys
+from features.store import keys
 from service.app import create_app
 
-ESCAPED = r"[A-Za-z0-9 \-._~@+=,!()&'/%]+"  # features.keys.escape: nothing else survives
+ESCAPED = r"[A-Za-z0-9 \-._~@+=,!()&'/%]+"  # features.store.keys.escape: nothing else survives
 DOC = Path(__file__).resolve().parents[1] / "docs" / "redis-keys.md"
 # Families whose owners document them next to the code (features/keys.py docstrings,
 # models/registry.py, service/limits.py) rather than in the table of docs/redis-keys.md.

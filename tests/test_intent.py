@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from features.catalog import Catalog
-from features.errors import InvalidInput
 from models.intent import MAX_QUERY_CHARS, Intent, IntentVocabulary, parse_intent
+from shopmode.errors import InvalidInput
 from world.vocabulary import CATEGORIES, COLOURS, MATERIALS
 
 BRANDS = ("Northpeak", "Cedarline", "Foxwave", "Oakhaus")
@@ -142,16 +143,34 @@ def test_gift_words_change_no_filter() -> None:
     assert gift.relevance_text == plain.relevance_text
 
 
-def test_allows_is_the_hard_filter() -> None:
+def _one_product(**fields: Any) -> Catalog:
+    row = {"product_id": "x1", "title": "Thing", "brand": "X", **fields}
+    if isinstance(row.get("attributes"), dict):
+        row["attributes"] = json.dumps(row["attributes"])
+    return Catalog.from_frame(pd.DataFrame([row]))
+
+
+def test_the_intent_is_a_hard_filter() -> None:
     intent = _parse("navy sneakers under $80")
-    product = {"category": "Sneakers", "department": "Fashion", "brand": "Foxwave"}
-    assert intent.allows(**product, price=79.99, attributes={"colour": "Navy"})
-    assert not intent.allows(**product, price=80.01, attributes={"colour": "navy"})
-    assert not intent.allows(**product, price=50.0, attributes={"colour": "black"})
-    assert not intent.allows(category="Hiking Boots", department="Outdoor", brand="X", price=50.0)
+    sneaker = {"category": "Sneakers", "department": "Fashion", "brand": "Foxwave"}
+    assert intent.allows_position(
+        _one_product(**sneaker, price=79.99, attributes={"colour": "Navy"}), 0
+    )
+    assert not intent.allows_position(
+        _one_product(**sneaker, price=80.01, attributes={"colour": "navy"}), 0
+    )
+    assert not intent.allows_position(
+        _one_product(**sneaker, price=50.0, attributes={"colour": "black"}), 0
+    )
+    boots = _one_product(category="Hiking Boots", department="Outdoor", price=50.0)
+    assert not intent.allows_position(boots, 0)
     by_department = _parse("electronics")
-    assert by_department.allows(category="Cameras", department="Electronics", brand="X", price=9)
-    assert not by_department.allows(category="Tents", department="Outdoor", brand="X", price=9)
+    assert by_department.allows_position(
+        _one_product(category="Cameras", department="Electronics", price=9), 0
+    )
+    assert not by_department.allows_position(
+        _one_product(category="Tents", department="Outdoor", price=9), 0
+    )
 
 
 HOSTILE = [

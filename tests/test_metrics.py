@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from models.metrics import (
-    Judgements,
+from models.evaluation.metrics import (
     catalog_coverage,
     hit_rate_at_k,
     intra_list_diversity,
@@ -17,6 +16,7 @@ from models.metrics import (
     novelty,
     recall_at_k,
 )
+from models.ranking.judgements import Judgements
 
 # list 0: relevant 1 (purchase, 3) and 2 (click, 1) at ranks 2 and 3
 # list 1: nothing relevant (left out of every average)

@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 
 from features.catalog import Catalog
-from features.errors import DataTooSmall
-from features.events import EVENT_FIELDS
+from features.events.schema import EVENT_FIELDS
 from features.offline import OfflineFeatureEngine
-from models.cooccurrence import CooccurrenceLog
-from models.decisions import DecisionPoints, decision_points, split_decisions, split_time
-from models.ranking_features import RankingFeatures
-from models.replay import Replay
-from models.text_match import QueryIndex
-from models.training_set import TrainingSet, build_training_set
+from models.ranking.decisions import DecisionPoints, decision_points, split_decisions, split_time
+from models.ranking.features import RankingFeatures
+from models.ranking.replay import Replay
+from models.ranking.training_set import TrainingSet, build_training_set
+from models.retrieval.cooccurrence import CooccurrenceLog
+from models.retrieval.text_match import QueryIndex
+from shopmode.errors import DataTooSmall
 
 
 def _load(world: Path) -> tuple[pd.DataFrame, Catalog]:

@@ -4,21 +4,29 @@ point-in-time states, hard filters, faithful reasons, and the heuristic without 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
 
 from features.catalog import Catalog
-from features.errors import InvalidInput
 from features.ingest import interest_events
 from features.offline import OfflineFeatureEngine
 from features.state import ProductFeatures, UserState
-from models.cooccurrence import NeighbourMap, Neighbours
 from models.explain.template import PHRASINGS
-from models.recommender import RecommendContext, Recommender
-from models.registry import LoadedModel, load_version, save_model
-from models.training import EventLog, Prepared, TrainConfig, prepare, train_ranker
+from models.ranking.features import group_columns
+from models.ranking.ranker import ShopRanker
+from models.ranking.reasons import NOT_A_REASON, score_drops
+from models.ranking.registry import LoadedModel, load_version, save_model
+from models.ranking.training import EventLog, Prepared, TrainConfig, prepare, train_ranker
+from models.recommend.recommender import Recommender
+from models.recommend.request import RecommendContext
+from models.retrieval.candidates import candidates_for
+from models.retrieval.cooccurrence import NeighbourMap, Neighbours, neighbours_from_map
+from models.retrieval.signals import signals_from_state
+from shopmode.errors import InvalidInput
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +184,75 @@ def test_bad_requests_name_the_field(
     with pytest.raises(InvalidInput) as caught:
         recommender.recommend(state, products, neighbours, context)
     assert caught.value.field == field
+
+
+class CountingRanker(ShopRanker):
+    """The served ranker, recording how many rows each ``score_rows`` call scores."""
+
+    calls: list[int]
+
+    def score_rows(self, rows: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.float64]:
+        self.calls.append(len(rows))
+        return super().score_rows(rows)
+
+
+def _brute_force_drops(
+    estimator: ShopRanker,
+    rows: npt.NDArray[np.float32],
+    groups: dict[str, list[int]],
+    baseline: npt.NDArray[np.float64],
+) -> dict[str, npt.NDArray[np.float64]]:
+    """The definition: every reason group set to its baseline in every row, scored by the
+    reference model (LightGBM's own predict)."""
+    scores = estimator.predict(rows)
+    out = {}
+    for name, columns in groups.items():
+        if name in NOT_A_REASON or not columns:
+            continue
+        variant = rows.copy()
+        variant[:, columns] = baseline[columns].astype(np.float32)
+        out[name] = scores - estimator.predict(variant)
+    return out
+
+
+def test_reasons_are_the_score_drops_of_the_reference_model_scoring_only_what_can_change(
+    prepared: Prepared, model: LoadedModel
+) -> None:
+    catalog = prepared.log.catalog
+    recommender = Recommender(catalog, model)
+    meta = model.metadata
+    groups = group_columns(meta.feature_names, {k: list(v) for k, v in meta.feature_groups.items()})
+    baseline = np.asarray(meta.baseline)
+    counting = CountingRanker.__new__(CountingRanker)
+    counting.__setstate__(model.estimator.__getstate__())
+    counting.calls = []
+    scored = 0
+    for user in _busy_users(prepared, 12):
+        state, products, neighbours = _inputs(prepared, recommender, user)
+        result = recommender.recommend(state, products, neighbours, RecommendContext(k=10))
+        positions = catalog.index_of([item.product_id for item in result.items])
+        found = candidates_for(
+            signals_from_state(state, catalog),
+            recommender.snapshot(products),
+            neighbours_from_map(catalog, neighbours),
+        )
+        at = {int(p): i for i, p in enumerate(found.products)}
+        rows = recommender.features.rows(state, found, products, state.at)[
+            [at[int(p)] for p in positions]
+        ]
+        scores = counting.score_rows(rows)
+        counting.calls.clear()
+        drops = score_drops(counting, rows, scores, groups, baseline)
+        expected = _brute_force_drops(model.estimator, rows, groups, baseline)
+        for i, row_drops in enumerate(drops):
+            want = sorted(
+                ((name, d[i]) for name, d in expected.items() if d[i] > 1e-9),
+                key=lambda pair: -pair[1],
+            )
+            assert [d.group for d in row_drops] == [name for name, _ in want]
+            assert np.allclose([d.drop for d in row_drops], [d for _, d in want], atol=1e-6)
+        # One call, and fewer rows than every group for every shown product.
+        assert len(counting.calls) == 1
+        assert counting.calls[0] < len(expected) * len(rows)
+        scored += counting.calls[0]
+    assert scored > 0

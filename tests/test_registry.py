@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 import redis
 
-from features.errors import ModelError, NotFound
-from models.ranker import ShopRanker
-from models.registry import (
+from models.ranking.ranker import ShopRanker
+from models.ranking.registry import (
     CURRENT_KEY,
     MODEL_FILE,
     list_versions,
@@ -20,6 +19,7 @@ from models.registry import (
     save_model,
     set_current,
 )
+from shopmode.errors import ModelError, NotFound
 
 FEATURES = ["views_7d", "price_ratio", "trending"]
 

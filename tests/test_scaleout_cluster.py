@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from live_server import auth, live_settings, room_in_this_minute, save_tiny_model, seed_shop
 from redis.cluster import key_slot
 
-from features import keys
-from models.registry import CURRENT_KEY
+from features.store import keys
+from models.ranking.registry import CURRENT_KEY
 from service.app import create_app
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]

@@ -28,7 +28,7 @@ from live_server import (
     wait_for,
 )
 
-from models.registry import CURRENT_KEY
+from models.ranking.registry import CURRENT_KEY
 
 pytestmark = [pytest.mark.slow]
 

@@ -11,14 +11,14 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import redis
+from catalogs import shop_catalog, store_catalog
 from fastapi.testclient import TestClient
 
-from features.catalog import Catalog, store_catalog
-from features.events import parse_events
-from features.online import OnlineFeatureStore
+from features.catalog import Catalog
+from features.events.schema import parse_events
+from features.store.online import OnlineFeatureStore
 from service.app import create_app
 from service.embedded_redis import EmbeddedRedis, free_port
 from service.settings import Settings
@@ -26,28 +26,11 @@ from service.settings import Settings
 pytestmark = pytest.mark.fault
 
 Bearer = Callable[[str], dict[str, str]]
-CATEGORIES = ["Trail Running", "Outerwear", "Camping"]
-
-
-def _catalog() -> Catalog:
-    n = 30
-    return Catalog.from_frame(
-        pd.DataFrame(
-            {
-                "product_id": [f"p{i}" for i in range(n)],
-                "title": [f"Item {i}" for i in range(n)],
-                "category": [CATEGORIES[i % 3] for i in range(n)],
-                "brand": ["Northpeak" if i % 2 else "Ember" for i in range(n)],
-                "price": [10.0 + 5 * i for i in range(n)],
-                "discount": [0.0] * n,
-            }
-        )
-    )
 
 
 def _seed(url: str) -> None:
     client = redis.Redis.from_url(url)
-    catalog = _catalog()
+    catalog = shop_catalog()
     store_catalog(client, catalog)
     now = time.time() - 120
     rows = [
@@ -124,7 +107,7 @@ def test_killed_redis_degrades_then_recovers(
     server.kill()
     answer = client.post("/v1/recommendations", json=ASK, headers=bearer("reader"))
     assert answer.status_code == 200
-    _assert_degraded_answer(answer.json(), _catalog())
+    _assert_degraded_answer(answer.json(), shop_catalog())
     # The most popular qualifying products first (p28 was bought by 3 shoppers, p25 by 0).
     ids = [item["product_id"] for item in answer.json()["items"]]
     assert ids[0] in {"p13", "p28", "p4", "p19"}
@@ -159,7 +142,7 @@ def test_hung_redis_times_out_into_a_degraded_answer(
     try:
         answer = client.post("/v1/recommendations", json=ASK, headers=bearer("reader"))
         assert answer.status_code == 200
-        _assert_degraded_answer(answer.json(), _catalog())
+        _assert_degraded_answer(answer.json(), shop_catalog())
         write = client.post(
             "/v1/events", json=EVENT | {"ts": time.time()}, headers=bearer("writer")
         )

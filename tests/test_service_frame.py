@@ -5,56 +5,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-import pandas as pd
 import pytest
 import redis
+from catalogs import store_catalog, three_products
 from fastapi.testclient import TestClient
+from live_server import save_tiny_model
 
-from features.catalog import Catalog, store_catalog
-from models.ranker import ShopRanker
-from models.ranking_features import RANKING_FEATURES, REASON_GROUPS
-from models.registry import CURRENT_KEY, MODEL_FILE, save_model
+from models.ranking.registry import CURRENT_KEY, MODEL_FILE
 from service.app import create_app
 from service.settings import Settings
 
 Bearer = Callable[[str], dict[str, str]]
-
-
-def _catalog() -> Catalog:
-    return Catalog.from_frame(
-        pd.DataFrame(
-            {
-                "product_id": ["p1", "p2", "p3"],
-                "title": ["Trail shoe", "Rain jacket", "Camp mug"],
-                "category": ["Trail Running", "Outerwear", "Camping"],
-                "brand": ["Northpeak", "Northpeak", "Ember"],
-                "price": [89.9, 120.0, 12.5],
-                "discount": [0.1, 0.0, 0.0],
-                "attributes": ['{"colour": "red"}', "{}", "{}"],
-            }
-        )
-    )
-
-
-def _save_model(models_dir: Path, version: str) -> None:
-    """A small real ranker on the service's feature list, saved through the registry."""
-    names = list(RANKING_FEATURES)
-    rng = np.random.default_rng(3)
-    X = rng.random((200, len(names)))
-    meta: dict[str, Any] = {
-        "created_at": time.time(),
-        "feature_names": names,
-        "feature_groups": {group: list(columns) for group, columns in REASON_GROUPS.items()},
-        "baseline": [0.0] * len(names),
-        "data_fingerprint": "test",
-        "split_ts": 0.0,
-        "code_version": "test",
-    }
-    save_model(models_dir, ShopRanker(max_iter=5).fit(X, X[:, 0]), meta, version=version)
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -66,7 +28,7 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
 
 @pytest.fixture
 def settings(service_settings: Callable[..., Settings], redis_client: redis.Redis) -> Settings:
-    store_catalog(redis_client, _catalog())
+    store_catalog(redis_client, three_products())
     return service_settings()
 
 
@@ -119,7 +81,7 @@ def test_key_without_the_scope_is_403(client: TestClient, bearer: Bearer) -> Non
 def test_open_recommend_never_opens_admin(
     service_settings: Callable[..., Settings], redis_client: redis.Redis
 ) -> None:
-    store_catalog(redis_client, _catalog())
+    store_catalog(redis_client, three_products())
     with TestClient(create_app(service_settings(open_recommend=True))) as client:
         assert client.get("/v1/products/p2").status_code == 200
         assert client.post("/v1/admin/models/reload").status_code == 401
@@ -146,7 +108,7 @@ def test_body_over_the_limit_is_413(
 def test_rate_limit_answers_429_with_retry_after_per_key(
     service_settings: Callable[..., Settings], redis_client: redis.Redis, bearer: Bearer
 ) -> None:
-    store_catalog(redis_client, _catalog())
+    store_catalog(redis_client, three_products())
     with TestClient(create_app(service_settings(rate_limit_per_minute=3))) as client:
         codes = [client.get("/v1/products/p1", headers=bearer("reader")).status_code]
         codes += [client.get("/v1/products/p1", headers=bearer("reader")).status_code]
@@ -179,19 +141,25 @@ def test_model_hot_reload_keeps_last_good_model(
     client: TestClient, settings: Settings, redis_client: redis.Redis, bearer: Bearer
 ) -> None:
     models = settings.models_dir
-    _save_model(models, "v1")
+    save_tiny_model(models, "v1")
     redis_client.set(CURRENT_KEY, "v1")
     _wait_for(lambda: client.get("/readyz").json()["model_version"] == "v1")
     assert client.get("/readyz").status_code == 200
 
-    _save_model(models, "v2")
+    save_tiny_model(models, "v2")
     redis_client.set(CURRENT_KEY, "v2")
     _wait_for(lambda: client.get("/readyz").json()["model_version"] == "v2")
 
-    answer = client.post("/v1/recommendations", json={"user_id": "u1"}, headers=bearer("reader"))
-    assert answer.json()["model_version"] == "v2"
+    # The slot loads first, then the recommender is rebuilt around the new model.
+    def ranked_by_v2() -> bool:
+        answer = client.post(
+            "/v1/recommendations", json={"user_id": "u1"}, headers=bearer("reader")
+        )
+        return bool(answer.json()["model_version"] == "v2")
 
-    _save_model(models, "v3")
+    _wait_for(ranked_by_v2)
+
+    save_tiny_model(models, "v3")
     (models / "v3" / MODEL_FILE).write_bytes(b"tampered")
     redis_client.set(CURRENT_KEY, "v3")
     _wait_for(lambda: client.get("/readyz").json()["model_error"] is not None)

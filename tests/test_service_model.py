@@ -13,15 +13,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import redis
+from catalogs import store_catalog
 from fastapi.testclient import TestClient
 
-from features.catalog import Catalog, store_catalog
+from features.catalog import Catalog
 from features.ingest import ingest_frame, interest_events
-from features.online import OnlineFeatureStore
-from models.cold_start import ingest_regions
-from models.cooccurrence import store_neighbours
-from models.registry import CURRENT_KEY, save_model, set_current
-from models.training import EventLog, TrainConfig, prepare, train_ranker
+from features.store.neighbours import save_neighbours
+from features.store.online import OnlineFeatureStore
+from features.store.runner import SyncRunner
+from models.ranking.registry import CURRENT_KEY, save_model, set_current
+from models.ranking.training import EventLog, TrainConfig, prepare, train_ranker
+from models.recommend.regions import ingest_regions
 from service.app import create_app
 from service.settings import Settings
 from world.config import WorldConfig
@@ -48,7 +50,7 @@ class TrainedShop:
             store = OnlineFeatureStore(client, self.catalog)
             ingest_frame(store, interest_events(self.users))
             ingest_frame(store, self.events)
-            ingest_regions(client, self.users, self.events)
+            ingest_regions(SyncRunner(client), self.users, self.events)
         finally:
             client.close()
 
@@ -64,7 +66,8 @@ class TrainedShop:
         meta = save_model(self.models_dir, trained.estimator, trained.metadata)
         client = redis.Redis.from_url(self.redis_url)
         try:
-            store_neighbours(client, self.catalog, prepared.cooccurrence.as_of(np.inf))
+            neighbours = prepared.cooccurrence.as_of(np.inf)
+            SyncRunner(client).run(save_neighbours(neighbours.lists(self.catalog)))
         finally:
             client.close()
         self.versions.append(meta.version)

@@ -9,18 +9,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.errors import NotFound
-from models.metrics import Judgements, ndcg_at_k
+from models.evaluation.metrics import ndcg_at_k
+from models.ranking.judgements import Judgements
+from shopmode.errors import NotFound
 from world.engagement import expected_gains
 from world.plans import SessionPlans
 from world.truth import Truth
+from world.truth_files import load_truth
 
 GRADE = {"view": 1, "click": 1, "add_to_cart": 2, "purchase": 3}
 
 
 @pytest.fixture(scope="module")
 def truth(small_world: Path) -> Truth:
-    return Truth.load(small_world)
+    return load_truth(small_world)
 
 
 @pytest.fixture(scope="module")

@@ -8,18 +8,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.errors import NotFound
+from shopmode.errors import NotFound
 from world.truth import Truth
+from world.truth_files import load_truth
 from world.vocabulary import CATEGORIES
 
 
 @pytest.fixture(scope="module")
 def truth(small_world: Path) -> Truth:
-    return Truth.load(small_world)
+    return load_truth(small_world)
 
 
 def test_loads_from_the_world_or_its_truth_folder(small_world: Path, truth: Truth) -> None:
-    again = Truth.load(small_world / "truth")
+    again = load_truth(small_world / "truth")
     users = truth.user_ids[:5]
     products = truth.product_ids
     at = truth.end_ts - 1.0
@@ -28,7 +29,7 @@ def test_loads_from_the_world_or_its_truth_folder(small_world: Path, truth: Trut
         again.utility(users[:, None], products[None, :], at),
     )
     with pytest.raises(NotFound):
-        Truth.load(small_world / "nowhere")
+        load_truth(small_world / "nowhere")
 
 
 def test_utility_broadcasts_like_numpy(truth: Truth) -> None:

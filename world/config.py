@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from features.errors import InvalidInput
+from shopmode.errors import InvalidInput
 
 DAY = 86_400.0
 

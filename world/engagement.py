@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from features.errors import NotFound
+from shopmode.errors import NotFound
 from world.layout import Layout
 from world.search import Queries
 from world.sessions import BROWSE_RATE, SKIP_CART, SKIP_CHECKOUT

@@ -7,19 +7,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from features.events.rules import EventType
 from world.interests import InterestEvents
 from world.sessions import KINDS, SessionEvents
 from world.truth import Truth
 
 # Seconds before each kind of event, measured from the previous event in its session:
 # (fixed part, mean of the exponential part).
-_GAPS = {
-    "impression": (0.01, 0.03),
-    "view": (0.5, 1.0),
-    "click": (1.0, 8.0),
-    "add_to_cart": (3.0, 20.0),
-    "purchase": (10.0, 60.0),
-    "search": (2.0, 8.0),
+_GAPS: dict[str, tuple[float, float]] = {
+    EventType.IMPRESSION: (0.01, 0.03),
+    EventType.VIEW: (0.5, 1.0),
+    EventType.CLICK: (1.0, 8.0),
+    EventType.ADD_TO_CART: (3.0, 20.0),
+    EventType.PURCHASE: (10.0, 60.0),
+    EventType.SEARCH: (2.0, 8.0),
 }
 _SLOW_BROWSE = 20.0  # a view reached by browsing comes after some scrolling
 
@@ -79,7 +80,9 @@ def session_timestamps(
     gap = fixed + browsing * _SLOW_BROWSE + rng.exponential(1.0, ordered.kind.size) * mean
     gap = np.minimum(gap, 600.0)
     total = np.cumsum(gap)
-    first = np.flatnonzero(np.r_[True, ordered.session[1:] != ordered.session[:-1]])
+    # A world may have no sessions at all (tiny worlds, short spans): no event, no time.
+    starts = np.r_[True, ordered.session[1:] != ordered.session[:-1]] if gap.size else []
+    first = np.flatnonzero(starts)
     before = np.repeat(total[first] - gap[first], np.diff(np.r_[first, ordered.session.size]))
     ts = session_start[ordered.session] + (total - before)
     return ordered, np.round(ts, 3)
@@ -99,7 +102,9 @@ def event_table(
         [
             events.kind,
             np.where(
-                interests.is_follow, KINDS.index("follow_brand"), KINDS.index("like_category")
+                interests.is_follow,
+                KINDS.index(EventType.FOLLOW_BRAND),
+                KINDS.index(EventType.LIKE_CATEGORY),
             ),
         ]
     )
@@ -118,7 +123,7 @@ def event_table(
     category = np.concatenate([np.full(n_session, -1), interests.category])[order]
 
     paid = np.round(truth.price * (1.0 - truth.discount), 2)
-    priced = (product >= 0) & (kind != KINDS.index("impression"))
+    priced = (product >= 0) & (kind != KINDS.index(EventType.IMPRESSION))
     n = kind.size
     return pa.table(
         {

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from features.errors import InvalidInput
+from shopmode.errors import InvalidInput
 from world.catalog import build_catalog
 from world.config import WorldConfig
 from world.event_log import event_table, session_timestamps
@@ -26,6 +26,7 @@ from world.interests import interest_events
 from world.sessions import schedule_sessions, simulate_sessions
 from world.shoppers import build_shoppers
 from world.truth import Truth
+from world.truth_files import save_truth
 from world.vocabulary import CATEGORIES
 
 MARKER = "world.json"
@@ -88,7 +89,7 @@ def generate_world(config: WorldConfig, out: Path) -> WorldSummary:
         pq.write_table(catalog.to_table(), staging / "catalog.parquet")
         pq.write_table(shoppers.to_table(), staging / "users.parquet")
         pq.write_table(events, staging / "events.parquet", row_group_size=256 * 1024)
-        truth.save(staging / "truth")
+        save_truth(truth, staging / "truth")
         (staging / MARKER).write_text(json.dumps(summary.to_json(), indent=2) + "\n")
         _swap_into_place(staging, out)
     except BaseException:

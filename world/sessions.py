@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from features.events.rules import EventType
 from world.catalog import Catalog
 from world.choice import accepts
 from world.config import DAY, WorldConfig
@@ -27,17 +28,18 @@ from world.search import Queries, make_queries
 from world.slates import Slate, favourites, home_slates, search_slates, slate_clicks
 from world.truth import Truth
 
-KINDS = (
-    "impression",
-    "view",
-    "click",
-    "add_to_cart",
-    "purchase",
-    "search",
-    "follow_brand",
-    "like_category",
+KINDS: tuple[str, ...] = tuple(kind.value for kind in EventType)
+IMPRESSION, VIEW, CLICK, CART, PURCHASE, SEARCH = (
+    KINDS.index(kind)
+    for kind in (
+        EventType.IMPRESSION,
+        EventType.VIEW,
+        EventType.CLICK,
+        EventType.ADD_TO_CART,
+        EventType.PURCHASE,
+        EventType.SEARCH,
+    )
 )
-IMPRESSION, VIEW, CLICK, CART, PURCHASE, SEARCH = range(6)
 
 SESSIONS_PER_DAY = 0.18  # for a shopper of average activity
 SEARCH_FIRST = 0.35

@@ -18,23 +18,18 @@ over the period. Before a product's launch its utility is ``-inf`` (it cannot be
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from features.errors import NotFound
+from shopmode.errors import NotFound
 from world.catalog import CATEGORY_REF_PRICE, Catalog
 from world.config import WorldConfig
-from world.plans import FILE as PLANS_FILE
 from world.plans import SessionPlans
 from world.shoppers import Shoppers
-from world.vocabulary import CATEGORIES, COLOURS
+from world.vocabulary import CATEGORIES
 
 
 @dataclass(frozen=True)
@@ -202,116 +197,6 @@ class Truth:
     def _product_term(self) -> np.ndarray:
         k = self.coefficients
         return np.asarray(k.discount * self.discount + k.quality * self.quality)
-
-    # -- files ---------------------------------------------------------------------------
-
-    def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        users, cats = np.nonzero((self.taste_start > 0) | (self.taste_end > 0))
-        n_brands = len(self.brand_names)
-        tables = {
-            "shoppers": {
-                "user_id": self.user_ids,
-                "price_sensitivity": self.price_sensitivity,
-                "drift": self.drift,
-                "activity": self.activity,
-            },
-            "tastes": {
-                "user_id": self.user_ids[users],
-                "category": np.array([c.name for c in CATEGORIES])[cats],
-                "weight_start": self.taste_start[users, cats],
-                "weight_end": self.taste_end[users, cats],
-            },
-            "brand_affinity": {
-                "user_id": self.user_ids[self.affinity_key // n_brands],
-                "brand": self.brand_names[self.affinity_key % n_brands],
-                "affinity": self.affinity_value,
-            },
-            "products": {
-                "product_id": self.product_ids,
-                "quality": self.quality,
-                "popularity": self.popularity,
-                "colour": np.array(COLOURS)[self.colour],
-                "material": self.material_names[self.material],
-            },
-        }
-        for name, columns in tables.items():
-            pq.write_table(pa.table(dict(columns.items())), directory / f"{name}.parquet")
-        model = {
-            "start_ts": self.start_ts,
-            "end_ts": self.end_ts,
-            "coefficients": asdict(self.coefficients),
-            "reference_price": {
-                c.name: float(p) for c, p in zip(CATEGORIES, CATEGORY_REF_PRICE, strict=True)
-            },
-            "brands": self.brand_names.tolist(),
-        }
-        (directory / "model.json").write_text(json.dumps(model, indent=2) + "\n")
-        if self.sessions is not None:
-            self.sessions.save(directory, self.user_ids, self.brand_names, self.material_names)
-
-    @classmethod
-    def load(cls, directory: Path | str) -> Truth:
-        """Load the truth of a world; ``directory`` is the world or its ``truth/`` folder."""
-        root = Path(directory)
-        truth_dir = root if (root / "model.json").exists() else root / "truth"
-        world_dir = truth_dir.parent
-        if not (truth_dir / "model.json").exists():
-            raise NotFound(f"no world truth under {root}")
-        model = json.loads((truth_dir / "model.json").read_text())
-        brands = np.array(model["brands"])
-        catalog = pq.read_table(world_dir / "catalog.parquet").to_pandas()
-        products = pq.read_table(truth_dir / "products.parquet").to_pandas()
-        shoppers = pq.read_table(truth_dir / "shoppers.parquet").to_pandas()
-        tastes = pq.read_table(truth_dir / "tastes.parquet").to_pandas()
-        affinity = pq.read_table(truth_dir / "brand_affinity.parquet").to_pandas()
-
-        user_ids = shoppers["user_id"].to_numpy(dtype=str)
-        users = pd.Index(user_ids)
-        cat_index = pd.Index([c.name for c in CATEGORIES])
-        brand_index = pd.Index(brands)
-        shape = (len(user_ids), len(CATEGORIES))
-        rows = users.get_indexer(tastes["user_id"])
-        cols = cat_index.get_indexer(tastes["category"])
-        taste_start, taste_end = np.zeros(shape), np.zeros(shape)
-        taste_start[rows, cols] = tastes["weight_start"].to_numpy()
-        taste_end[rows, cols] = tastes["weight_end"].to_numpy()
-        key = users.get_indexer(affinity["user_id"]) * len(brands) + brand_index.get_indexer(
-            affinity["brand"]
-        )
-        order = np.argsort(key, kind="stable")
-        colour = pd.Index(COLOURS).get_indexer(products.get("colour", pd.Series(dtype=str)))
-        materials = products.get("material", pd.Series([""] * len(products))).astype(str)
-        material_names = np.unique(materials.to_numpy(dtype=str))
-        sessions = None
-        if (truth_dir / PLANS_FILE).exists():
-            sessions = SessionPlans.load(truth_dir, users, brands, material_names)
-        return cls(
-            start_ts=float(model["start_ts"]),
-            end_ts=float(model["end_ts"]),
-            coefficients=Coefficients(**model["coefficients"]),
-            user_ids=user_ids,
-            taste_start=taste_start,
-            taste_end=taste_end,
-            drift=shoppers["drift"].to_numpy(),
-            price_sensitivity=shoppers["price_sensitivity"].to_numpy(),
-            activity=shoppers["activity"].to_numpy(),
-            affinity_key=key[order],
-            affinity_value=affinity["affinity"].to_numpy()[order],
-            product_ids=products["product_id"].to_numpy(dtype=str),
-            category=cat_index.get_indexer(catalog["category"]),
-            brand=brand_index.get_indexer(catalog["brand"]),
-            price=catalog["price"].to_numpy(),
-            discount=catalog["discount"].to_numpy(),
-            launch_ts=catalog["launch_ts"].to_numpy(),
-            quality=products["quality"].to_numpy(),
-            popularity=products["popularity"].to_numpy(),
-            brand_names=brands,
-            colour=colour if len(colour) == len(products) else np.full(len(products), -1),
-            material=np.searchsorted(material_names, materials.to_numpy(dtype=str)),
-            material_names=material_names,
-            sessions=sessions,
-        )
 
 
 def _indexer(known: pd.Index, ids: object, field: str) -> np.ndarray:

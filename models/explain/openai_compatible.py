@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
-from features.errors import LLMUnavailable
 from models.explain.backend import Completion, LLMBackend, Prompt, seconds_left
+from shopmode.errors import LLMUnavailable
 
 KEY_SETTING = "SHOPMODE_OPENAI_API_KEY"
 # Hosted APIs that always need a key: fail at start-up, not on the first request.

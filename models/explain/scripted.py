@@ -11,8 +11,8 @@ import threading
 import time
 from collections import deque
 
-from features.errors import LLMUnavailable
 from models.explain.backend import Completion, LLMBackend, Prompt
+from shopmode.errors import LLMUnavailable
 
 
 class ScriptedBackend(LLMBackend):

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from features.errors import ShopmodeError
+from shopmode.errors import ShopmodeError
 
 app = typer.Typer(
     name="shopmode",

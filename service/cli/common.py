@@ -1,4 +1,4 @@
-"""What every command shares: settings, the Redis connection, progress bars."""
+"""What every command shares: settings, the store connection, progress bars."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import redis
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -17,6 +16,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from features.store.connect import sync_store
+from features.store.runner import SyncRunner
 from service.embedded_redis import redis_url_for
 from service.settings import Settings, get_settings
 
@@ -47,12 +48,11 @@ def progress_bar() -> Iterator[Progress]:
 
 
 @contextmanager
-def redis_client(config: Settings | None = None) -> Iterator[redis.Redis]:
-    """A sync client on ``REDIS_URL``, or on an embedded server under ``SHOPMODE_HOME``."""
-    config = config or settings()
-    with redis_url_for(config.redis_url, config.home) as url:
-        client = redis.Redis.from_url(url)
-        try:
-            yield client
-        finally:
-            client.close()
+def store_runner(config: Settings) -> Iterator[SyncRunner]:
+    """The store on ``REDIS_URL`` (a Cluster with ``SHOPMODE_REDIS_CLUSTER``), or on an
+    embedded server under ``SHOPMODE_HOME``; every command's one connection."""
+    with (
+        redis_url_for(config.redis_url, config.home) as url,
+        sync_store(url, cluster=config.redis_cluster) as runner,
+    ):
+        yield runner

@@ -21,17 +21,19 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import pyarrow.parquet as pq
-import redis
 import typer
 from pydantic import SecretStr
 
-from features import keys
-from features.errors import ShopmodeError
-from models.registry import CURRENT_KEY, list_versions
+from features.store.catalog import has_catalog
+from features.store.connect import flush
+from features.store.model_version import current_model
+from features.store.runner import SyncRunner
+from models.ranking.registry import list_versions
 from service.cli import app
 from service.cli.common import settings as current_settings
-from service.embedded_redis import redis_url_for
+from service.cli.common import store_runner
 from service.settings import Settings
+from shopmode.errors import ShopmodeError
 
 Size = Literal["tiny", "small", "default"]
 SIZES: dict[str, dict[str, int]] = {
@@ -96,16 +98,16 @@ def generate_step(settings: Settings, plan: DemoPlan, echo: Callable[[str], None
 
 
 def ingest_step(
-    settings: Settings, client: redis.Redis, plan: DemoPlan, echo: Callable[[str], None]
+    settings: Settings, store: SyncRunner, plan: DemoPlan, echo: Callable[[str], None]
 ) -> str:
     world_dir = settings.data_dir / "world"
     marker = demo_dir(settings) / _INGESTED
     fingerprint = _world_fingerprint(world_dir)
     done = marker.exists() and json.loads(marker.read_text()).get("world") == fingerprint
-    if done and not plan.fresh and client.exists(keys.catalog()):
+    if done and not plan.fresh and store.run(has_catalog()):
         return "kept"
     if settings.redis_url is None:
-        client.flushdb()  # the embedded demo Redis holds nothing but the demo
+        store.run(flush())  # the embedded demo Redis holds nothing but the demo
     echo("ingesting catalog, shoppers and events…")
     run_command(
         "ingest",
@@ -122,9 +124,9 @@ def ingest_step(
 
 
 def train_step(
-    settings: Settings, client: redis.Redis, plan: DemoPlan, echo: Callable[[str], None]
+    settings: Settings, store: SyncRunner, plan: DemoPlan, echo: Callable[[str], None]
 ) -> str:
-    current = _text(client.get(CURRENT_KEY))
+    current = store.run(current_model())
     if current is not None and not plan.fresh and current in list_versions(settings.models_dir):
         return "kept"
     echo("training the ranker…")
@@ -143,25 +145,17 @@ def train_step(
     return "trained"
 
 
-def _text(raw: bytes | str | None) -> str | None:
-    return raw.decode() if isinstance(raw, bytes) else raw
-
-
 def run_pipeline(
     settings: Settings, plan: DemoPlan, echo: Callable[[str], None] = typer.echo
 ) -> DemoSummary:
     """Generate → ingest → train, skipping what is already done (unless ``plan.fresh``)."""
     world_dir = settings.data_dir / "world"
     summary = DemoSummary(world_dir=world_dir)
-    with redis_url_for(settings.redis_url, settings.home) as url:
-        client = redis.Redis.from_url(url)
-        try:
-            summary.steps["generate"] = generate_step(settings, plan, echo)
-            summary.steps["ingest"] = ingest_step(settings, client, plan, echo)
-            summary.steps["train"] = train_step(settings, client, plan, echo)
-            summary.model_version = _text(client.get(CURRENT_KEY))
-        finally:
-            client.close()
+    with store_runner(settings) as store:
+        summary.steps["generate"] = generate_step(settings, plan, echo)
+        summary.steps["ingest"] = ingest_step(settings, store, plan, echo)
+        summary.steps["train"] = train_step(settings, store, plan, echo)
+        summary.model_version = store.run(current_model())
     users = pq.read_table(world_dir / "events.parquet", columns=["user_id"]).column("user_id")
     summary.user_ids = list(dict.fromkeys(str(u) for u in users.to_pylist()[-5000:]))[::-1]
     return summary

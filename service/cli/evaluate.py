@@ -3,51 +3,72 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import typer
 
-from features.catalog import Catalog, load_catalog
-from features.errors import InvalidInput, ModelError, NotFound
-from features.event_log import read_event_log
-from features.ingest import interest_events, read_events
-from features.tables import read_table
-from models.evaluation import evaluate
-from models.registry import LoadedModel, load_current
-from models.report import COLUMNS, table_rows, write_report
-from models.training import EventLog, prepare
+from features.catalog import Catalog
+from features.ingest import read_events, read_interest_events
+from features.store.catalog import load_catalog
+from features.store.event_log import read_event_log
+from features.store.runner import SyncRunner
+from features.store.sources import ingested_world
+from models.evaluation.evaluate import evaluate
+from models.evaluation.report import COLUMNS, table_rows, write_report
+from models.ranking.objectives import config_of, objective_rankers
+from models.ranking.registry import LoadedModel, load_current
+from models.ranking.training import EventLog, prepare
 from service.cli import app
-from service.cli.common import progress_bar, settings
-from service.cli.features import feature_client
-from service.cli.train import Client, fail, read_log
+from service.cli.common import progress_bar, settings, store_runner
+from service.cli.train import fail, read_log
 from service.settings import Settings
+from shopmode.errors import InvalidInput, ModelError, NotFound
 from world.truth import Truth
+from world.truth_files import load_truth
+
+NO_ORACLE = (
+    "no oracle: the log has no generated world's truth/ (evaluate with `--data DIR` on a "
+    "world from `shopmode generate`, or train on one: `shopmode ingest --events "
+    "DIR/events.parquet` remembers it)"
+)
 
 
-def log_of(client: Client, config: Settings, model: LoadedModel, data: Path | None) -> EventLog:
+def log_of(store: SyncRunner, config: Settings, model: LoadedModel, data: Path | None) -> EventLog:
     """The log the model was trained on (from its metadata), or ``--data DIR``."""
     if data is not None:
-        return read_log(client, config, data, None, None, None)
+        return read_log(store, config, data, None, None, None)
     meta = model.metadata
     if meta.catalog_source in (None, "store"):
         try:
-            catalog = load_catalog(client)
+            catalog = store.run(load_catalog())
         except NotFound as exc:
             raise InvalidInput(str(exc), field="catalog") from None
     else:
         catalog = Catalog.read(Path(meta.catalog_source))
     if meta.events_source in (None, "store"):
-        events = read_event_log(client, config.data_dir)
+        events = read_event_log(store, config.data_dir)
     else:
         events = read_events(Path(meta.events_source))
     data_dir = Path(meta.data_dir) if meta.data_dir else None
     if data_dir is not None and (data_dir / "users.parquet").is_file() and meta.events_source:
-        users = data_dir / "users.parquet"
-        declared = interest_events(read_table(users, field="users"), source=str(users))
+        declared = read_interest_events(data_dir / "users.parquet")
         if len(declared):
             events = pd.concat([declared, events], ignore_index=True)
     return EventLog(events, catalog, data_dir, meta.events_source, meta.catalog_source)
+
+
+def world_truth(store: SyncRunner, log: EventLog) -> Truth | None:
+    """The hidden truth of the world the log came from: its data directory's, or, for the
+    store's own log, that of the generated world ``shopmode ingest`` remembered."""
+    places: list[Path | None] = [log.data_dir]
+    if log.events_source in (None, "store"):
+        places.append(store.run(ingested_world()))
+    for place in places:
+        if place is not None and (place / "truth").is_dir():
+            return load_truth(place)
+    return None
 
 
 @app.command("evaluate")
@@ -59,39 +80,59 @@ def evaluate_command(
     max_decisions: int = typer.Option(
         5000, "--max-decisions", help="Held-out sessions sampled for evaluation."
     ),
+    compare_objectives: bool = typer.Option(
+        False,
+        "--compare-objectives",
+        help="Also fit a pointwise and a lambdarank ranker on the current model's training "
+        "rows and report both (ranker_pointwise, ranker_lambdarank).",
+    ),
 ) -> None:
     """Score the current model, popularity, trending, top-category and the oracle on the
     held-out days; write a Markdown report with plots under SHOPMODE_HOME/reports/."""
     if max_decisions < 50:
         raise fail("max_decisions", "must be at least 50")
     config = settings()
-    with feature_client(config) as client:
+    with store_runner(config) as store:
         try:
-            model = load_current(client, config.models_dir)
-            log = log_of(client, config, model, data)
+            model = load_current(store, config.models_dir)
+            log = log_of(store, config, model, data)
             prepared = prepare(log, model.metadata.test_days)
         except (InvalidInput, ModelError) as exc:
             field = exc.field if isinstance(exc, InvalidInput) else None
             raise fail(field, exc.message if isinstance(exc, InvalidInput) else str(exc)) from None
-    truth = None
-    if log.data_dir is not None and (log.data_dir / "truth").is_dir():
-        truth = Truth.load(log.data_dir)
+        truth = world_truth(store, log)
     with progress_bar() as bar:
-        task = bar.add_task("evaluating", total=min(len(prepared.test), max_decisions))
+
+        def stage(name: str, total: int) -> Callable[[int], None]:
+            task = bar.add_task(name, total=total)
+            return lambda n: bar.advance(task, n)
+
+        try:
+            challengers = (
+                objective_rankers(prepared, config_of(model.metadata), stage)
+                if compare_objectives
+                else {}
+            )
+        except InvalidInput as exc:
+            raise fail(exc.field, exc.message) from None
         result = evaluate(
             prepared,
             model,
             truth,
             max_decisions=max_decisions,
-            advance=lambda n: bar.advance(task, n),
+            advance=stage("evaluating", min(len(prepared.test), max_decisions)),
+            challengers=challengers,
         )
     source = str(log.data_dir or log.events_source)
     out = write_report(result, config.reports_dir, model.version, source)
     if as_json:
-        typer.echo(json.dumps({"model": model.version, "report": str(out), **result.to_json()}))
+        note = {} if truth is not None else {"oracle": NO_ORACLE}
+        document = {"model": model.version, "report": str(out), **result.to_json(), **note}
+        typer.echo(json.dumps(document))
         return
     width = max(len(name) for name in result.systems)
-    typer.echo(f"model {model.version}, {result.decisions:,} held-out sessions")
+    objective = model.metadata.params.get("objective", "pointwise")
+    typer.echo(f"model {model.version} ({objective}), {result.decisions:,} held-out sessions")
     typer.echo(" ".join([f"{'system':<{width}}", *(f"{c:>12}" for c in COLUMNS)]))
     for row in table_rows(result):
         typer.echo(" ".join([f"{row[0]:<{width}}", *(f"{v:>12}" for v in row[1:])]))
@@ -104,5 +145,5 @@ def evaluate_command(
         if taste is not None:
             typer.echo(f"gap_closed vs the taste oracle (utility only): {taste:.3f}")
     else:
-        typer.echo("no oracle: this log has no world truth")
+        typer.echo(NO_ORACLE)
     typer.echo(f"report: {out / 'report.md'}")

@@ -5,48 +5,32 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import redis
-import redis.cluster
+import pandas as pd
 import typer
 
-from features.catalog import Catalog, load_catalog
-from features.errors import InvalidInput
-from features.events import parse_timestamp
-from features.ingest import read_events
+from features.catalog import Catalog
+from features.events.schema import parse_timestamp
+from features.ingest import read_events, read_interest_events
 from features.offline import OfflineFeatureEngine
-from features.online import OnlineFeatureStore
 from features.state import ProductFeatures, UserState
-from features.store_flow import StoreConfig
+from features.store.apply import StoreConfig
+from features.store.catalog import load_catalog
+from features.store.online import OnlineFeatureStore
 from features.vector import FEATURE_NAMES, feature_matrix
 from service.cli import app
-from service.cli.common import settings
-from service.embedded_redis import redis_url_for
-from service.settings import Settings
+from service.cli.common import settings, store_runner
+from shopmode.errors import InvalidInput
 
-_OPTION = {"events": "--events", "catalog": "--catalog", "at": "--at", "products": "--products"}
-
-
-@contextmanager
-def feature_client(config: Settings) -> Iterator[redis.Redis | redis.cluster.RedisCluster]:
-    """``RedisCluster`` when ``SHOPMODE_REDIS_CLUSTER`` is set, else a plain client."""
-    with redis_url_for(config.redis_url, config.home) as url:
-        client: redis.Redis | redis.cluster.RedisCluster
-        if config.redis_cluster:
-            client = redis.cluster.RedisCluster.from_url(url)
-        else:
-            client = redis.Redis.from_url(url)
-        try:
-            yield client
-        finally:
-            if isinstance(client, redis.cluster.RedisCluster):
-                # from_url gives each node a pool its client does not own; close them too.
-                client.disconnect_connection_pools()  # type: ignore[no-untyped-call]
-            client.close()
+_OPTION = {
+    "events": "--events",
+    "users": "--users",
+    "catalog": "--catalog",
+    "at": "--at",
+    "products": "--products",
+}
 
 
 def _fail(field: str | None, message: str) -> typer.Exit:
@@ -80,6 +64,12 @@ def features(
     ),
     offline: bool = typer.Option(False, "--offline", help="Replay --events instead of Redis."),
     events: Path | None = typer.Option(None, "--events", help="Event file for --offline."),
+    users: Path | None = typer.Option(
+        None,
+        "--users",
+        help="Shoppers file for --offline: declared interests replayed as `shopmode ingest "
+        "--users` stores them.",
+    ),
     catalog: Path | None = typer.Option(
         None, "--catalog", help="Catalog file (default: the one stored in Redis)."
     ),
@@ -92,21 +82,25 @@ def features(
     wanted = [p for p in (part.strip() for part in products.split(",")) if p]
     if offline and events is None:
         raise _fail("events", "--offline needs --events FILE")
+    if users is not None and not offline:
+        raise _fail("users", "--users goes with --offline (online, the store has them)")
     try:
         table = Catalog.read(catalog) if catalog is not None else None
         log = read_events(events) if offline and events is not None else None
+        if log is not None and users is not None:
+            log = pd.concat([read_interest_events(users), log], ignore_index=True)
     except InvalidInput as exc:
         raise _fail(exc.field, exc.message) from None
     if offline and log is not None and table is not None:
         document = _offline(user_id, wanted, moment, log, table)
     else:
         config = settings()
-        with feature_client(config) as client:
-            known = table or load_catalog(client)
+        with store_runner(config) as runner:
+            known = table or runner.run(load_catalog())
             if offline and log is not None:
                 document = _offline(user_id, wanted, moment, log, known)
             else:
-                store = OnlineFeatureStore(client, known, StoreConfig.from_settings(config))
+                store = OnlineFeatureStore(runner, known, StoreConfig.from_settings(config))
                 _check_products(wanted, known)
                 state, found = store.features_for(user_id, wanted, moment)
                 document = features_document(state, wanted, found, known)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from features.errors import InvalidInput
 from service.cli import app
+from shopmode.errors import InvalidInput
 from world.config import WorldConfig
 from world.generate import generate_world
 

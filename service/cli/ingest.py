@@ -8,16 +8,17 @@ from pathlib import Path
 import typer
 from rich.progress import TaskID
 
-from features.catalog import Catalog, load_catalog, store_catalog
-from features.errors import InvalidInput, NotFound
-from features.ingest import IngestReport, ingest_frame, interest_events, read_events
-from features.online import OnlineFeatureStore
-from features.store_flow import StoreConfig
-from features.tables import read_table
-from models.cold_start import ingest_regions
+from features.catalog import Catalog
+from features.ingest import IngestReport, ingest_frame, interest_events, read_events, read_users
+from features.store.apply import StoreConfig
+from features.store.catalog import load_catalog, save_catalog
+from features.store.online import OnlineFeatureStore
+from features.store.runner import SyncRunner
+from features.store.sources import forget_world, remember_world
+from models.recommend.regions import ingest_regions
 from service.cli import app
-from service.cli.common import progress_bar, settings
-from service.cli.features import feature_client
+from service.cli.common import progress_bar, settings, store_runner
+from shopmode.errors import InvalidInput, NotFound
 
 _OPTION = {"events": "--events", "catalog": "--catalog", "users": "--users"}
 
@@ -61,22 +62,23 @@ def ingest(
         # Read and check every file before touching the store: nothing half-applied.
         product_table = Catalog.read(catalog) if catalog is not None else None
         event_table = read_events(events) if events is not None else None
-        user_table = read_table(users, field="users") if users is not None else None
+        user_table = read_users(users) if users is not None else None
         interests = (
             interest_events(user_table, source=str(users)) if user_table is not None else None
         )
     except InvalidInput as exc:
         raise _fail(exc.field, exc.message) from None
-    with feature_client(config) as client:
+    with store_runner(config) as runner:
         if product_table is not None:
-            store_catalog(client, product_table)
+            runner.run(save_catalog(product_table))
             typer.echo(f"catalog: stored {len(product_table):,} products")
         try:
-            known = product_table or load_catalog(client)
+            known = product_table or runner.run(load_catalog())
         except NotFound:
             raise _fail("catalog", "no catalog stored yet: pass --catalog FILE") from None
         store_config = StoreConfig.from_settings(config, log_live_events=False)
-        store = OnlineFeatureStore(client, known, store_config)
+        store = OnlineFeatureStore(runner, known, store_config)
+        valid_events = None
         for what, frame in (("users", interests), ("events", event_table)):
             if frame is None:
                 continue
@@ -89,6 +91,23 @@ def ingest(
 
                 report = ingest_frame(store, frame, data_dir=config.data_dir, on_progress=advance)
             _print_report(what, report, time.perf_counter() - began)
+            if what == "events":
+                valid_events = report.valid
         if user_table is not None:
-            shoppers, regions = ingest_regions(client, user_table, event_table)
+            # Trending from the validated events: a file's cells may be text or out of range.
+            shoppers, regions = ingest_regions(runner, user_table, valid_events)
             typer.echo(f"regions: {shoppers:,} shoppers, trending sets for {regions} regions")
+        if events is not None:
+            _note_world(runner, events)
+
+
+def _note_world(runner: SyncRunner, events: Path) -> None:
+    """Events from a generated world's directory: remember it, so `shopmode evaluate` finds
+    the world's truth/ for its oracle. Events from elsewhere: the store's log is no longer
+    one world's alone, so forget it."""
+    world = events.resolve().parent
+    if (world / "truth").is_dir():
+        runner.run(remember_world(world))
+        typer.echo(f"world: {world} (its truth/ gives `shopmode evaluate` an oracle)")
+    else:
+        runner.run(forget_world())

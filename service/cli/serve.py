@@ -16,9 +16,9 @@ from service.embedded_redis import redis_url_for
 from service.settings import get_settings
 
 # One BLAS/OpenMP thread per worker: ~500-row predicts are faster single-threaded and
-# multi-threaded ones give p99 spikes (see DESIGN.md). Workers are fresh interpreters,
-# so setting these before they start pins them before numpy loads; the app also pins
-# the already-loaded libraries with threadpoolctl.
+# multi-threaded ones give p99 spikes (docs/architecture.md, "Numbers"). Workers are fresh
+# interpreters, so setting these before they start pins them before numpy loads; the app
+# also pins the already-loaded libraries with threadpoolctl.
 PINNED_THREADS = {
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",

@@ -8,22 +8,27 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import redis
-import redis.cluster
 import typer
 
-from features.catalog import Catalog, load_catalog
-from features.errors import InvalidInput, NotFound
-from features.event_log import read_event_log
-from features.ingest import interest_events, read_events
-from features.tables import read_table
-from models.cooccurrence import store_neighbours
-from models.registry import save_model, set_current
-from models.training import EventLog, TrainConfig, prepare, train_ranker
+from features.catalog import Catalog
+from features.ingest import read_events, read_interest_events
+from features.store.catalog import load_catalog
+from features.store.event_log import read_event_log
+from features.store.neighbours import save_neighbours
+from features.store.runner import SyncRunner
+from models.ranking.ranker import OBJECTIVES
+from models.ranking.registry import save_model, set_current
+from models.ranking.training import (
+    DEFAULT_OBJECTIVE,
+    EventLog,
+    TrainConfig,
+    prepare,
+    train_ranker,
+)
 from service.cli import app
-from service.cli.common import progress_bar, settings
-from service.cli.features import feature_client
+from service.cli.common import progress_bar, settings, store_runner
 from service.settings import Settings
+from shopmode.errors import InvalidInput, NotFound
 
 _OPTION = {
     "events": "--events",
@@ -33,8 +38,8 @@ _OPTION = {
     "test_days": "--test-days",
     "max_decisions": "--max-decisions",
     "max_iter": "--max-iter",
+    "objective": "--objective",
 }
-Client = redis.Redis | redis.cluster.RedisCluster
 
 
 def fail(field: str | None, message: str) -> typer.Exit:
@@ -44,7 +49,7 @@ def fail(field: str | None, message: str) -> typer.Exit:
 
 
 def read_log(
-    client: Client,
+    store: SyncRunner,
     config: Settings,
     data: Path | None,
     events: Path | None,
@@ -64,7 +69,7 @@ def read_log(
         catalog_source = str(catalog.resolve())
     else:
         try:
-            products = load_catalog(client)
+            products = store.run(load_catalog())
         except NotFound as exc:
             raise InvalidInput(str(exc), field="catalog") from None
         catalog_source = "store"
@@ -73,11 +78,11 @@ def read_log(
         events_source = str(events.resolve())
         data_dir = (data or events.parent).resolve()
     else:
-        frame = read_event_log(client, config.data_dir)
+        frame = read_event_log(store, config.data_dir)
         events_source = "store"
         data_dir = config.data_dir.resolve()
     if users is not None:
-        declared = interest_events(read_table(users, field="users"), source=str(users))
+        declared = read_interest_events(users)
         frame = pd.concat([declared, frame], ignore_index=True) if len(declared) else frame
     return EventLog(
         events=frame,
@@ -110,8 +115,15 @@ def train(
     ),
     max_iter: int = typer.Option(100, "--max-iter", help="Boosting rounds of the ranker."),
     seed: int = typer.Option(0, "--seed", help="Sampling and model seed."),
+    objective: str = typer.Option(
+        DEFAULT_OBJECTIVE,
+        "--objective",
+        help="pointwise (regression on graded gain) or lambdarank (LambdaMART per session).",
+    ),
 ) -> None:
     """Train a ranker on all but the last days of the log and make it the current model."""
+    if objective not in OBJECTIVES:
+        raise fail("objective", f"must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
     if test_days < 1:
         raise fail("test_days", "must be at least 1")
     if max_decisions < 100:
@@ -120,9 +132,9 @@ def train(
         raise fail("max_iter", "must be between 1 and 5000")
     config = settings()
     began = time.perf_counter()
-    with feature_client(config) as client:
+    with store_runner(config) as store:
         try:
-            log = read_log(client, config, data, events, catalog, users)
+            log = read_log(store, config, data, events, catalog, users)
             typer.echo(f"log: {len(log.events):,} events, {len(log.catalog):,} products")
             prepared = prepare(log, test_days)
             typer.echo(
@@ -138,6 +150,7 @@ def train(
                 trained = train_ranker(
                     prepared,
                     TrainConfig(
+                        objective=objective,
                         test_days=test_days,
                         max_train_decisions=max_decisions,
                         max_iter=max_iter,
@@ -150,11 +163,11 @@ def train(
         meta = save_model(config.models_dir, trained.estimator, trained.metadata)
         # Serving reads neighbours of recent products from Redis: built from the whole log.
         neighbours = prepared.cooccurrence.as_of(np.inf)
-        written = store_neighbours(client, log.catalog, neighbours)
-        set_current(client, config.models_dir, meta.version)
+        written = store.run(save_neighbours(neighbours.lists(log.catalog)))
+        set_current(store, config.models_dir, meta.version)
     metrics = meta.metrics
     typer.echo(
-        f"model {meta.version}: {int(metrics['train_rows']):,} rows from "
+        f"model {meta.version} ({objective}): {int(metrics['train_rows']):,} rows from "
         f"{int(metrics['train_decisions']):,} sessions, fit {metrics['fit_seconds']:.1f} s; "
         f"candidate recall {metrics['train_recall_all']:.3f} "
         f"(purchases {metrics['train_purchase_recall_all']:.3f}), "

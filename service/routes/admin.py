@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from features.errors import StoreUnavailable
 from service.deps import AdminCaller, StateDep
 from service.freshness import sync_model
 from service.schemas.health import ModelReloadPublic
+from shopmode.errors import StoreUnavailable
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 

@@ -6,15 +6,14 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, HTTPException, Request
-from redis.exceptions import RedisError
 from starlette.responses import Response
 
-from features.errors import InvalidInput, StoreUnavailable
-from features.events import parse_events
+from features.events.schema import parse_events
 from service.deps import EventWriter, StateDep
 from service.problems import FieldError, Problem, problem_response
 from service.schemas.events import EVENT_EXAMPLE, EventBatchPublic, EventCreate, EventResultPublic
 from service.served import count_attributed
+from shopmode.errors import InvalidInput, StoreUnavailable
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 
@@ -107,8 +106,8 @@ async def post_events(request: Request, caller: EventWriter, state: StateDep) ->
         raise
     attributed = 0
     try:
-        attributed = await count_attributed(state.redis, events)
-    except (RedisError, OSError):  # attribution is bookkeeping; the events are stored
+        attributed = await count_attributed(state.runner, events)
+    except StoreUnavailable:  # attribution is bookkeeping; the events are stored
         state.metrics.redis_errors.labels("attribute").inc()
     results = _results(rows, events, rejections, set(report.accepted_ids))
     body = EventBatchPublic(

@@ -8,11 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from features.errors import NotFound
 from service.deps import RecommendCaller, StateDep
 from service.problems import Problem
 from service.schemas.products import ProductPublic
 from service.snapshot import CatalogSnapshot
+from shopmode.errors import NotFound
 
 router = APIRouter(prefix="/v1/products", tags=["products"])
 

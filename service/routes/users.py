@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
-from features.errors import StoreUnavailable
 from service.deps import AdminCaller, RecommendCaller, StateDep
 from service.problems import Problem
 from service.recommending import recommend
@@ -18,6 +17,7 @@ from service.schemas.recommendations import (
     RecommendationCreate,
     RecommendationPublic,
 )
+from shopmode.errors import InvalidInput, StoreUnavailable
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 
@@ -80,7 +80,12 @@ async def get_recommendations(
                 for e in exc.errors()
             ]
         ) from None
-    return await recommend(state, request)
+    try:
+        return await recommend(state, request)
+    except InvalidInput as exc:  # a filter the catalog cannot meet: name the query parameter
+        if exc.field is None or not exc.field.startswith("context."):
+            raise
+        raise InvalidInput(exc.message, exc.field.removeprefix("context.")) from None
 
 
 @router.get(

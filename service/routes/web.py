@@ -20,14 +20,14 @@ from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 from starlette.responses import Response
 
-from features import keys
-from features.errors import StoreUnavailable
-from models.cold_start import region_of
+from features.store import keys
+from models.recommend.cold_start import region_of
 from service.auth import hash_api_key
 from service.deps import RecommendCaller, StateDep
 from service.problems import Problem
 from service.redis_link import AsyncRedis
 from service.settings import ApiKeySpec, Settings
+from shopmode.errors import StoreUnavailable
 
 router = APIRouter(tags=["shop page"])
 

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from features.events.rules import EventType
+
 EVENT_EXAMPLE: dict[str, Any] = {
     "event_id": "evt-7f3a",
     "user_id": "u-00042",
@@ -28,16 +30,10 @@ class EventCreate(BaseModel):
         "Omitted: derived from the content.",
     )
     user_id: str = Field(max_length=128)
-    type: Literal[
-        "impression",
-        "view",
-        "click",
-        "add_to_cart",
-        "purchase",
-        "search",
-        "follow_brand",
-        "like_category",
-    ]
+    type: str = Field(
+        json_schema_extra={"enum": [kind.value for kind in EventType]},
+        description="What happened.",
+    )
     product_id: str | None = Field(
         default=None, max_length=128, description="Required for product events."
     )

@@ -1,0 +1,131 @@
+"""The Redis key layout (documented in docs/redis-keys.md). Every key is built here.
+
+Ids are percent-escaped, so ``{``, ``}``, ``:``, ``*`` and ``%`` inside an id can neither
+change a key's hash slot nor be mistaken for a separator. A user's keys share the hash tag
+``{u:<id>}`` and so one Redis Cluster slot; each product and each category has its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import quote, unquote
+
+PREFIX = "shopmode:v1"
+_SAFE = " -._~@+=,!()&'/"
+# What quote() never changes (its always-safe ASCII set plus _SAFE): most ids.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~ @+=,!()&'/-]*")
+
+
+def escape(value: str) -> str:
+    """A readable, injective escape: ``Trail Running`` stays, ``a:b{c}`` → ``a%3Ab%7Bc%7D``."""
+    if _PLAIN.fullmatch(value):  # a plain id is its own escape; quote() costs ~4 µs
+        return value
+    return quote(value, safe=_SAFE)
+
+
+def unescape(value: str) -> str:
+    return unquote(value)
+
+
+def user_tag(user_id: str) -> str:
+    return f"{{u:{escape(user_id)}}}"
+
+
+def user_state(user_id: str) -> str:
+    """Hash: decayed sums, window buckets, interests, purchases, last event time."""
+    return f"{PREFIX}:{user_tag(user_id)}:state"
+
+
+def user_recent(user_id: str) -> str:
+    """Sorted set: interaction rank + product id → time of the latest interaction, capped."""
+    return f"{PREFIX}:{user_tag(user_id)}:recent"
+
+
+def user_seen(user_id: str) -> str:
+    """String: packed (event time, 8-byte digest of the event id) records, pruned to the
+    dedup horizon (see features/lua/user_apply.lua)."""
+    return f"{PREFIX}:{user_tag(user_id)}:seen"
+
+
+def user_keys(user_id: str) -> list[str]:
+    return [user_state(user_id), user_recent(user_id), user_seen(user_id)]
+
+
+def user_profile(user_id: str) -> str:
+    """Hash: what the users file says of a shopper (``region``; features.store.regions).
+    No TTL: reference data, replaced by the next users ingest."""
+    return f"{PREFIX}:{user_tag(user_id)}:profile"
+
+
+def region_trending(region: str) -> str:
+    """Sorted set: product → decayed interactions in that region (TTL 14d;
+    features.store.regions)."""
+    return f"{PREFIX}:{{r:{escape(region)}}}:trending"
+
+
+def product_stats(product_id: str) -> str:
+    """String: packed little-endian float64 log-sums (see features.definitions)."""
+    return f"{PREFIX}:{{p:{escape(product_id)}}}:stats"
+
+
+def product_cooc(product_id: str) -> str:
+    """Sorted set: neighbour product -> co-occurrence score (TTL 14d;
+    features.store.neighbours)."""
+    return f"{PREFIX}:{{p:{escape(product_id)}}}:cooc"
+
+
+def category_popular(category: str) -> str:
+    """Sorted set: product → log2 decayed popularity (a ranking valid at every time)."""
+    return f"{PREFIX}:{{c:{escape(category)}}}:popular"
+
+
+def all_popular() -> str:
+    return f"{PREFIX}:{{popular}}:all"
+
+
+def catalog() -> str:
+    """String: the catalog snapshot as Parquet bytes."""
+    return f"{PREFIX}:{{catalog}}:parquet"
+
+
+def event_stream() -> str:
+    """Stream: the live event log, capped (bulk ingests go to Parquet part files)."""
+    return f"{PREFIX}:{{events}}:live"
+
+
+def event_hash(event_id: str) -> bytes:
+    """A 64-bit digest of an event id: what the dedup set stores (ids may be 128 chars;
+    8 raw bytes keep a shopper's dedup set small, and a collision needs ~2^32 ids)."""
+    return hashlib.blake2b(event_id.encode(), digest_size=8).digest()
+
+
+def served_recommendation(recommendation_id: str) -> str:
+    """String (JSON): a served recommendation (user, products, model, time), for attributing
+    later events; TTL ``recommendation_ttl_seconds`` (features.store.served)."""
+    return f"{PREFIX}:{{r:{escape(recommendation_id)}}}:served"
+
+
+def explanation(backend_id: str, fingerprint: str) -> str:
+    """Hash: explanation mode (``llm``, ``best_of``) -> a grounded generated text for one
+    evidence pack (sha256 ``fingerprint``) by one LLM backend, or ``<mode>:rejected`` -> 1
+    when every text of that mode failed the grounding check; TTL
+    ``explanation_cache_ttl_s`` (owned by models.explain.cache)."""
+    return f"{PREFIX}:explain:{escape(backend_id)}:{fingerprint}"
+
+
+def model_current() -> str:
+    """String: the model version every service serves; no TTL (features.store.model_version)."""
+    return f"{PREFIX}:model:current"
+
+
+def rate_limit(identity: str, window: int) -> str:
+    """String: requests of one API key (or client address) in one minute window; TTL the
+    window (features.store.limits). The hash tag keeps an identity's windows together."""
+    return f"{PREFIX}:ratelimit:{{{escape(identity)}}}:{window}"
+
+
+def ingested_world() -> str:
+    """String: the directory of the generated world whose events were ingested, for the
+    evaluation's oracle; no TTL (features.store.sources)."""
+    return f"{PREFIX}:{{world}}:ingested"

@@ -1,0 +1,2 @@
+"""Evaluation: held-out metrics for the ranker beside baselines and the oracle, and the
+Markdown report."""

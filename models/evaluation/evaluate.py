@@ -1,0 +1,277 @@
+"""Held-out evaluation: the ranker against baselines and the oracle, on the same decisions.
+
+Every system ranks for the same held-out decisions (the last ``test_days`` of the log)
+with the same point-in-time inputs:
+
+- ``ranker``: candidates + the trained model (what the service serves);
+- ``challengers`` (optional): other rankers on the same candidates, e.g. one per training
+  objective (``models.ranking.objectives``), each reported under its own name;
+- ``popularity``: most popular products (14-day decayed engagement) as of the decision;
+- ``trending``: products whose last-day engagement outpaces their fortnight, then popular;
+- ``top_category``: the shopper's top categories by affinity, popular products within;
+- ``oracle``: the simulator's own expected gain for each product in the decision's
+  session (``world.engagement``): the shopper's tastes then, the session's intent and
+  query, and what the home and results pages would show, position bias included.
+  Synthetic worlds only; the upper reference for ``gap_closed``;
+- ``oracle_utility``: true utility at the decision, ignoring intent and exposure (a
+  "taste oracle": what knowing the shopper's tastes alone is worth).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from features.catalog import Catalog
+from features.events.rules import ENGAGEMENT_TYPES
+from models.evaluation.baselines import DEPTH, fill, oracle_rankings, pad, top_category_ranking
+from models.evaluation.calibration import calibration
+from models.evaluation.metrics import (
+    catalog_coverage,
+    hit_rate_at_k,
+    intra_list_diversity,
+    map_at_k,
+    ndcg_at_k,
+    novelty,
+    recall_at_k,
+)
+from models.ranking.decisions import DecisionPoints
+from models.ranking.features import group_columns
+from models.ranking.ranker import ShopRanker, one_thread
+from models.ranking.reasons import score_drops
+from models.ranking.registry import LoadedModel
+from models.ranking.training import Prepared, sample
+from models.ranking.training_set import RetrievalRecall
+from models.recommend.diversity import mmr_order
+from models.retrieval.candidates import candidates_for
+from world.truth import Truth
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+# The ranker re-ranked by MMR at these diversity settings (the request's `diversity`):
+# what spreading brands and categories costs in relevance, on the same decisions.
+DIVERSITY_SETTINGS = (0.1, 0.3, 0.6, 1.0)
+DIVERSITY_POOL = 60
+KS = (1, 3, 5, 10, 20, 50)
+HEADLINE = "ndcg@10"
+IMPORTANCE_DECISIONS = 300
+Advance = Callable[[int], None]
+
+
+@dataclass
+class SystemScores:
+    name: str
+    metrics: dict[str, float]
+    by_k: dict[str, dict[int, float]]
+
+
+@dataclass
+class Evaluation:
+    decisions: int
+    split_ts: float
+    systems: dict[str, SystemScores]
+    importance: dict[str, float] = field(default_factory=dict)
+    calibration: list[tuple[float, float, int]] = field(default_factory=list)
+    retrieval: dict[str, float] = field(default_factory=dict)
+
+    def gap_closed(self, oracle: str = "oracle") -> float | None:
+        """(ranker − popularity) / (oracle − popularity) on NDCG@10; None without an oracle."""
+        if oracle not in self.systems:
+            return None
+        values = {n: s.metrics[HEADLINE] for n, s in self.systems.items()}
+        gap = values[oracle] - values["popularity"]
+        return (values["ranker"] - values["popularity"]) / gap if gap > 0 else None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "decisions": self.decisions,
+            "split_ts": self.split_ts,
+            "systems": {n: s.metrics for n, s in self.systems.items()},
+            "by_k": {n: s.by_k for n, s in self.systems.items()},
+            "gap_closed": self.gap_closed(),
+            "gap_closed_vs_oracle_utility": self.gap_closed("oracle_utility"),
+            "ranker_vs_popularity": self.systems["ranker"].metrics[HEADLINE]
+            / max(self.systems["popularity"].metrics[HEADLINE], 1e-12),
+            "retrieval": self.retrieval,
+            "importance": self.importance,
+            "calibration": [
+                {"predicted": p, "actual": a, "count": c} for p, a, c in self.calibration
+            ],
+        }
+
+
+def score_ranked(
+    ranked: IntArray, truth: DecisionPoints, catalog: Catalog, popularity: FloatArray
+) -> SystemScores:
+    judgements = truth.truth
+    attributes = [np.asarray(catalog.category_code), np.asarray(catalog.brand_code)]
+    metrics = {
+        "ndcg@10": ndcg_at_k(ranked, judgements, 10),
+        "recall@10": recall_at_k(ranked, judgements, 10),
+        "recall@50": recall_at_k(ranked, judgements, 50),
+        "map@10": map_at_k(ranked, judgements, 10),
+        "hit_rate@10": hit_rate_at_k(ranked, judgements, 10),
+        "coverage@10": catalog_coverage(ranked, len(catalog), 10),
+        "diversity@10": intra_list_diversity(ranked, attributes, 10),
+        "novelty@10": novelty(ranked, popularity, 10),
+    }
+    by_k = {
+        "ndcg": {k: ndcg_at_k(ranked, judgements, k) for k in KS},
+        "recall": {k: recall_at_k(ranked, judgements, k) for k in KS},
+    }
+    return SystemScores(name="", metrics=metrics, by_k=by_k)
+
+
+def evaluate(
+    prepared: Prepared,
+    model: LoadedModel,
+    truth: Truth | None = None,
+    max_decisions: int = 5000,
+    seed: int = 0,
+    advance: Advance | None = None,
+    challengers: Mapping[str, ShopRanker] | None = None,
+) -> Evaluation:
+    """Every system on (a sample of) the held-out decisions."""
+    meta = model.metadata
+    groups = {k: list(v) for k, v in meta.feature_groups.items()}
+    return evaluate_estimator(
+        prepared,
+        model.estimator,
+        group_columns(meta.feature_names, groups),
+        np.asarray(meta.baseline, dtype=np.float64),
+        truth,
+        max_decisions,
+        seed,
+        advance,
+        challengers,
+    )
+
+
+def evaluate_estimator(
+    prepared: Prepared,
+    estimator: ShopRanker,
+    groups: dict[str, list[int]],
+    baseline: FloatArray,
+    truth: Truth | None = None,
+    max_decisions: int = 5000,
+    seed: int = 0,
+    advance: Advance | None = None,
+    challengers: Mapping[str, ShopRanker] | None = None,
+) -> Evaluation:
+    """``evaluate`` for an estimator not (yet) in the registry."""
+    # Hundreds of small scoring calls: threads cost more in wake-ups than they save.
+    with one_thread():
+        return _evaluate(
+            prepared,
+            estimator,
+            groups,
+            baseline,
+            truth,
+            max_decisions,
+            seed,
+            advance,
+            dict(challengers or {}),
+        )
+
+
+def _evaluate(
+    prepared: Prepared,
+    estimator: ShopRanker,
+    groups: dict[str, list[int]],
+    baseline: FloatArray,
+    truth: Truth | None,
+    max_decisions: int,
+    seed: int,
+    advance: Advance | None,
+    challengers: dict[str, ShopRanker],
+) -> Evaluation:
+    points = sample(prepared.test, max_decisions, seed)
+    catalog = prepared.log.catalog
+    lists: dict[str, list[IntArray]] = {
+        "ranker": [],
+        "popularity": [],
+        "trending": [],
+        "top_category": [],
+    }
+    for weight in DIVERSITY_SETTINGS:
+        lists[f"ranker_diversity_{weight}"] = []
+    for name in challengers:
+        lists[name] = []
+    recall = RetrievalRecall()
+    importance = dict.fromkeys(groups, 0.0)
+    predicted: list[FloatArray] = []
+    actual: list[FloatArray] = []
+    explained = 0
+    for inputs in prepared.replay(points):
+        snap = inputs.snapshot
+        found = candidates_for(inputs.signals, snap, inputs.neighbour_map(), inputs.query_scores)
+        items = points.truth.items[inputs.row]
+        gains = points.truth.gains[inputs.row]
+        recall.add(found, items, gains)
+        rows = prepared.features.rows(inputs.state, found, inputs.products, inputs.at)
+        scores = estimator.score_rows(rows)
+        order = np.argsort(-scores, kind="stable")
+        lists["ranker"].append(pad(found.products[order]))
+        for name, challenger in challengers.items():
+            theirs = np.argsort(-challenger.score_rows(rows), kind="stable")
+            lists[name].append(pad(found.products[theirs]))
+        pool = order[:DIVERSITY_POOL]
+        for weight in DIVERSITY_SETTINGS:
+            pooled = found.products[pool]
+            picked = mmr_order(
+                scores[pool],
+                catalog.category_code[pooled],
+                catalog.brand_code[pooled],
+                weight,
+                len(pool),
+            )
+            spread = np.concatenate([pooled[picked], found.products[order[len(pool) :]]])
+            lists[f"ranker_diversity_{weight}"].append(pad(spread))
+        lists["popularity"].append(pad(snap.by_popularity))
+        lists["trending"].append(fill(snap.by_trending[:DEPTH], snap))
+        lists["top_category"].append(top_category_ranking(inputs.signals, snap))
+        gain_of = dict(zip(items.tolist(), gains.tolist(), strict=True))
+        predicted.append(scores)
+        actual.append(np.array([gain_of.get(int(p), 0.0) for p in found.products]))
+        if explained < IMPORTANCE_DECISIONS and len(order):
+            top = order[:10]
+            for drops in score_drops(estimator, rows[top], scores[top], groups, baseline):
+                for d in drops:
+                    importance[d.group] += d.drop
+            explained += 1
+        if advance is not None:
+            advance(1)
+    ranked = {name: np.vstack(parts) for name, parts in lists.items()}
+    if truth is not None:
+        ranked.update(oracle_rankings(truth, points, catalog))
+    popularity = _training_popularity(prepared)
+    systems: dict[str, SystemScores] = {}
+    for name, matrix in ranked.items():
+        scores_ = score_ranked(matrix, points, catalog, popularity)
+        scores_.name = name
+        systems[name] = scores_
+    total = sum(importance.values()) or 1.0
+    return Evaluation(
+        decisions=len(points),
+        split_ts=prepared.split_ts,
+        systems=systems,
+        importance={k: v / total for k, v in sorted(importance.items(), key=lambda kv: -kv[1])},
+        calibration=calibration(np.concatenate(predicted), np.concatenate(actual)),
+        retrieval=recall.summary(),
+    )
+
+
+def _training_popularity(prepared: Prepared) -> FloatArray:
+    """Engagement counts per product before the split (for novelty)."""
+    events = prepared.engine.events_
+    engaged = events[
+        (events["ts"] < prepared.split_ts)
+        & events["type"].isin([kind.value for kind in ENGAGEMENT_TYPES])
+    ]
+    positions = prepared.log.catalog.index_of(engaged["product_id"].astype(str))
+    counts = np.bincount(positions[positions >= 0], minlength=len(prepared.log.catalog))
+    return counts.astype(np.float64)
