@@ -14,6 +14,8 @@ ARG PYTHON_IMAGE=python:3.11-slim
 FROM scratch AS host-wheels
 
 FROM ${PYTHON_IMAGE} AS build
+# Lets `make compose-clean` find this stage's image, which a build leaves untagged.
+LABEL org.shopmode.stage="build"
 
 # llama-cpp-python builds from source: portable flags, or it dies with "Illegal
 # instruction" on hosts whose CPU lacks what the build machine advertised.

@@ -55,11 +55,13 @@ bench-quick: setup
 compose-test: setup
 	PYTHON=$(BIN)/python scripts/compose-test.sh
 
-# The images compose-test built or made (the next run rebuilds them from scratch).
+# The images compose-test built or made, and the build stages it left untagged (the next
+# run makes them again).
 compose-clean:
-	ENGINE=$$(. scripts/container-lib.sh && container_engine) && \
+	bash -c '. scripts/container-lib.sh && ENGINE=$$(container_engine) || exit 0; \
 	  $$ENGINE rmi -f localhost/shopmode:compose-test localhost/shopmode-python:3.11-debian \
-	    localhost/shopmode-redis:7-debian localhost/shopmode-debian:bookworm 2>/dev/null || true
+	    localhost/shopmode-redis:7-debian localhost/shopmode-debian:bookworm; \
+	  $$ENGINE image prune -f --filter label=org.shopmode.stage=build || true'
 
 clean:
 	rm -rf $(VENV) .shopmode .pytest_cache .mypy_cache .ruff_cache

@@ -108,8 +108,13 @@ bases_s=$SECONDS
 say "building $IMAGE on $SHOPMODE_PYTHON_IMAGE"
 host_wheels
 build_args "$work/host"
+previous=$("$ENGINE" image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 engine_build --build-arg "PYTHON_IMAGE=$SHOPMODE_PYTHON_IMAGE" \
     --build-context "host-wheels=$work/wheels" -t "$IMAGE" .
+# The image this build replaced (about 1 GB) is of no further use.
+if [ -n "$previous" ] && [ "$previous" != "$("$ENGINE" image inspect --format '{{.Id}}' "$IMAGE")" ]; then
+    "$ENGINE" rmi "$previous" >/dev/null 2>&1 || true
+fi
 build_s=$((SECONDS - bases_s))
 "$ENGINE" images --filter reference="$IMAGE" --filter reference="$SHOPMODE_REDIS_IMAGE"
 
