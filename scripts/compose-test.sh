@@ -84,15 +84,15 @@ free_port() {
 }
 
 cleanup() {
-    local label="label=com.docker.compose.project=$PROJECT" ids
+    local label="label=com.docker.compose.project=$PROJECT" ids=()
     if [ ${#COMPOSE[@]} -gt 0 ]; then
-        ids=$("$ENGINE" ps -a -q --filter "$label" 2>/dev/null || true)
-        [ -z "$ids" ] || "$ENGINE" rm -f -v $ids >/dev/null 2>&1 || true
+        mapfile -t ids < <("$ENGINE" ps -a -q --filter "$label" 2>/dev/null)
+        [ ${#ids[@]} = 0 ] || "$ENGINE" rm -f -v "${ids[@]}" >/dev/null 2>&1 || true
         "${COMPOSE[@]}" -p "$PROJECT" -f docker-compose.yml down -v >/dev/null 2>&1 || true
-        ids=$("$ENGINE" volume ls -q --filter "$label" 2>/dev/null || true)
-        [ -z "$ids" ] || "$ENGINE" volume rm -f $ids >/dev/null 2>&1 || true
-        ids=$("$ENGINE" network ls -q --filter "$label" 2>/dev/null || true)
-        [ -z "$ids" ] || "$ENGINE" network rm $ids >/dev/null 2>&1 || true
+        mapfile -t ids < <("$ENGINE" volume ls -q --filter "$label" 2>/dev/null)
+        [ ${#ids[@]} = 0 ] || "$ENGINE" volume rm -f "${ids[@]}" >/dev/null 2>&1 || true
+        mapfile -t ids < <("$ENGINE" network ls -q --filter "$label" 2>/dev/null)
+        [ ${#ids[@]} = 0 ] || "$ENGINE" network rm "${ids[@]}" >/dev/null 2>&1 || true
     fi
     rm -rf "$work"
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/local-images.sh and scripts/compose-test.sh (sourced, not run).
 #
 # Picks the container engine (a Docker daemon that answers, else podman), gives podman the

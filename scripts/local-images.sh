@@ -58,12 +58,14 @@ EOF
 
 debian_image() {
     local mirror security
-    mirror=$(cat "$host_config/debian-mirror" 2>/dev/null || echo http://deb.debian.org/debian/)
+    mirror=$(cat "$host_config/debian-mirror" 2>/dev/null || true)
     security=$(cat "$host_config/debian-security-mirror" 2>/dev/null || true)
     root=$(mktemp -d /var/tmp/shopmode-debootstrap.XXXXXX)
-    say "debootstrap bookworm from $mirror"
-    debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1 \
+    say "debootstrap bookworm from ${mirror:-the default mirror}"
+    # An empty mirror argument is no argument: debootstrap then picks its own default.
+    debootstrap --variant=minbase bookworm "$root" ${mirror:+"$mirror"} >"$root.log" 2>&1 \
         || { tail -20 "$root.log"; return 1; }
+    mirror=$(awk '/^deb /{print $2; exit}' "$root/etc/apt/sources.list")
     {
         echo "deb $mirror bookworm main"
         echo "deb $mirror bookworm-updates main"
