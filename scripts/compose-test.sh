@@ -67,7 +67,8 @@ choose_bases() {
     fi
     say "no public registry answers: bases made from this host's Debian mirror"
     command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
-    eval "$(ENGINE=$ENGINE scripts/local-images.sh "$work/host" | grep '^SHOPMODE_[A-Z_]*_IMAGE=')"
+    eval "$(ENGINE=$ENGINE scripts/local-images.sh "$work/host" | tee /dev/stderr \
+        | grep '^SHOPMODE_[A-Z_]*_IMAGE=')"
 }
 
 # The llama-cpp-python wheel the host's pip built (make setup): the image takes it instead
