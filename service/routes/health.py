@@ -26,11 +26,14 @@ async def readyz(state: StateDep) -> Response:
     redis_ok = await state.health.probe()
     model = state.models
     snapshot = state.snapshot
+    # The version answers are ranked by: a freshly loaded model serves only once the
+    # recommender around it is rebuilt, and readiness must not claim it any sooner.
+    serving = state.recommender.model if state.recommender is not None else model.loaded
     checks = {
         "redis": CheckPublic(ok=redis_ok, detail=state.health.last_error),
         "model": CheckPublic(
-            ok=model.loaded is not None,
-            detail=model.version or "no trained model: ranking is heuristic",
+            ok=serving is not None,
+            detail=serving.version if serving else "no trained model: ranking is heuristic",
         ),
         "catalog": CheckPublic(
             ok=snapshot is not None,
@@ -40,7 +43,7 @@ async def readyz(state: StateDep) -> Response:
     body = ReadinessPublic(
         ready=all(check.ok for check in checks.values()),
         checks=checks,
-        model_version=model.version,
+        model_version=serving.version if serving else None,
         model_error=model.last_error,
         explanations=state.llm_problem or state.explainer.backend.id,
     )
