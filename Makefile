@@ -59,7 +59,8 @@ compose-test: setup
 # run makes them again).
 compose-clean:
 	bash -c '. scripts/container-lib.sh && ENGINE=$$(container_engine) || exit 0; \
-	  $$ENGINE rmi -f localhost/shopmode:compose-test localhost/shopmode-python:3.11-debian \
+	  $$ENGINE rmi -f localhost/shopmode:compose-test localhost/shopmode-build:compose-test \
+	    localhost/shopmode-python:3.11-debian \
 	    localhost/shopmode-redis:7-debian localhost/shopmode-debian:bookworm; \
 	  $$ENGINE image prune -f --filter label=org.shopmode.stage=build || true'
 

@@ -20,6 +20,7 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-.venv/bin/python}
 IMAGE=${SHOPMODE_IMAGE:-localhost/shopmode:compose-test}
+BUILD_IMAGE=localhost/shopmode-build:compose-test
 PROJECT=shopmode-test-$$
 PUBLIC_PYTHON=docker.io/library/python:3.11-slim
 PUBLIC_REDIS=docker.io/library/redis:7-alpine
@@ -80,6 +81,23 @@ host_wheels() {
     echo "host wheels: $(ls "$work/wheels")"
 }
 
+image_id() {
+    "$ENGINE" image inspect --format '{{.Id}}' "$1" 2>/dev/null || true
+}
+
+# `replacing_build TAG [build flags]`: builds this tree as TAG, then removes the image TAG
+# named before if the build replaced it.
+replacing_build() {
+    local tag=$1 previous
+    shift
+    previous=$(image_id "$tag")
+    engine_build --build-arg "PYTHON_IMAGE=$SHOPMODE_PYTHON_IMAGE" \
+        --build-context "host-wheels=$work/wheels" -t "$tag" "$@" .
+    if [ -n "$previous" ] && [ "$previous" != "$(image_id "$tag")" ]; then
+        "$ENGINE" rmi "$previous" >/dev/null 2>&1 || true
+    fi
+}
+
 free_port() {
     "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -109,13 +127,10 @@ bases_s=$SECONDS
 say "building $IMAGE on $SHOPMODE_PYTHON_IMAGE"
 host_wheels
 build_args "$work/host"
-previous=$("$ENGINE" image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
-engine_build --build-arg "PYTHON_IMAGE=$SHOPMODE_PYTHON_IMAGE" \
-    --build-context "host-wheels=$work/wheels" -t "$IMAGE" .
-# The image this build replaced (about 1 GB) is of no further use.
-if [ -n "$previous" ] && [ "$previous" != "$("$ENGINE" image inspect --format '{{.Id}}' "$IMAGE")" ]; then
-    "$ENGINE" rmi "$previous" >/dev/null 2>&1 || true
-fi
+# The build stage is tagged too, so that what a new build replaces (about 1 GB each) can be
+# removed instead of piling up untagged.
+replacing_build "$BUILD_IMAGE" --target build
+replacing_build "$IMAGE"
 build_s=$((SECONDS - bases_s))
 "$ENGINE" images --filter reference="$IMAGE" --filter reference="$SHOPMODE_REDIS_IMAGE"
 
