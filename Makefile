@@ -11,7 +11,7 @@ export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
-.PHONY: setup demo test lint format bench bench-quick clean browser
+.PHONY: setup demo test lint format bench bench-quick clean browser compose-test compose-clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,20 @@ bench: setup
 
 bench-quick: setup
 	$(BIN)/python -m bench.run --quick
+
+# The demo compose stack built and run for real (Docker, or podman installed with apt when
+# no engine answers; see scripts/compose-test.sh). Leaves nothing running; keeps images.
+compose-test: setup
+	PYTHON=$(BIN)/python scripts/compose-test.sh
+
+# The images compose-test built or made, and the build stages it left untagged (the next
+# run makes them again).
+compose-clean:
+	bash -c '. scripts/container-lib.sh && ENGINE=$$(container_engine) || exit 0; \
+	  $$ENGINE rmi -f localhost/shopmode:compose-test localhost/shopmode-build:compose-test \
+	    localhost/shopmode-python:3.11-debian \
+	    localhost/shopmode-redis:7-debian localhost/shopmode-debian:bookworm; \
+	  $$ENGINE image prune -f --filter label=org.shopmode.stage=build || true'
 
 clean:
 	rm -rf $(VENV) .shopmode .pytest_cache .mypy_cache .ruff_cache

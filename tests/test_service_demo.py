@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from service.app import create_app
 from service.cli import app as cli
-from service.cli.demo import with_demo_key
+from service.cli.demo import demo_key, with_demo_key
 from service.settings import get_settings
 
 pytestmark = pytest.mark.slow
@@ -72,3 +72,19 @@ def test_demo_runs_once_then_skips_and_its_curl_call_works(
             "/v1/admin/models/reload", headers={"Authorization": f"Bearer {key.group(1)}"}
         )
         assert reload.status_code == 403
+
+
+def test_a_configured_demo_key_is_the_one_printed(
+    shopmode_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The compose stack's seed job runs the demo with the key its API serves the page with.
+    monkeypatch.setenv("SHOPMODE_DEMO_KEY", "sm_demo_from_the_environment")
+    get_settings.cache_clear()
+    assert demo_key(get_settings()) == "sm_demo_from_the_environment"
+    assert not (shopmode_home / "demo" / "api_key").exists()
+    monkeypatch.delenv("SHOPMODE_DEMO_KEY")
+    get_settings.cache_clear()
+    created = demo_key(get_settings())
+    assert created.startswith("sm_demo_")
+    assert created != "sm_demo_from_the_environment"
+    assert demo_key(get_settings()) == created

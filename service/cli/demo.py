@@ -164,7 +164,11 @@ def run_pipeline(
 
 
 def demo_key(settings: Settings) -> str:
-    """The demo's API key, created once and kept (owner-only) under SHOPMODE_HOME/demo."""
+    """The demo's API key: ``SHOPMODE_DEMO_KEY`` when set (the compose stack's seed job prints
+    the key its API serves), else one created once and kept (owner-only) under
+    SHOPMODE_HOME/demo."""
+    if settings.demo_key is not None:
+        return settings.demo_key.get_secret_value()
     path = demo_dir(settings) / "api_key"
     if path.exists():
         return path.read_text().strip()
