@@ -167,7 +167,7 @@ def _reads(client: redis.Redis, store: Any, events: pd.DataFrame, reads: int) ->
 
 
 def run(quick: bool) -> dict[str, Any]:
-    from service.embedded_redis import EmbeddedRedis
+    from service.runtime.embedded_redis import EmbeddedRedis
     from world.config import WorldConfig
     from world.generate import generate_world
 

@@ -77,7 +77,7 @@ def synthetic_catalog(products: int = PRODUCTS) -> Any:
 
 
 def service_env(redis_url: str, home: Path, scopes: list[str]) -> dict[str, str]:
-    from service.auth import hash_api_key
+    from service.edge.auth import hash_api_key
 
     keys = [{"name": "bench", "sha256": hash_api_key(BENCH_KEY), "scopes": scopes}]
     return {
@@ -182,7 +182,7 @@ def run(quick: bool) -> dict[str, Any]:
     from features.store.catalog import save_catalog
     from features.store.keys import event_stream
     from features.store.runner import SyncRunner
-    from service.embedded_redis import EmbeddedRedis, free_port
+    from service.runtime.embedded_redis import EmbeddedRedis, free_port
 
     duration, warmup, concurrency = (5.0, 1.0, 4) if quick else (20.0, 3.0, 4)
     with (

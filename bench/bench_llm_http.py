@@ -196,7 +196,7 @@ def run(
     quick: bool, shoppers: int | None = None, home: Path | None = None, redis_url: str | None = None
 ) -> dict[str, Any]:
     from bench.bench_service import prepare_world
-    from service.embedded_redis import EmbeddedRedis, free_port
+    from service.runtime.embedded_redis import EmbeddedRedis, free_port
 
     n = shoppers or (4 if quick else 12)
     with tempfile.TemporaryDirectory() as tmp:

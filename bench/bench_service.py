@@ -33,8 +33,8 @@ import httpx
 
 from bench.rank_stage import rank_stage, scoring_floor
 from bench.servers import uvicorn_server
-from service.auth import hash_api_key
-from service.embedded_redis import EmbeddedRedis, free_port
+from service.edge.auth import hash_api_key
+from service.runtime.embedded_redis import EmbeddedRedis, free_port
 
 RESULTS = Path(__file__).resolve().parent / "results" / "service.json"
 BENCH_KEY = "sm_bench_key"

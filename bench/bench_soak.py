@@ -166,7 +166,7 @@ def run(quick: bool) -> dict[str, Any]:
 
     from features.store.connect import sync_store
     from service.cli.demo import DemoPlan, generate_step, ingest_step, train_step
-    from service.embedded_redis import EmbeddedRedis, free_port
+    from service.runtime.embedded_redis import EmbeddedRedis, free_port
     from service.settings import get_settings
 
     duration = 45.0 if quick else 180.0

@@ -24,7 +24,8 @@ def floor_app() -> Any:
     from starlette.responses import Response
 
     from features.store import keys
-    from features.store.catalog import load_catalog_async
+    from features.store.catalog import load_catalog
+    from features.store.runner import AsyncRunner
 
     size = int(os.environ.get("BENCH_BODY_BYTES", "2000"))
     body = json.dumps({"items": "x" * max(0, size - 13)}).encode()
@@ -33,7 +34,7 @@ def floor_app() -> Any:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
-        catalog = await load_catalog_async(client)
+        catalog = await AsyncRunner(client).run(load_catalog(), offload=True)
         ids = catalog.product_ids[:FLOOR_PRODUCTS]
         product_keys.extend(keys.product_stats(str(p)) for p in ids)
         yield

@@ -1,5 +1,5 @@
 """Entry point for ASGI servers: ``uvicorn service.main:create_app --factory``."""
 
-from service.app import create_app
+from service.api.app import create_app
 
 __all__ = ["create_app"]

@@ -120,7 +120,7 @@ class Settings(BaseSettings):
         "token. `shopmode demo` turns it on.",
     )
 
-    # --- shopper tokens (service/tokens.py) -------------------------------------------
+    # --- shopper tokens (service/edge/tokens.py) -------------------------------------------
     token_secret: SecretStr | None = Field(
         default=None,
         description="HMAC secret that signs shopper tokens (32+ characters). Unset: one is "

@@ -14,7 +14,7 @@ import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
 
-from service.embedded_redis import EmbeddedRedis
+from service.runtime.embedded_redis import EmbeddedRedis
 
 SLOTS = 16_384
 MASTERS = 3

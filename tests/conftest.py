@@ -16,7 +16,7 @@ import redis
 # A 3-master Redis Cluster of real servers, and a store client over both topologies.
 from cluster import redis_cluster_url, store_client  # noqa: F401
 
-from service.embedded_redis import EmbeddedRedis
+from service.runtime.embedded_redis import EmbeddedRedis
 from service.settings import Settings
 
 
@@ -88,7 +88,7 @@ SERVICE_KEYS = {
 @pytest.fixture
 def service_settings(redis_url: str, tmp_path: Path) -> Callable[..., Settings]:
     """Build service ``Settings`` on the throwaway Redis with the three test keys."""
-    from service.auth import hash_api_key
+    from service.edge.auth import hash_api_key
 
     def make(**overrides: object) -> Settings:
         keys = [

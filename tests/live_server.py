@@ -27,8 +27,8 @@ from features.store.online import OnlineFeatureStore
 from models.ranking.features import RANKING_FEATURES, REASON_GROUPS
 from models.ranking.ranker import ShopRanker
 from models.ranking.registry import MODEL_FILE, save_model
-from service.auth import hash_api_key
-from service.embedded_redis import free_port
+from service.edge.auth import hash_api_key
+from service.runtime.embedded_redis import free_port
 from service.settings import Settings
 
 KEYS = {

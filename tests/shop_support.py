@@ -25,7 +25,7 @@ from models.ranking.registry import save_model, set_current
 from models.ranking.training import EventLog, TrainConfig, prepare, train_ranker
 from models.recommend.regions import ingest_regions
 from models.retrieval.cooccurrence import Neighbours
-from service.auth import hash_api_key
+from service.edge.auth import hash_api_key
 from service.settings import Settings
 from world.config import WorldConfig
 from world.generate import generate_world

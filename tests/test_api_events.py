@@ -10,7 +10,7 @@ import redis
 from catalogs import store_catalog, three_products
 from fastapi.testclient import TestClient
 
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 
 Bearer = Callable[[str], dict[str, str]]

@@ -20,7 +20,7 @@ from features.catalog import Catalog
 from features.events.schema import parse_events
 from features.store import keys
 from features.store.online import OnlineFeatureStore
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 
 Bearer = Callable[[str], dict[str, str]]

@@ -12,7 +12,7 @@ from catalogs import store_catalog, three_products
 from fastapi.testclient import TestClient
 
 from features.store import keys
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 
 DAY = 86_400

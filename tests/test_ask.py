@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from shop_support import DEMO_KEY, ShopWorld, bearer, build_shop, train_shop
 
-from service.app import create_app
+from service.api.app import create_app
 
 HEADERS = bearer(DEMO_KEY)
 
@@ -162,7 +162,7 @@ def test_explanations_mention_the_request_when_it_was_a_reason(
 def test_no_raw_request_words_reach_the_evidence_pack(shop: ShopWorld) -> None:
     from models.evidence import Evidence, Reason
     from models.intent import IntentVocabulary, parse_intent
-    from service.personal import explainable
+    from service.answers.personal import explainable
 
     catalog = shop.catalog
     titles = catalog.frame["title"]

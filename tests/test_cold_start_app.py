@@ -15,7 +15,7 @@ from shop_support import DEMO_KEY, ShopWorld, bearer, build_shop, train_shop
 
 from features.store.runner import SyncRunner
 from models.recommend.regions import ingest_regions
-from service.app import create_app
+from service.api.app import create_app
 
 HEADERS = bearer(DEMO_KEY)
 

@@ -20,10 +20,10 @@ import yaml
 from pydantic import AliasChoices
 from typer.testing import CliRunner
 
-from service.auth import KeyRing
+from service.api.routes.web import demo_key_specs
 from service.cli import app as cli
 from service.cli.demo import SIZES
-from service.routes.web import demo_key_specs
+from service.edge.auth import KeyRing
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,7 +23,7 @@ from models.explain import (
     cache_key,
     rejected_field,
 )
-from service.explaining import explainer_for
+from service.runtime.explaining import explainer_for
 from shopmode.errors import LLMUnavailable
 
 GOOD = "You follow Cedarwood, and this tent is trending in Tents."

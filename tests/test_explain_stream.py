@@ -23,7 +23,7 @@ from shop_support import ADMIN_KEY, DEMO_KEY, ShopWorld, bearer, build_shop, tra
 from features.store import keys
 from models.evidence import Evidence, Reason
 from models.explain import GroundingCheck, TemplateWriter, Vocabulary
-from service.app import create_app
+from service.api.app import create_app
 
 pytestmark = pytest.mark.llm
 WRITTEN = {"llm", "best_of"}

@@ -22,7 +22,7 @@ from live_server import seed_shop
 from models.evidence import Evidence, Reason
 from models.explain import Explainer, GroundingCheck, TemplateWriter, Vocabulary
 from models.explain.openai_compatible import OpenAICompatibleBackend
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 
 pytestmark = pytest.mark.fault

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from live_server import save_tiny_model, seed_shop
 
 from models.ranking.registry import CURRENT_KEY, METADATA_FILE, MODEL_FILE
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 
 pytestmark = pytest.mark.fault

@@ -20,7 +20,7 @@ import pytest
 import redis
 from live_server import auth, live_service, seed_shop, service_env, wait_for
 
-from service.embedded_redis import EmbeddedRedis, free_port
+from service.runtime.embedded_redis import EmbeddedRedis, free_port
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 

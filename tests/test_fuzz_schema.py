@@ -19,7 +19,7 @@ from live_server import auth, live_settings, save_tiny_model, seed_shop
 from schemathesis.python.asgi import shutdown_lifespans
 
 from models.ranking.registry import CURRENT_KEY
-from service.app import create_app
+from service.api.app import create_app
 
 pytestmark = pytest.mark.slow
 

@@ -22,12 +22,12 @@ from fastapi.testclient import TestClient
 from live_server import auth, live_settings, seed_shop
 
 from features.store import keys
-from service.app import create_app
+from service.api.app import create_app
 
 ESCAPED = r"[A-Za-z0-9 \-._~@+=,!()&'/%]+"  # features.store.keys.escape: nothing else survives
 DOC = Path(__file__).resolve().parents[1] / "docs" / "redis-keys.md"
 # Families whose owners document them next to the code (features/keys.py docstrings,
-# models/registry.py, service/limits.py) rather than in the table of docs/redis-keys.md.
+# models/registry.py, service/edge/limits.py) rather than in the table of docs/redis-keys.md.
 DOCUMENTED_IN_CODE = [
     "shopmode:v1:{u:<user>}:profile",
     "shopmode:v1:{r:<region>}:trending",

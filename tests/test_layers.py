@@ -31,7 +31,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("models.explain",),
     ("models.recommend",),
     ("models.evaluation",),
-    ("service",),
+    ("service.settings", "service.schemas"),
+    ("service.edge",),
+    ("service.runtime",),
+    ("service.answers",),
+    ("service.api", "service.cli"),
+    ("service.main",),
 )
 MAY_SEE_THE_TRUTH = ("world", "models.evaluation", "service.cli")
 

@@ -19,7 +19,7 @@ from redis.cluster import key_slot
 
 from features.store import keys
 from models.ranking.registry import CURRENT_KEY
-from service.app import create_app
+from service.api.app import create_app
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from service.app import create_app
+from service.api.app import create_app
 from service.cli import app as cli
 from service.cli.demo import demo_key, with_demo_key
 from service.settings import get_settings

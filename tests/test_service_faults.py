@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from features.catalog import Catalog
 from features.events.schema import parse_events
 from features.store.online import OnlineFeatureStore
-from service.app import create_app
-from service.embedded_redis import EmbeddedRedis, free_port
+from service.api.app import create_app
+from service.runtime.embedded_redis import EmbeddedRedis, free_port
 from service.settings import Settings
 
 pytestmark = pytest.mark.fault

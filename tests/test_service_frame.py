@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from live_server import save_tiny_model
 
 from models.ranking.registry import CURRENT_KEY, MODEL_FILE
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 
 Bearer = Callable[[str], dict[str, str]]

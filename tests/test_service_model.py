@@ -24,7 +24,7 @@ from features.store.runner import SyncRunner
 from models.ranking.registry import CURRENT_KEY, save_model, set_current
 from models.ranking.training import EventLog, TrainConfig, prepare, train_ranker
 from models.recommend.regions import ingest_regions
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 from world.config import WorldConfig
 from world.generate import generate_world

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.embedded_redis import free_port
+from service.runtime.embedded_redis import free_port
 
 pytestmark = pytest.mark.slow
 SHOPMODE = str(Path(sys.executable).parent / "shopmode")

@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from shop_support import ADMIN_KEY, DEMO_KEY, ShopWorld, bearer, build_shop
 
-from service.app import create_app
-from service.tokens import AUDIENCE, ISSUER, ShopperTokens, load_secret
+from service.api.app import create_app
+from service.edge.tokens import AUDIENCE, ISSUER, ShopperTokens, load_secret
 
 
 @pytest.fixture(scope="module")

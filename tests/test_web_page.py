@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from shop_support import ADMIN_KEY, DEMO_KEY, ShopWorld, bearer, build_shop
 
-from service.app import create_app
+from service.api.app import create_app
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +109,7 @@ def test_demo_key_can_recommend_and_send_events_but_never_admin(
 
 
 def test_demo_key_stays_narrow_even_if_configured_as_admin(shop: ShopWorld, tmp_path: Path) -> None:
-    from service.auth import hash_api_key
+    from service.edge.auth import hash_api_key
 
     risky = shop.settings(
         tmp_path,

@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from shop_support import ShopWorld, build_shop, train_shop
 
-from service.app import create_app
+from service.api.app import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -128,7 +128,7 @@ def explain_queue(backend_id: str, part: str) -> str:
 def explanation_page(recommendation_id: str) -> str:
     """String (JSON): the explanations a served page still waits for (evidence and job per
     item), read by its explanation stream; TTL ``explanation_page_ttl_s`` (owned by
-    service.explanation_pages)."""
+    service.runtime.explanation_pages)."""
     return f"{PREFIX}:{{r:{escape(recommendation_id)}}}:explain"
 
 

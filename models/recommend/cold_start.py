@@ -128,6 +128,6 @@ def cold_picks(
 
 
 async def region_of(client: AsyncClient, user_id: str) -> str | None:
-    """A shopper's region, for ``service.routes.web`` until it runs the store's
+    """A shopper's region, for ``service.api.routes.web`` until it runs the store's
     ``features.store.regions.region_of`` flow on the service's runner itself."""
     return await AsyncRunner(client).run(regions.region_of(user_id))

@@ -18,7 +18,7 @@ from rich.progress import (
 
 from features.store.connect import sync_store
 from features.store.runner import SyncRunner
-from service.embedded_redis import redis_url_for
+from service.runtime.embedded_redis import redis_url_for
 from service.settings import Settings, get_settings
 
 

@@ -32,8 +32,8 @@ from models.ranking.registry import list_versions
 from service.cli import app
 from service.cli.common import settings as current_settings
 from service.cli.common import store_runner
+from service.edge.tokens import ShopperTokens, load_secret
 from service.settings import Settings
-from service.tokens import ShopperTokens, load_secret
 from shopmode.errors import ShopmodeError
 
 Size = Literal["tiny", "small", "default"]
@@ -231,7 +231,7 @@ def demo(
         return
     import uvicorn
 
-    from service.app import create_app
+    from service.api.app import create_app
     from service.cli.serve import prepare_worker_environment
 
     prepare_worker_environment(1)

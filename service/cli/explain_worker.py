@@ -26,15 +26,15 @@ from models.explain import Explainer, build_backend
 from models.explain.worker import ExplainWorker
 from service.cli import app
 from service.cli.common import settings as current_settings
-from service.embedded_redis import redis_url_for
-from service.explaining import (
+from service.runtime.embedded_redis import redis_url_for
+from service.runtime.explaining import (
     WORKER_CACHE_TIMEOUT_S,
     explainer_for,
     follow_catalog_of,
     queue_for,
     worker_budget,
 )
-from service.redis_link import open_redis
+from service.runtime.redis_link import open_redis
 from service.settings import Settings
 from shopmode.errors import InvalidInput, ShopmodeError
 

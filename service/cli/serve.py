@@ -12,7 +12,7 @@ import typer
 
 from service.cli import app
 from service.cli.common import settings as current_settings
-from service.embedded_redis import redis_url_for
+from service.runtime.embedded_redis import redis_url_for
 from service.settings import get_settings
 
 # One BLAS/OpenMP thread per worker: ~500-row predicts are faster single-threaded and

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
-from service.deps import AdminCaller, RecommendCaller, StateDep, for_shopper
-from service.problems import Problem
-from service.recommending import recommend
+from service.answers.recommending import recommend
+from service.api.deps import AdminCaller, RecommendCaller, StateDep, for_shopper
+from service.edge.problems import Problem
 from service.schemas.recommendations import (
     ExplainMode,
     RecommendationContext,

@@ -23,11 +23,17 @@ from starlette.responses import Response
 
 from models.evidence import Explanation
 from models.explain.queue import job_id
-from service.deps import RecommendCaller, StateDep, for_shopper
-from service.explanation_pages import ItemUpdate, Page, PageItem, load_page, where_items_stand
-from service.problems import Problem
+from service.api.deps import RecommendCaller, StateDep, for_shopper
+from service.edge.problems import Problem
+from service.runtime.explanation_pages import (
+    ItemUpdate,
+    Page,
+    PageItem,
+    load_page,
+    where_items_stand,
+)
+from service.runtime.state import ServiceState
 from service.schemas.recommendations import ExplanationPublic
-from service.state import ServiceState
 from shopmode.errors import NotFound, StoreUnavailable
 
 router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])

@@ -13,16 +13,16 @@ import logging
 
 from features.catalog import Catalog
 from models.intent import IntentVocabulary, ProductFilter, parse_intent
-from service.fallback import popular_items
-from service.personal import personal_items
+from service.answers.fallback import popular_items
+from service.answers.personal import personal_items
+from service.answers.served import new_recommendation_id, record_served
+from service.answers.timing import Timer
+from service.runtime.state import ServiceState
 from service.schemas.recommendations import (
     RecommendationCreate,
     RecommendationPublic,
     RecommendedItemPublic,
 )
-from service.served import new_recommendation_id, record_served
-from service.state import ServiceState
-from service.timing import Timer
 from shopmode.errors import StoreUnavailable
 
 log = logging.getLogger("shopmode.service")

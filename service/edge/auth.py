@@ -5,7 +5,7 @@ key is hashed and compared with every configured digest by ``hmac.compare_digest
 the comparison takes the same time whether or not a prefix matches. No or unknown key:
 401 with ``WWW-Authenticate: Bearer``; a known key without the scope: 403.
 ``Settings.open_recommend`` lets the recommend scope through without a key (demos); it
-never opens ``events:write`` or ``admin``. A shopper token (``service.tokens``) is the
+never opens ``events:write`` or ``admin``. A shopper token (``service.edge.tokens``) is the
 other credential: a ``Principal`` bound to one ``shopper``, whom every route checks.
 """
 

@@ -9,15 +9,15 @@ from features.store.online import AsyncOnlineFeatureStore
 from features.store.runner import AsyncRunner
 from models.explain import Explainer
 from models.recommend.recommender import Recommender
-from service.auth import KeyRing
-from service.explaining import Explaining
-from service.limits import RateLimiter
-from service.metrics import ServiceMetrics
-from service.model_slot import ModelSlot
-from service.redis_link import AsyncRedis, RedisHealth
+from service.edge.auth import KeyRing
+from service.edge.limits import RateLimiter
+from service.edge.metrics import ServiceMetrics
+from service.edge.tokens import ShopperTokens
+from service.runtime.explaining import Explaining
+from service.runtime.model_slot import ModelSlot
+from service.runtime.redis_link import AsyncRedis, RedisHealth
+from service.runtime.snapshot import CatalogSnapshot
 from service.settings import Settings
-from service.snapshot import CatalogSnapshot
-from service.tokens import ShopperTokens
 
 
 @dataclass

@@ -11,8 +11,8 @@ from models.evidence import Evidence, Explanation
 from models.explain.template import TemplateWriter
 from models.intent import ProductFilter
 from models.recommend import reasons as why
+from service.runtime.snapshot import CatalogSnapshot, words
 from service.schemas.recommendations import ExplanationPublic, RecommendedItemPublic
-from service.snapshot import CatalogSnapshot, words
 
 _writer = TemplateWriter()
 

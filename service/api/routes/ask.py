@@ -14,9 +14,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.intent import MAX_QUERY_CHARS, Intent, IntentVocabulary, normalise, parse_intent
-from service.deps import RecommendCaller, StateDep, for_shopper
-from service.problems import Problem
-from service.recommending import recommend
+from service.answers.recommending import recommend
+from service.api.deps import RecommendCaller, StateDep, for_shopper
+from service.edge.problems import Problem
 from service.schemas.recommendations import (
     ExplainMode,
     RecommendationContext,

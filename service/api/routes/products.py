@@ -8,10 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from service.deps import RecommendCaller, StateDep
-from service.problems import Problem
+from service.api.deps import RecommendCaller, StateDep
+from service.edge.problems import Problem
+from service.runtime.snapshot import CatalogSnapshot
 from service.schemas.products import ProductPublic
-from service.snapshot import CatalogSnapshot
 from shopmode.errors import NotFound
 
 router = APIRouter(prefix="/v1/products", tags=["products"])

@@ -24,16 +24,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 from features.store.apply import StoreConfig
 from features.store.connect import close_async
 from features.store.runner import AsyncRunner
-from service.auth import KeyRing
-from service.embedded_redis import EmbeddedRedis
-from service.explaining import build_explaining
-from service.freshness import keep_fresh, refresh_snapshot, sync_model
-from service.limits import BodyLimitMiddleware, RateLimiter
-from service.metrics import MetricsMiddleware, ServiceMetrics
-from service.model_slot import ModelSlot
-from service.problems import Problem, document_problems, install_problem_handlers
-from service.redis_link import RedisHealth, open_redis
-from service.routes import (
+from service.api.routes import (
     admin,
     ask,
     events,
@@ -44,9 +35,18 @@ from service.routes import (
     users,
     web,
 )
+from service.edge.auth import KeyRing
+from service.edge.limits import BodyLimitMiddleware, RateLimiter
+from service.edge.metrics import MetricsMiddleware, ServiceMetrics
+from service.edge.problems import Problem, document_problems, install_problem_handlers
+from service.edge.tokens import ShopperTokens, load_secret
+from service.runtime.embedded_redis import EmbeddedRedis
+from service.runtime.explaining import build_explaining
+from service.runtime.freshness import keep_fresh, refresh_snapshot, sync_model
+from service.runtime.model_slot import ModelSlot
+from service.runtime.redis_link import RedisHealth, open_redis
+from service.runtime.state import ServiceState
 from service.settings import Settings, get_settings
-from service.state import ServiceState
-from service.tokens import ShopperTokens, load_secret
 
 log = logging.getLogger("shopmode.service")
 _FEED_BLOCK_S = 1.0
@@ -106,7 +106,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        gc.unfreeze()  # what service.freshness.settle_long_lived set aside is collectable again
+        gc.unfreeze()  # what freshness.settle_long_lived set aside is collectable again
         pinned.restore_original_limits()
         stop.set()
         # A job in mid-generation is not waited for: its lease runs out and another

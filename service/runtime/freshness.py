@@ -17,10 +17,10 @@ import time
 
 from features.store.online import AsyncOnlineFeatureStore
 from models.recommend.recommender import Recommender
-from service.explaining import follow_catalog
-from service.model_slot import SyncResult
-from service.snapshot import take_snapshot
-from service.state import ServiceState
+from service.runtime.explaining import follow_catalog
+from service.runtime.model_slot import SyncResult
+from service.runtime.snapshot import take_snapshot
+from service.runtime.state import ServiceState
 from shopmode.errors import ShopmodeError, StoreUnavailable
 
 log = logging.getLogger("shopmode.service")

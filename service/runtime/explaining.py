@@ -32,11 +32,11 @@ from models.explain import (
 )
 from models.explain.queue import ExplanationQueue, Request
 from models.explain.worker import ExplainWorker
-from service.explanation_feed import ExplanationFeed
-from service.explanation_pages import Page, PageItem, save_page, where_items_stand
-from service.redis_link import AsyncRedis
+from service.runtime.explanation_feed import ExplanationFeed
+from service.runtime.explanation_pages import Page, PageItem, save_page, where_items_stand
+from service.runtime.redis_link import AsyncRedis
+from service.runtime.snapshot import CatalogSnapshot
 from service.settings import Settings
-from service.snapshot import CatalogSnapshot
 from shopmode.errors import LLMUnavailable, StoreUnavailable
 
 log = logging.getLogger("shopmode.service")

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.responses import Response
 
-from service.deps import StateDep
+from service.api.deps import StateDep
 from service.schemas.health import CheckPublic, HealthPublic, ReadinessPublic
 
 router = APIRouter(tags=["operations"])

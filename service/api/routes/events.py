@@ -9,10 +9,10 @@ from fastapi import APIRouter, HTTPException, Request
 from starlette.responses import Response
 
 from features.events.schema import parse_events
-from service.deps import EventWriter, StateDep, refuse_others
-from service.problems import FieldError, Problem, problem_response
+from service.answers.served import count_attributed
+from service.api.deps import EventWriter, StateDep, refuse_others
+from service.edge.problems import FieldError, Problem, problem_response
 from service.schemas.events import EVENT_EXAMPLE, EventBatchPublic, EventCreate, EventResultPublic
-from service.served import count_attributed
 from shopmode.errors import InvalidInput, StoreUnavailable
 
 router = APIRouter(prefix="/v1/events", tags=["events"])

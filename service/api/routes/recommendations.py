@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.deps import RecommendCaller, StateDep, for_shopper
-from service.problems import Problem
-from service.recommending import recommend
+from service.answers.recommending import recommend
+from service.api.deps import RecommendCaller, StateDep, for_shopper
+from service.edge.problems import Problem
 from service.schemas.recommendations import RecommendationCreate, RecommendationPublic
 
 router = APIRouter(prefix="/v1/recommendations", tags=["recommendations"])

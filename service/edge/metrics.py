@@ -24,7 +24,7 @@ from prometheus_client import (
 from prometheus_client import multiprocess as prometheus_multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.problems import problem_response
+from service.edge.problems import problem_response
 
 log = logging.getLogger("shopmode.service")
 

@@ -1,7 +1,7 @@
 """The demo shop page at ``/`` and the two shopper-facing reads it needs.
 
 The page is static HTML, CSS and JavaScript calling the public API with a shopper token
-(``service.tokens``): whatever runs in the browser can act for that one shopper only.
+(``service.edge.tokens``): whatever runs in the browser can act for that one shopper only.
 With ``SHOPMODE_DEMO_PAGE`` the page plays the shop's backend of a demo without logins:
 it signs the visitor in as the shopper in ``?shopper=`` (a few to try are listed in the
 page), and switching shopper loads the page again for the other one. Without it the page
@@ -27,10 +27,10 @@ from starlette.responses import Response
 
 from features.store import keys
 from models.recommend.cold_start import region_of
-from service.auth import hash_api_key
-from service.deps import RecommendCaller, StateDep, for_shopper, no_shopper_tokens
-from service.problems import Problem
-from service.redis_link import AsyncRedis
+from service.api.deps import RecommendCaller, StateDep, for_shopper, no_shopper_tokens
+from service.edge.auth import hash_api_key
+from service.edge.problems import Problem
+from service.runtime.redis_link import AsyncRedis
 from service.settings import ApiKeySpec, Settings
 from shopmode.errors import InvalidInput, StoreUnavailable
 
@@ -60,7 +60,7 @@ def demo_key_specs(settings: Settings) -> tuple[ApiKeySpec, ...]:
 
 
 def _static(name: str) -> str:
-    return resources.files("service").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("service.api").joinpath("static", name).read_text(encoding="utf-8")
 
 
 @router.get("/", include_in_schema=False)

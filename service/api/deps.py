@@ -1,6 +1,6 @@
 """Dependencies for route functions, as ``Annotated`` aliases.
 
-A caller presents an API key or a shopper token (``service.tokens``) as
+A caller presents an API key or a shopper token (``service.edge.tokens``) as
 ``Authorization: Bearer``. A token is bound to one shopper: a route that acts for a
 shopper calls ``for_shopper(principal, user_id, field)``, a 403 naming the field when the
 token belongs to someone else.
@@ -14,11 +14,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from service.auth import Principal, anonymous
-from service.problems import FieldError, FieldProblem
+from service.edge.auth import Principal, anonymous
+from service.edge.problems import FieldError, FieldProblem
+from service.edge.tokens import TokenRejected, looks_like_token
+from service.runtime.state import ServiceState
 from service.settings import Scope, Settings
-from service.state import ServiceState
-from service.tokens import TokenRejected, looks_like_token
 
 _bearer = HTTPBearer(
     auto_error=False,

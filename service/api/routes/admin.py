@@ -7,9 +7,9 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from service.deps import AdminCaller, StateDep
-from service.freshness import sync_model
-from service.problems import Problem
+from service.api.deps import AdminCaller, StateDep
+from service.edge.problems import Problem
+from service.runtime.freshness import sync_model
 from service.schemas.health import ModelReloadPublic
 from shopmode.errors import StoreUnavailable
 

@@ -17,14 +17,14 @@ from models.recommend.cold_start import has_behaviour
 from models.recommend.exploration import ExplorationPolicy
 from models.recommend.request import Recommendations, RecommendContext
 from models.retrieval.cooccurrence import NEIGHBOURS
-from service.explaining import explain_items
+from service.answers.timing import Timer
+from service.runtime.explaining import explain_items
+from service.runtime.state import ServiceState
 from service.schemas.recommendations import (
     ExplanationPublic,
     RecommendationCreate,
     RecommendedItemPublic,
 )
-from service.state import ServiceState
-from service.timing import Timer
 from shopmode.errors import StoreUnavailable
 
 _REGION_TRENDING = 50

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from features.store.limits import count_request
 from features.store.runner import AsyncRunner
-from service.problems import FieldError, problem_response
+from service.edge.problems import FieldError, problem_response
 from shopmode.errors import StoreUnavailable
 
 log = logging.getLogger("shopmode.service")
