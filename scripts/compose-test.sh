@@ -144,7 +144,7 @@ export SHOPMODE_PYTHON_IMAGE SHOPMODE_REDIS_IMAGE
 export SHOPMODE_API_PORT=${SHOPMODE_API_PORT:-$(free_port)}
 export SHOPMODE_LLM_PORT=${SHOPMODE_LLM_PORT:-$(free_port)}
 # The api uses the llm profile's server, with time enough for it on a busy machine.
-export SHOPMODE_LLM_BACKEND=openai SHOPMODE_LLM_BUDGET_MS=60000 SHOPMODE_OPENAI_TIMEOUT_S=60
+export SHOPMODE_LLM_BACKEND=openai SHOPMODE_OPENAI_TIMEOUT_S=60
 export SHOPMODE_DEMO_SIZE=${SHOPMODE_DEMO_SIZE:-default}
 "$PYTHON" -m pytest -p no:cacheprovider -m compose -v tests/test_compose_stack.py
 stack_s=$((SECONDS - bases_s - build_s))
