@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -118,9 +119,15 @@ def test_recommendations_with_the_shipped_key(api: httpx.Client, shopper: str) -
     for item in body["items"]:
         assert item["reasons"], item
         assert item["explanation"]["source"] == "template"
-    page = api.get("/")
+    # The shop page never holds an API key: it signs the visitor in as one shopper.
+    page = api.get("/", params={"shopper": shopper})
     assert page.status_code == 200
-    assert DEMO_KEY in page.text
+    assert DEMO_KEY not in page.text
+    token = re.search(r'<meta name="shopmode-token" content="([^"]+)">', page.text)
+    assert token is not None, "the demo page carries a shopper token"
+    bearer = {"Authorization": f"Bearer {token.group(1)}"}
+    assert api.get(f"/v1/users/{shopper}/profile", headers=bearer).status_code == 200
+    assert api.get("/v1/users/someone-else/profile", headers=bearer).status_code == 403
 
 
 def test_bad_requests_are_refused_with_the_field_named(api: httpx.Client) -> None:
