@@ -93,9 +93,18 @@ class Prepared:
 
 def fingerprint(events: pd.DataFrame) -> str:
     """sha256 over the event ids and times, order-independent: the same log, the same print."""
+    return fingerprint_of([event_hashes(events)])
+
+
+def event_hashes(events: pd.DataFrame) -> npt.NDArray[np.uint64]:
+    """One hash per event; ``fingerprint_of`` the hashes of a log's parts is its print."""
     ids = pd.util.hash_pandas_object(events["event_id"].astype(str), index=False).to_numpy()
     ts = pd.util.hash_pandas_object(events["ts"].astype(np.float64), index=False).to_numpy()
-    combined = np.sort(ids ^ (ts * np.uint64(0x9E3779B97F4A7C15)))
+    return np.asarray(ids ^ (ts * np.uint64(0x9E3779B97F4A7C15)), dtype=np.uint64)
+
+
+def fingerprint_of(parts: list[npt.NDArray[np.uint64]]) -> str:
+    combined = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
     return hashlib.sha256(combined.tobytes()).hexdigest()
 
 
@@ -182,13 +191,18 @@ def training_rows(
         seed=config.seed,
         progress=advance,
     )
+    check_rows(training)
+    return training
+
+
+def check_rows(training: TrainingSet) -> None:
+    """``DataTooSmall`` when too few candidates were engaged with to learn a ranking."""
     if int((training.y > 0).sum()) < 20:
         raise DataTooSmall(
             f"only {int((training.y > 0).sum())} engaged candidates in the training days; "
             "the log is too small to learn a ranking",
             field="events",
         )
-    return training
 
 
 def fit_ranker(training: TrainingSet, config: TrainConfig) -> ShopRanker:
@@ -213,33 +227,56 @@ def train_ranker(
     start = time.perf_counter()
     training = training_rows(prepared, config, progress)
     build_seconds = time.perf_counter() - start
+    return model_from_rows(
+        training,
+        config,
+        log=prepared.log,
+        split_ts=prepared.split_ts,
+        seconds={**prepared.seconds, "build": build_seconds},
+        data_fingerprint=fingerprint(prepared.log.events),
+        progress=progress,
+    )
+
+
+def model_from_rows(
+    training: TrainingSet,
+    config: TrainConfig,
+    *,
+    log: EventLog,
+    split_ts: float,
+    seconds: dict[str, float],
+    data_fingerprint: str,
+    progress: Stage | None = None,
+) -> TrainedModel:
+    """Fit on built rows; metadata (sources, timings as ``<stage>_seconds``) for the registry.
+
+    ``log`` names the sources; its ``events`` are not read (``data_fingerprint`` is given).
+    """
     fit_step = progress("fitting ranker", 1) if progress else None
     start = time.perf_counter()
     estimator = fit_ranker(training, config)
     fit_seconds = time.perf_counter() - start
     if fit_step:
         fit_step(1)
-    log = prepared.log
     recall = training.recall.summary()
     metrics: dict[str, float] = {
         "train_decisions": float(training.recall.decisions),
         "train_rows": float(len(training)),
         "train_positive_rows": float((training.y > 0).sum()),
-        "build_seconds": build_seconds,
         "fit_seconds": fit_seconds,
         **{f"train_{k}": v for k, v in recall.items()},
-        **{f"{k}_seconds": v for k, v in prepared.seconds.items()},
+        **{f"{k}_seconds": v for k, v in seconds.items()},
     }
     metadata: dict[str, Any] = {
         "created_at": time.time(),
         "feature_names": list(RANKING_FEATURES),
         "feature_groups": {k: list(v) for k, v in REASON_GROUPS.items()},
         "baseline": population_baseline(training).tolist(),
-        "data_fingerprint": fingerprint(log.events),
+        "data_fingerprint": data_fingerprint,
         "data_dir": str(log.data_dir) if log.data_dir is not None else None,
         "events_source": log.events_source,
         "catalog_source": log.catalog_source,
-        "split_ts": prepared.split_ts,
+        "split_ts": split_ts,
         "test_days": config.test_days,
         "metrics": metrics,
         "params": {**estimator.get_params(), "negatives": config.negatives},

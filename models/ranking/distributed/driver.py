@@ -1,0 +1,204 @@
+"""Training with the point-in-time training set built on a Dask cluster.
+
+The driver (the ``shopmode train`` process) never holds the event log when it is
+Parquet: workers split it into shopper parts, replay each part, and send back only what
+the global inputs need and, at the end, their training rows. The sampled training set
+(at most ``max_train_decisions`` decisions × (positives + ``negatives``) rows, ~20 MB at
+the defaults) is gathered and fitted on the driver by the same ``fit_ranker`` as the
+single-process path: the sample, not the log, bounds its size, so a distributed
+booster would only add network rounds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from distributed import Client, Future, as_completed
+
+from features.catalog import Catalog
+from models.ranking.decisions import split_decisions, split_time
+from models.ranking.distributed.cluster import worker_count
+from models.ranking.distributed.global_inputs import (
+    NeighbourTimeline,
+    concat_sets,
+    days_of,
+    merge_cooccurrence,
+    merge_points,
+    neighbours_on,
+)
+from models.ranking.distributed.partitions import (
+    chunks_of,
+    shopper_part,
+    split_file_chunk,
+    write_chunk,
+)
+from models.ranking.distributed.shopper_parts import (
+    open_part,
+    part_rows,
+    sum_product_hours,
+    summary_of,
+)
+from models.ranking.training import (
+    EventLog,
+    Stage,
+    TrainConfig,
+    TrainedModel,
+    check_rows,
+    fingerprint_of,
+    model_from_rows,
+    sample,
+)
+from models.retrieval.cooccurrence import CooccurrenceLog
+from models.retrieval.text_match import QueryIndex
+
+
+@dataclass(frozen=True)
+class DaskLog:
+    """A log for the cluster: a Parquet file the workers read (``events_path``) or a frame
+    the driver already holds (``frame``: CSV, JSON Lines, the store's log), with the
+    users file's declared interests (``declared``) ahead of it, as ``read_log`` puts them."""
+
+    catalog: Catalog
+    events_path: Path | None = None
+    frame: pd.DataFrame | None = None
+    declared: pd.DataFrame | None = None
+    data_dir: Path | None = None
+    events_source: str | None = None
+    catalog_source: str | None = None
+
+
+@dataclass(frozen=True)
+class DaskTrained:
+    model: TrainedModel
+    cooccurrence: CooccurrenceLog
+    train_decisions: int
+    test_decisions: int
+
+
+@contextmanager
+def _timed(seconds: dict[str, float], name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    seconds[name] = time.perf_counter() - start
+
+
+def _wait_all(futures: list[Future[Any]], advance: Callable[[int], None] | None) -> list[Any]:
+    for _ in as_completed(futures):
+        if advance is not None:
+            advance(1)
+    return list(futures[0].client.gather(futures)) if futures else []
+
+
+def partition_log(client: Client, log: DaskLog, root: Path, parts: int) -> int:
+    """The log written under ``root`` as ``parts`` shopper parts; the number of chunks."""
+    chunk = 0
+    if log.declared is not None and len(log.declared):
+        write_chunk(log.declared, root, chunk, parts)
+        chunk += 1
+    if log.frame is not None:
+        write_chunk(log.frame, root, chunk, parts)
+        return chunk + 1
+    if log.events_path is None:
+        raise ValueError("a DaskLog needs events_path or frame")
+    futures = [
+        client.submit(split_file_chunk, log.events_path, groups, root, chunk + i, parts, pure=False)
+        for i, groups in enumerate(chunks_of(log.events_path))
+    ]
+    client.gather(futures)
+    return chunk + len(futures)
+
+
+def train_on_dask(
+    client: Client,
+    log: DaskLog,
+    config: TrainConfig,
+    work_dir: Path,
+    parts: int,
+    progress: Stage | None = None,
+) -> DaskTrained:
+    """Train as ``train_ranker`` does, the training set built by ``client``'s workers."""
+    seconds: dict[str, float] = {}
+    root = work_dir / "shopper-parts"
+    with _timed(seconds, "dask_partition"):
+        partition_log(client, log, root, parts)
+    with _timed(seconds, "dask_scan"):
+        catalog = client.scatter(log.catalog, broadcast=True)
+        opened = [
+            client.submit(open_part, root, p, catalog, pure=False, key=f"shopper-part-{p}")
+            for p in range(parts)
+        ]
+        advance = progress("replaying shopper parts", parts) if progress else None
+        summaries = _wait_all([client.submit(summary_of, f) for f in opened], advance)
+    with _timed(seconds, "dask_global"):
+        first = min(s.first_ts for s in summaries)
+        last = max(s.last_ts for s in summaries)
+        span = pd.DataFrame({"ts": [first, last] if np.isfinite(first) else []})
+        split_ts = split_time(span, config.test_days)
+        train, test = split_decisions(merge_points([s.points for s in summaries]), split_ts)
+        sampled = sample(train, config.max_train_decisions, config.seed)
+        cooccurrence = merge_cooccurrence([s.cooccurrence for s in summaries])
+        hours = client.scatter(
+            sum_product_hours([s.product_hours for s in summaries]), broadcast=True
+        )
+        pairs = client.scatter(cooccurrence, broadcast=True)
+        days = [float(d) for d in days_of(sampled)]
+        found = [client.submit(neighbours_on, pairs, day) for day in days]
+        timeline = client.submit(NeighbourTimeline.of, len(log.catalog), days, *found)
+        query_index = client.submit(QueryIndex, catalog)
+        data_fingerprint = fingerprint_of([s.hashes for s in summaries])
+    with _timed(seconds, "dask_build"):
+        owner = shopper_part(pd.Series(sampled.user_id, dtype=object), parts)
+        tasks = []
+        for p in range(parts):
+            rows = np.flatnonzero(owner == p).astype(np.int64)
+            if len(rows):
+                tasks.append(
+                    client.submit(
+                        part_rows,
+                        opened[p],
+                        sampled.subset(rows),
+                        rows,
+                        hours,
+                        timeline,
+                        query_index,
+                        config.negatives,
+                        config.seed,
+                        pure=False,
+                    )
+                )
+        advance = progress("building training set", len(tasks)) if progress else None
+        training = concat_sets(_wait_all(tasks, advance))
+        check_rows(training)
+    del opened, tasks, found, timeline, hours, pairs, query_index, catalog
+    source = EventLog(
+        events=pd.DataFrame(),
+        catalog=log.catalog,
+        data_dir=log.data_dir,
+        events_source=log.events_source,
+        catalog_source=log.catalog_source,
+    )
+    model = model_from_rows(
+        training,
+        config,
+        log=source,
+        split_ts=split_ts,
+        seconds=seconds,
+        data_fingerprint=data_fingerprint,
+        progress=progress,
+    )
+    # Where the rows were built (the fit is always on the driver).
+    model.metadata["metrics"]["dask_workers"] = float(worker_count(client))
+    model.metadata["metrics"]["dask_parts"] = float(parts)
+    return DaskTrained(
+        model=model,
+        cooccurrence=cooccurrence,
+        train_decisions=len(train),
+        test_decisions=len(test),
+    )

@@ -1,0 +1,186 @@
+"""What runs on a worker for one shopper part: the offline engine over the part's events,
+the part's contribution to the global inputs, and its rows of the training set.
+
+``ShopperPart`` stays on the worker that built it (its engine is most of the memory);
+the driver gathers only its ``PartSummary``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from features.catalog import Catalog
+from features.folds import log_sum
+from features.offline import OfflineFeatureEngine
+from features.state import N_SLOTS, ProductFeatures
+from models.ranking.decisions import DecisionPoints, decision_points
+from models.ranking.distributed.partitions import read_part
+from models.ranking.features import RankingFeatures
+from models.ranking.judgements import Judgements
+from models.ranking.replay import PRODUCT_SNAPSHOT_SECONDS, Replay
+from models.ranking.training import event_hashes
+from models.ranking.training_set import TrainingSet, build_training_set
+from models.retrieval.cooccurrence import CooccurrenceLog
+from models.retrieval.text_match import QueryIndex
+
+IntArray = npt.NDArray[np.int64]
+
+
+def product_hours(engine: OfflineFeatureEngine) -> pd.DataFrame:
+    """The engine's product contributions summed per (hour, product, slot).
+
+    Columns ``start`` (the hour's first second), ``position``, ``slot``, ``exponent``.
+    A snapshot just before an hour mark is the sum of every earlier hour: these sums from
+    all parts, summed again, are the global product snapshots.
+    """
+    c = engine.contributions_.products
+    ts = engine.events_["ts"].to_numpy(np.float64)[c["row"].to_numpy()]
+    frame = pd.DataFrame(
+        {
+            "start": np.floor(ts / PRODUCT_SNAPSHOT_SECONDS) * PRODUCT_SNAPSHOT_SECONDS,
+            "position": engine.catalog.index_of(c["product_id"].to_numpy(dtype=object)),
+            "slot": c["slot"].to_numpy(np.int64),
+            "exponent": c["exponent"].to_numpy(np.float64),
+        }
+    )
+    return frame[frame["position"] >= 0].reset_index(drop=True)
+
+
+def sum_product_hours(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Hourly product sums from several parts as one table, sorted by hour."""
+    merged = pd.concat(frames, ignore_index=True)
+    summed = log_sum(merged, ["start", "position", "slot"])
+    return summed.sort_values("start", kind="stable").reset_index(drop=True)
+
+
+class ShopperEngine(OfflineFeatureEngine):
+    """The offline engine over one part's shoppers; product features, which need every
+    shopper, come from the global hourly sums (``hours``) once they are known."""
+
+    hours: pd.DataFrame | None = None
+
+    def with_hours(self, hours: pd.DataFrame) -> ShopperEngine:
+        view = copy.copy(self)
+        view.hours = hours
+        return view
+
+    def product_features_at(self, times: np.ndarray) -> Iterator[ProductFeatures]:
+        """Product features just before each hour mark in ``times`` (what ``Replay`` asks)."""
+        if self.hours is None:
+            yield from super().product_features_at(times)
+            return
+        start = self.hours["start"].to_numpy(np.float64)
+        positions = self.hours["position"].to_numpy(np.int64)
+        slots = self.hours["slot"].to_numpy(np.int64)
+        exponents = self.hours["exponent"].to_numpy(np.float64)
+        log_sums = np.full((len(self.catalog), N_SLOTS), -np.inf)
+        done = 0
+        for at in np.asarray(times, dtype=np.float64):
+            stop = int(np.searchsorted(start, at, side="right"))
+            if stop > done:
+                np.logaddexp2.at(
+                    log_sums, (positions[done:stop], slots[done:stop]), exponents[done:stop]
+                )
+                done = stop
+            yield ProductFeatures(
+                at=float(at), positions=np.arange(len(self.catalog)), log_sums=log_sums.copy()
+            )
+
+
+@dataclass(frozen=True)
+class PartSummary:
+    """What the driver needs from a part to compute the global inputs."""
+
+    part: int
+    events: int
+    first_ts: float
+    last_ts: float
+    hashes: npt.NDArray[np.uint64]
+    points: DecisionPoints
+    cooccurrence: CooccurrenceLog
+    product_hours: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class ShopperPart:
+    part: int
+    engine: ShopperEngine | None
+    summary: PartSummary
+
+
+def empty_points() -> DecisionPoints:
+    return DecisionPoints(
+        user_id=np.zeros(0, dtype=object),
+        ts=np.zeros(0),
+        query=[],
+        truth=Judgements(items=[], gains=[]),
+    )
+
+
+def no_pairs(n_products: int) -> CooccurrenceLog:
+    nothing = np.zeros(0)
+    return CooccurrenceLog(
+        n_products, nothing.astype(np.int64), nothing.astype(np.int64), nothing, nothing
+    )
+
+
+def open_part(root: Path, part: int, catalog: Catalog) -> ShopperPart:
+    """A worker task: the part's events read, replayable, and summarised."""
+    raw = read_part(root, part)
+    if raw.empty:
+        summary = PartSummary(
+            part=part,
+            events=0,
+            first_ts=np.inf,
+            last_ts=-np.inf,
+            hashes=np.zeros(0, dtype=np.uint64),
+            points=empty_points(),
+            cooccurrence=no_pairs(len(catalog)),
+            product_hours=pd.DataFrame(columns=["start", "position", "slot", "exponent"]),
+        )
+        return ShopperPart(part=part, engine=None, summary=summary)
+    engine = ShopperEngine(raw, catalog)
+    summary = PartSummary(
+        part=part,
+        events=len(raw),
+        first_ts=float(raw["ts"].min()),
+        last_ts=float(raw["ts"].max()),
+        hashes=event_hashes(raw),
+        points=decision_points(engine.events_, catalog),
+        cooccurrence=CooccurrenceLog.from_events(engine.events_, catalog),
+        product_hours=product_hours(engine),
+    )
+    return ShopperPart(part=part, engine=engine, summary=summary)
+
+
+def summary_of(part: ShopperPart) -> PartSummary:
+    return part.summary
+
+
+def part_rows(
+    part: ShopperPart,
+    points: DecisionPoints,
+    ids: IntArray,
+    hours: pd.DataFrame,
+    neighbours: CooccurrenceLog,
+    query_index: QueryIndex,
+    negatives: int,
+    seed: int,
+) -> TrainingSet:
+    """A worker task: the training rows of this part's sampled decisions (``ids`` are
+    their numbers in the whole sample), built by the single-process code."""
+    engine = part.engine
+    if engine is None:
+        raise ValueError(f"part {part.part} is empty: it has no decisions to build")
+    catalog = engine.catalog
+    replay = Replay(engine.with_hours(hours), catalog, neighbours, query_index)
+    return build_training_set(
+        replay, points, RankingFeatures(catalog), negatives=negatives, seed=seed, ids=ids
+    )

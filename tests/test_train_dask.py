@@ -1,0 +1,148 @@
+"""The training set built on a Dask cluster (two worker processes) is the single-process
+one, row for row, and the ranker fitted from it scores as the local one does; the CLI's
+``--dask`` path trains and registers a model."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from distributed import Client, LocalCluster
+from typer.testing import CliRunner
+
+from features.catalog import Catalog
+from features.ingest import interest_events
+from models.ranking.distributed.driver import DaskLog, DaskTrained, train_on_dask
+from models.ranking.ranker import ShopRanker
+from models.ranking.training import (
+    EventLog,
+    Prepared,
+    TrainConfig,
+    fingerprint,
+    fit_ranker,
+    prepare,
+    training_rows,
+)
+from models.ranking.training_set import TrainingSet
+from service.cli import app
+from world.config import WorldConfig
+from world.generate import generate_world
+
+pytestmark = pytest.mark.slow
+
+CONFIG = TrainConfig(test_days=3, max_train_decisions=700, max_iter=30, seed=3)
+
+
+@dataclass(frozen=True)
+class Built:
+    world: Path
+    prepared: Prepared
+    local: TrainingSet
+    local_model: ShopRanker
+    dask: DaskTrained
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("world")
+    generate_world(WorldConfig(users=260, products=150, days=12, seed=5), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Client]:
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # a free port: never the 8787 another cluster holds
+            silence_logs=logging.ERROR,
+        ) as local,
+        Client(local) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def built(world: Path, cluster: Client, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    catalog = Catalog.read(world / "catalog.parquet")
+    declared = interest_events(pd.read_parquet(world / "users.parquet"))
+    events = pd.read_parquet(world / "events.parquet")
+    log = EventLog(pd.concat([declared, events], ignore_index=True), catalog)
+    prepared = prepare(log, CONFIG.test_days)
+    local = training_rows(prepared, CONFIG)
+    dask = train_on_dask(
+        cluster,
+        DaskLog(catalog=catalog, events_path=world / "events.parquet", declared=declared),
+        CONFIG,
+        tmp_path_factory.mktemp("dask"),
+        parts=5,
+    )
+    return Built(world, prepared, local, fit_ranker(local, CONFIG), dask)
+
+
+def test_the_dask_training_set_is_the_single_process_one_row_for_row(built: Built) -> None:
+    local, remote = built.local, built.dask.model.training
+    assert len(local) > 1000
+    assert len(np.unique(local.decision)) > 200
+    # Same decisions, same sampled candidates in the same order, same labels and weights.
+    np.testing.assert_array_equal(remote.decision, local.decision)
+    np.testing.assert_array_equal(remote.y, local.y)
+    np.testing.assert_array_equal(remote.weight, local.weight)
+    assert remote.feature_names == local.feature_names
+    # Product signals are summed per hour on the workers, then across parts: equal up to
+    # float rounding (the float32 features mostly bit for bit).
+    np.testing.assert_allclose(remote.X, local.X, rtol=1e-6, atol=1e-9)
+    assert np.mean(remote.X == local.X) > 0.99
+    assert remote.recall.summary() == local.recall.summary()
+
+
+def test_the_global_inputs_match_the_whole_log(built: Built) -> None:
+    meta = built.dask.model.metadata
+    assert meta["split_ts"] == built.prepared.split_ts
+    assert meta["data_fingerprint"] == fingerprint(built.prepared.log.events)
+    assert built.dask.train_decisions == len(built.prepared.train)
+    assert built.dask.test_decisions == len(built.prepared.test)
+    pairs, whole = built.dask.cooccurrence, built.prepared.cooccurrence
+    assert len(pairs.a) == len(whole.a) > 0
+    ours, theirs = pairs.as_of(np.inf), whole.as_of(np.inf)
+    np.testing.assert_array_equal(ours.index, theirs.index)
+    np.testing.assert_allclose(ours.score, theirs.score, rtol=1e-12)
+    assert meta["metrics"]["dask_workers"] == 2
+    assert meta["metrics"]["dask_parts"] == 5
+
+
+def test_the_model_trained_through_dask_scores_as_the_local_one(built: Built) -> None:
+    rows = built.local.X
+    local = built.local_model.predict(rows)
+    remote = built.dask.model.estimator.predict(rows)
+    assert np.std(local) > 0.01  # a model that learned something
+    np.testing.assert_allclose(remote, local, atol=1e-6 * max(1.0, float(np.abs(local).max())))
+
+
+def test_cli_trains_on_a_local_dask_cluster(
+    built: Built, redis_url: str, shopmode_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    args = ["train", "--data", str(built.world), "--test-days", "3", "--max-decisions", "700"]
+    result = CliRunner().invoke(app, [*args, "--max-iter", "30", "--dask", "local"])
+    assert result.exit_code == 0, result.output
+    assert "2 workers" in result.output
+    assert "made it current" in result.output
+    assert not any((shopmode_home / "data" / "dask-parts").glob("*"))
+
+
+@pytest.mark.parametrize("address", ["scheduler:8786", "nowhere"])
+def test_cli_refuses_an_address_that_is_not_one(
+    address: str, redis_url: str, shopmode_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    result = CliRunner().invoke(app, ["train", "--dask", address])
+    assert result.exit_code == 2
+    assert "--dask" in result.output
