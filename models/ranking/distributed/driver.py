@@ -39,12 +39,7 @@ from models.ranking.distributed.partitions import (
     split_file_chunk,
     write_chunk,
 )
-from models.ranking.distributed.shopper_parts import (
-    open_part,
-    part_rows,
-    sum_product_hours,
-    summary_of,
-)
+from models.ranking.distributed.shopper_parts import part_rows, sum_product_hours, summarise_part
 from models.ranking.training import (
     EventLog,
     Stage,
@@ -130,12 +125,11 @@ def train_on_dask(
         partition_log(client, log, root, parts)
     with _timed(seconds, "dask_scan"):
         catalog = client.scatter(log.catalog, broadcast=True)
-        opened = [
-            client.submit(open_part, root, p, catalog, pure=False, key=f"shopper-part-{p}")
-            for p in range(parts)
-        ]
         advance = progress("replaying shopper parts", parts) if progress else None
-        summaries = _wait_all([client.submit(summary_of, f) for f in opened], advance)
+        summaries = _wait_all(
+            [client.submit(summarise_part, root, p, catalog, pure=False) for p in range(parts)],
+            advance,
+        )
     with _timed(seconds, "dask_global"):
         first = min(s.first_ts for s in summaries)
         last = max(s.last_ts for s in summaries)
@@ -162,7 +156,9 @@ def train_on_dask(
                 tasks.append(
                     client.submit(
                         part_rows,
-                        opened[p],
+                        root,
+                        p,
+                        catalog,
                         sampled.subset(rows),
                         rows,
                         hours,
@@ -176,7 +172,7 @@ def train_on_dask(
         advance = progress("building training set", len(tasks)) if progress else None
         training = concat_sets(_wait_all(tasks, advance))
         check_rows(training)
-    del opened, tasks, found, timeline, hours, pairs, query_index, catalog
+    del tasks, found, timeline, hours, pairs, query_index, catalog
     source = EventLog(
         events=pd.DataFrame(),
         catalog=log.catalog,

@@ -1,8 +1,8 @@
 """What runs on a worker for one shopper part: the offline engine over the part's events,
 the part's contribution to the global inputs, and its rows of the training set.
 
-``ShopperPart`` stays on the worker that built it (its engine is most of the memory);
-the driver gathers only its ``PartSummary``.
+The driver gathers each part's ``PartSummary``; the part's engine is built on a worker
+for the summary and again for the rows, never shipped.
 """
 
 from __future__ import annotations
@@ -108,13 +108,6 @@ class PartSummary:
     product_hours: pd.DataFrame
 
 
-@dataclass(frozen=True)
-class ShopperPart:
-    part: int
-    engine: ShopperEngine | None
-    summary: PartSummary
-
-
 def empty_points() -> DecisionPoints:
     return DecisionPoints(
         user_id=np.zeros(0, dtype=object),
@@ -131,11 +124,12 @@ def no_pairs(n_products: int) -> CooccurrenceLog:
     )
 
 
-def open_part(root: Path, part: int, catalog: Catalog) -> ShopperPart:
-    """A worker task: the part's events read, replayable, and summarised."""
+def summarise_part(root: Path, part: int, catalog: Catalog) -> PartSummary:
+    """A worker task: one part's events replayed and summarised (the engine is dropped:
+    a worker holds one part at a time, so its memory follows the part's size)."""
     raw = read_part(root, part)
     if raw.empty:
-        summary = PartSummary(
+        return PartSummary(
             part=part,
             events=0,
             first_ts=np.inf,
@@ -145,9 +139,8 @@ def open_part(root: Path, part: int, catalog: Catalog) -> ShopperPart:
             cooccurrence=no_pairs(len(catalog)),
             product_hours=pd.DataFrame(columns=["start", "position", "slot", "exponent"]),
         )
-        return ShopperPart(part=part, engine=None, summary=summary)
-    engine = ShopperEngine(raw, catalog)
-    summary = PartSummary(
+    engine = OfflineFeatureEngine(raw, catalog)
+    return PartSummary(
         part=part,
         events=len(raw),
         first_ts=float(raw["ts"].min()),
@@ -157,15 +150,12 @@ def open_part(root: Path, part: int, catalog: Catalog) -> ShopperPart:
         cooccurrence=CooccurrenceLog.from_events(engine.events_, catalog),
         product_hours=product_hours(engine),
     )
-    return ShopperPart(part=part, engine=engine, summary=summary)
-
-
-def summary_of(part: ShopperPart) -> PartSummary:
-    return part.summary
 
 
 def part_rows(
-    part: ShopperPart,
+    root: Path,
+    part: int,
+    catalog: Catalog,
     points: DecisionPoints,
     ids: IntArray,
     hours: pd.DataFrame,
@@ -174,13 +164,12 @@ def part_rows(
     negatives: int,
     seed: int,
 ) -> TrainingSet:
-    """A worker task: the training rows of this part's sampled decisions (``ids`` are
-    their numbers in the whole sample), built by the single-process code."""
-    engine = part.engine
-    if engine is None:
-        raise ValueError(f"part {part.part} is empty: it has no decisions to build")
-    catalog = engine.catalog
-    replay = Replay(engine.with_hours(hours), catalog, neighbours, query_index)
+    """A worker task: the training rows of one part's sampled decisions (``ids``: their
+    numbers in the whole sample), by the single-process ``build_training_set`` over the
+    part's engine (built again here rather than kept since the summary: one part's
+    engine in memory at a time)."""
+    engine = ShopperEngine(read_part(root, part), catalog).with_hours(hours)
+    replay = Replay(engine, catalog, neighbours, query_index)
     return build_training_set(
         replay, points, RankingFeatures(catalog), negatives=negatives, seed=seed, ids=ids
     )
