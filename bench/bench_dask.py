@@ -1,7 +1,7 @@
 """Training on a 10-million-event world: the training set built on a 2-worker Dask
 ``LocalCluster`` against the single-process path, each under a stated memory budget.
 
-    python -m bench.bench_dask [--users 140000] [--days 28] [--limit-gib 8] [--parts 16]
+    python -m bench.bench_dask [--users 145000] [--days 28] [--limit-gib 8] [--parts 16]
 
 Timed: generating the world (``shopmode generate``'s code), then what ``shopmode train
 --dask local`` does up to the fitted model (the log split into shopper parts by the
@@ -33,7 +33,7 @@ import psutil
 
 from bench.output import report
 
-SIZE = {"users": 140_000, "products": 2_000, "days": 28}
+SIZE = {"users": 145_000, "products": 2_000, "days": 28}
 LIMIT_GIB = 8.0
 PARTS = 16
 GIB = 1024**3
