@@ -204,7 +204,9 @@ def run(
         began = time.perf_counter()
         summary = generate_world(WorldConfig(seed=5, **size), world)
         generate_seconds = time.perf_counter() - began
+        print(f"generated {summary.events:,} events in {generate_seconds:.1f} s", file=sys.stderr)
         dask = _dask(world, Path(tmp) / "dask", limit_gib, parts)
+        print(json.dumps({"dask_local_cluster": dask}), file=sys.stderr, flush=True)
         alone = _single(world, limit_gib) if single else {"outcome": "not run (--skip-single)"}
     return {
         "world": {**size, "events": summary.events, "generate_seconds": round(generate_seconds, 1)},
