@@ -10,6 +10,7 @@ import pytest
 
 from features.catalog import Catalog
 from features.events.schema import EVENT_FIELDS
+from features.ingest import interest_events
 from features.offline import OfflineFeatureEngine
 from models.ranking.decisions import DecisionPoints, decision_points, split_decisions, split_time
 from models.ranking.features import RankingFeatures
@@ -22,6 +23,14 @@ from shopmode.errors import DataTooSmall
 
 def _load(world: Path) -> tuple[pd.DataFrame, Catalog]:
     return pd.read_parquet(world / "events.parquet"), Catalog.read(world / "catalog.parquet")
+
+
+def _with_interests(world: Path) -> tuple[pd.DataFrame, Catalog]:
+    """The log as ``shopmode train`` reads it: interests declared at sign-up (up to years
+    before the first product event) included."""
+    events, catalog = _load(world)
+    declared = interest_events(pd.read_parquet(world / "users.parquet"))
+    return pd.concat([declared, events], ignore_index=True), catalog
 
 
 DAY = 86_400.0
@@ -120,7 +129,8 @@ def test_events_after_every_decision_change_no_row(small_world: Path) -> None:
 def test_a_short_log_replays_exactly_as_a_daily_rebuild_with_hourly_snapshots(
     small_world: Path,
 ) -> None:
-    events, catalog = _load(small_world)
+    events, catalog = _with_interests(small_world)
+    assert events["ts"].max() - events["ts"].min() > 128 * DAY
     points = decision_points(events, catalog)
     points = points.subset(np.linspace(0, len(points) - 1, 150).astype(np.int64))
     replay = _replay(events, catalog)

@@ -6,10 +6,11 @@ service refreshes its product snapshot in the background, so it never has freshe
 ones), and the co-occurrence neighbours known at the last checkpoint before it. Nothing
 from the decision's own session or later can reach its features.
 
-Cadences follow the log's span, so a replay costs time linear in the log whatever it
-spans: product snapshots at most every ``max(1 h, span / 1000)`` (hourly on a 28-day
-log), neighbour checkpoints at day boundaries, at most ``MAX_CHECKPOINTS`` of them
-(every day on a log of up to 128 days; see ``NeighbourTimeline``).
+Cadences follow the span of the log's product events, so a replay costs time linear in
+the log whatever it spans: product snapshots at most every ``max(1 h, span / 1000)``
+(hourly on a 28-day log), neighbour checkpoints at day boundaries, at most
+``MAX_CHECKPOINTS`` of them (every day on a log of up to 128 days; see
+``NeighbourTimeline``).
 """
 
 from __future__ import annotations
@@ -121,7 +122,10 @@ class Replay:
         self.catalog = catalog
         self.cooccurrence = cooccurrence
         self.query_index = query_index
-        ts = engine.events_["ts"].to_numpy(dtype=np.float64)
+        # The span of product activity: declared interests at sign-up (years back on a
+        # shop's users file) neither move products nor make pairs.
+        events = engine.events_
+        ts = events.loc[events["product_id"].notna(), "ts"].to_numpy(dtype=np.float64)
         self.first_ts = float(ts.min()) if len(ts) else 0.0
         self.last_ts = float(ts.max()) if len(ts) else 0.0
         self.max_checkpoints = max_checkpoints
