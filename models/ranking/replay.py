@@ -32,6 +32,7 @@ from models.retrieval.cooccurrence import CooccurrenceLog, NeighbourLookup
 from models.retrieval.neighbour_timeline import MAX_CHECKPOINTS, NeighbourTimeline
 from models.retrieval.signals import signals_from_state, snapshot_from_products
 from models.retrieval.text_match import QueryIndex
+from models.retrieval.time_scales import TimeScales
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -117,8 +118,12 @@ class Replay:
         query_index: QueryIndex,
         max_checkpoints: int = MAX_CHECKPOINTS,
         max_snapshots: int = MAX_PRODUCT_SNAPSHOTS,
+        scales: TimeScales | None = None,
     ) -> None:
         self.engine = engine
+        # The model's request-time scales (``prepare`` derives them; evaluation sets the
+        # evaluated model's), the same ones the service reads from the model.
+        self.scales = scales if scales is not None else TimeScales()
         self.catalog = catalog
         self.cooccurrence = cooccurrence
         self.query_index = query_index
@@ -161,7 +166,7 @@ class Replay:
             if marks[row] != current_mark:
                 current_mark = float(marks[row])
                 products = next(snapshots)
-                retrieval = snapshot_from_products(products, self.catalog)
+                retrieval = snapshot_from_products(products, self.catalog, self.scales)
             assert products is not None
             assert retrieval is not None
             query = points.query[row]
@@ -171,7 +176,7 @@ class Replay:
                 row=row,
                 at=at,
                 state=states[row],
-                signals=signals_from_state(states[row], self.catalog),
+                signals=signals_from_state(states[row], self.catalog, self.scales),
                 products=ProductFeatures(
                     at=at, positions=products.positions, log_sums=products.log_sums
                 ),
