@@ -10,9 +10,9 @@ timed); each training runs in a fresh process: read the log, prepare (feature en
 decisions, co-occurrence pairs), build the point-in-time training set, fit. Per-stage
 seconds come from the model metadata (``*_seconds`` metrics), with the load average.
 
-``--baseline DIR`` trains the same data with another checkout's code (e.g. main's at
-/work/main) in the same run, on the worlds and the smallest MovieLens subset only (older
-code can take minutes per MovieLens replay). Prints JSON and a table; writes
+``--baseline DIR`` trains the same worlds with another checkout's code (e.g. main's at
+/work/main) in the same run; ``--baseline-movielens`` also the smallest MovieLens subset
+(code before the checkpointed replay takes many minutes there). Prints JSON and a table; writes
 bench/results/train_scaling.json. Asserts nothing.
 """
 
@@ -136,7 +136,13 @@ def _movielens(root: Path, shares: tuple[float, ...]) -> list[tuple[str, Path]]:
     return out
 
 
-def run(quick: bool, baseline: Path | None, data_dir: Path, movielens: bool) -> dict[str, Any]:
+def run(
+    quick: bool,
+    baseline: Path | None,
+    data_dir: Path,
+    movielens: bool,
+    baseline_movielens: bool = False,
+) -> dict[str, Any]:
     worlds = _worlds(data_dir, QUICK_SHOPPERS if quick else WORLD_SHOPPERS)
     real = _movielens(data_dir, QUICK_SHARES if quick else SHOPPER_SHARES) if movielens else []
     rows: list[dict[str, Any]] = []
@@ -147,7 +153,7 @@ def run(quick: bool, baseline: Path | None, data_dir: Path, movielens: bool) -> 
         for i, (name, path) in enumerate(cases):
             row: dict[str, Any] = {"shape": kind, "log": name, "test_days": test_days}
             row["this"] = _run(path, test_days, REPO)
-            if baseline is not None and (kind == "world" or i == 0):
+            if baseline is not None and (kind == "world" or (baseline_movielens and i == 0)):
                 row["baseline"] = _run(path, test_days, baseline)
             rows.append(row)
             print(f"{name}: {json.dumps(row)}", file=sys.stderr, flush=True)
@@ -195,6 +201,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another checkout to time beside")
     parser.add_argument("--data", type=Path, help="keep generated data here (reused)")
     parser.add_argument("--skip-movielens", action="store_true")
+    parser.add_argument("--baseline-movielens", action="store_true")
     parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--test-days", type=int, default=WORLD_TEST_DAYS, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -205,7 +212,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-scaling-") as tmp:
         data = args.data or Path(tmp)
-        result = run(args.quick, args.baseline, data, not args.skip_movielens)
+        result = run(
+            args.quick, args.baseline, data, not args.skip_movielens, args.baseline_movielens
+        )
     report("train_scaling", result, _table(result), quick=args.quick)
 
 
