@@ -13,6 +13,9 @@ import redis.cluster
 from cluster import async_twin
 from live_server import live_settings
 
+from features.store.explanations import rejected_field
+from features.store.keys import explanation as cache_key
+from features.store.runner import AsyncRunner
 from models.evidence import Evidence, Explanation, Reason
 from models.explain import (
     Explainer,
@@ -20,8 +23,6 @@ from models.explain import (
     GroundingCheck,
     ScriptedBackend,
     TemplateWriter,
-    cache_key,
-    rejected_field,
 )
 from service.runtime.explaining import explainer_for
 from shopmode.errors import LLMUnavailable
@@ -54,7 +55,9 @@ def run(
         # client's first command also discovers the nodes, which can take longer than the
         # cache's 50 ms on a busy machine (a miss then, by design, not what is tested here).
         await client.ping()
-        explainer = Explainer(backend, GroundingCheck(), cache=ExplanationCache(client, 3600))
+        explainer = Explainer(
+            backend, GroundingCheck(), cache=ExplanationCache(AsyncRunner(client), 3600)
+        )
         try:
             return await explainer.explain(items, mode="llm", budget_s=budget_s)
         finally:
@@ -146,7 +149,9 @@ def test_redis_down_falls_through_to_generation() -> None:
 
     async def go() -> tuple[list[Explanation | None], int]:
         client = aioredis.Redis.from_url(f"redis://127.0.0.1:{port}/0")
-        explainer = Explainer(backend, GroundingCheck(), cache=ExplanationCache(client))
+        explainer = Explainer(
+            backend, GroundingCheck(), cache=ExplanationCache(AsyncRunner(client))
+        )
         shown = await explainer.explain([tent()], mode="llm", budget_s=5.0)
         await client.aclose()
         return shown, explainer.counts["cache_error"]
@@ -163,7 +168,9 @@ def test_the_service_caches_explanations_on_a_cluster_too(
 
     async def go() -> tuple[Explainer, list[Explanation | None]]:
         client = async_twin(store_client)
-        explainer = explainer_for(settings, ScriptedBackend([GOOD]), client, "scripted")
+        explainer = explainer_for(
+            settings, ScriptedBackend([GOOD]), AsyncRunner(client), "scripted"
+        )
         try:
             return explainer, await explainer.explain([tent()], mode="llm", budget_s=5.0)
         finally:

@@ -12,6 +12,7 @@ import redis
 import redis.cluster
 from cluster import async_twin
 
+from features.store.runner import AsyncRunner
 from models.evidence import Evidence, Explanation, Reason
 from models.explain import (
     Explainer,
@@ -174,7 +175,9 @@ def explain_cached(
 ) -> list[Explanation | None]:
     async def go() -> list[Explanation | None]:
         client = async_twin(store)
-        explainer = Explainer(backend, CHECK, cache=ExplanationCache(client, 600), best_of=3)
+        explainer = Explainer(
+            backend, CHECK, cache=ExplanationCache(AsyncRunner(client), 600), best_of=3
+        )
         try:
             return await explainer.explain(items, mode=mode, budget_s=5.0)
         finally:
