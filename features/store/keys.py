@@ -121,7 +121,7 @@ def explanation(backend_id: str, fingerprint: str) -> str:
     """Hash: explanation mode (``llm``, ``best_of``) -> a grounded generated text for one
     evidence pack (sha256 ``fingerprint``) by one LLM backend, or ``<mode>:rejected`` -> 1
     when every text of that mode failed the grounding check; TTL
-    ``explanation_cache_ttl_s`` (owned by models.explain.cache)."""
+    ``explanation_cache_ttl_s`` (features.store.explanations)."""
     return f"{PREFIX}:explain:{escape(backend_id)}:{fingerprint}"
 
 
