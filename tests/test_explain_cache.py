@@ -11,12 +11,13 @@ import redis
 import redis.asyncio as aioredis
 import redis.cluster
 from cluster import async_twin
+from evidence_support import tent
 from live_server import live_settings
 
 from features.store.explanations import rejected_field
 from features.store.keys import explanation as cache_key
 from features.store.runner import AsyncRunner
-from models.evidence import Evidence, Explanation, Reason
+from models.evidence import Evidence, Explanation
 from models.explain import (
     Explainer,
     ExplanationCache,
@@ -30,20 +31,6 @@ from shopmode.errors import LLMUnavailable
 GOOD = "You follow Cedarwood, and this tent is trending in Tents."
 INVENTED = "Cedarwood tents ship free and are 50% off."
 Store = redis.Redis | redis.cluster.RedisCluster
-
-
-def tent(price: float = 249.0) -> Evidence:
-    return Evidence(
-        product_id="p-tent",
-        title="Cedarwood Dome Tent",
-        brand="Cedarwood",
-        category="Tents",
-        price=price,
-        reasons=[
-            Reason(code="followed_brand", facts={"brand": "Cedarwood"}),
-            Reason(code="trending", facts={"category": "Tents"}, weight=0.5),
-        ],
-    )
 
 
 def run(
@@ -115,7 +102,7 @@ def test_timeouts_and_backend_errors_are_asked_again(store_client: Store) -> Non
     assert failed
     assert failed.source == "fallback_error"
     assert store_client.exists(cache_key("scripted", tent().fingerprint())) == 0
-    assert store_client.exists(cache_key("scripted", tent(199.0).fingerprint())) == 0
+    assert store_client.exists(cache_key("scripted", tent(price=199.0).fingerprint())) == 0
 
     recovered = ScriptedBackend(default=GOOD)
     again = run(store_client, recovered, [tent(), tent(price=199.0)])
