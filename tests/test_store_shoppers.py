@@ -50,8 +50,17 @@ def test_every_shopper_with_a_state_is_found_with_their_recent_count(store_clien
 def test_the_walk_stops_at_its_limit(redis_client: redis.Redis) -> None:
     _fill(redis_client)
     found = SyncRunner(redis_client).run(shoppers_with_state(2))
+
+    async def read() -> list[tuple[str, int]]:
+        client = async_twin(redis_client)
+        try:
+            return await AsyncRunner(client).run(shoppers_with_state(2))
+        finally:
+            await client.aclose()
+
     assert len(found) == 2
     assert {u for u, _ in found} <= set(RECENT)
+    assert len(asyncio.run(read())) == 2
     assert SyncRunner(redis_client).run(shoppers_with_state(10)) == sorted(RECENT.items())
 
 

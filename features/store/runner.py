@@ -2,7 +2,8 @@
 
 ``SyncRunner`` serves the CLI and bulk ingest, ``AsyncRunner`` the service. Each sends a
 flow's batches as non-transactional pipelines (standalone or Cluster alike), loads the
-Lua scripts when first needed and again after NOSCRIPT, and turns every Redis failure,
+Lua scripts when first needed and again after NOSCRIPT, walks the keyspace for a scan
+(``calls.scan``: every primary of a Cluster), and turns every Redis failure,
 refused command or network error into ``StoreUnavailable``: nothing above the store layer
 needs to know what a Redis error looks like.
 """
@@ -10,7 +11,9 @@ needs to know what a Redis error looks like.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypeAlias
+import contextlib
+from collections.abc import AsyncGenerator
+from typing import Any, TypeAlias, cast
 
 import redis
 import redis.asyncio
@@ -172,10 +175,13 @@ class AsyncRunner:
 
     async def _scan(self, match: str, limit: int) -> list[Any]:
         found: list[Any] = []
-        async for key in self.client.scan_iter(match=match, count=SCAN_COUNT):
-            found.append(key)
-            if len(found) >= limit:
-                break
+        # Closed here, not by the garbage collector, when the limit ends the walk early.
+        walk = cast(AsyncGenerator[Any, None], self.client.scan_iter(match=match, count=SCAN_COUNT))
+        async with contextlib.aclosing(walk) as keys:
+            async for key in keys:
+                found.append(key)
+                if len(found) >= limit:
+                    break
         return found
 
     async def _send(self, calls: list[Call]) -> list[Any]:
