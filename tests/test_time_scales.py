@@ -22,6 +22,7 @@ from features.offline import OfflineFeatureEngine
 from features.state import RecentItem, UserState
 from features.store.apply import StoreConfig
 from features.store.online import OnlineFeatureStore
+from models.evaluation.evaluate import evaluate
 from models.ranking.registry import load_version, save_model
 from models.ranking.training import EventLog, TrainConfig, prepare, train_ranker
 from models.recommend.recommender import Recommender
@@ -152,3 +153,7 @@ def test_the_model_carries_its_scales_to_the_service_and_to_evaluation(
         signals_from_state(state, world_log.catalog, model.scales),
         signals_from_state(state, world_log.catalog, derived),
     )
+    # Evaluation replays the held-out days with the evaluated model's scales.
+    prepared.replay.scales = TimeScales()
+    evaluate(prepared, model, max_decisions=30)
+    assert prepared.replay.scales == derived
