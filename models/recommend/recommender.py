@@ -206,7 +206,7 @@ class Recommender:
             diversity=context.diversity,
             # A search in words wants what it asked for: no exploration slots there.
             exploration=None if context.query else context.exploration,
-            signals=products.popularity("14d", positions),
+            signals=products.popularity(self.scales.popularity_half_life, positions),
             promoted=promoted,
             user_id=state.user_id,
             at=state.at,
