@@ -106,6 +106,8 @@ def test_the_dask_training_set_is_the_single_process_one_row_for_row(built: Buil
 def test_the_global_inputs_match_the_whole_log(built: Built) -> None:
     meta = built.dask.model.metadata
     assert meta["split_ts"] == built.prepared.split_ts
+    assert meta["time_scales"] == built.prepared.scales.as_metadata()
+    assert meta["time_scales"]["median_gap"] is not None
     assert meta["data_fingerprint"] == fingerprint(built.prepared.log.events)
     assert built.dask.train_decisions == len(built.prepared.train)
     assert built.dask.test_decisions == len(built.prepared.test)

@@ -195,6 +195,11 @@ def train(
                     f"decisions: {len(prepared.train):,} training sessions, "
                     f"{len(prepared.test):,} held out (last {test_days} days)"
                 )
+                scales = prepared.scales
+                typer.echo(scales.describe())
+                warning = scales.store_warning()
+                if warning:
+                    typer.echo(f"warning: {warning}", err=True)
                 trained = train_ranker(prepared, train_config, progress=stage)
                 cooccurrence, products = prepared.cooccurrence, log.catalog
         except InvalidInput as exc:

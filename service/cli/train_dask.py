@@ -110,4 +110,8 @@ def train_with_dask(
         f"decisions: {built.train_decisions:,} training sessions, "
         f"{built.test_decisions:,} held out (last {train_config.test_days} days)"
     )
+    typer.echo(built.scales.describe())
+    warning = built.scales.store_warning()
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
     return DaskBuilt(model=built.model, cooccurrence=built.cooccurrence, catalog=log.catalog)

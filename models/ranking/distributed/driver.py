@@ -26,12 +26,10 @@ from features.catalog import Catalog
 from models.ranking.decisions import split_decisions, split_time
 from models.ranking.distributed.cluster import worker_count
 from models.ranking.distributed.global_inputs import (
-    NeighbourTimeline,
     concat_sets,
-    days_of,
     merge_cooccurrence,
     merge_points,
-    neighbours_on,
+    time_scales,
 )
 from models.ranking.distributed.partitions import (
     chunks_of,
@@ -39,7 +37,12 @@ from models.ranking.distributed.partitions import (
     split_file_chunk,
     write_chunk,
 )
-from models.ranking.distributed.shopper_parts import part_rows, sum_product_hours, summarise_part
+from models.ranking.distributed.shopper_parts import (
+    LogWide,
+    part_rows,
+    sum_product_hours,
+    summarise_part,
+)
 from models.ranking.training import (
     EventLog,
     Stage,
@@ -52,6 +55,7 @@ from models.ranking.training import (
 )
 from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.text_match import QueryIndex
+from models.retrieval.time_scales import TimeScales
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ class DaskLog:
 class DaskTrained:
     model: TrainedModel
     cooccurrence: CooccurrenceLog
+    scales: TimeScales
     train_decisions: int
     test_decisions: int
 
@@ -138,15 +143,20 @@ def train_on_dask(
         train, test = split_decisions(merge_points([s.points for s in summaries]), split_ts)
         sampled = sample(train, config.max_train_decisions, config.seed)
         cooccurrence = merge_cooccurrence([s.cooccurrence for s in summaries])
-        hours = client.scatter(
-            sum_product_hours([s.product_hours for s in summaries]), broadcast=True
+        scales = time_scales([s.session_starts for s in summaries], split_ts)
+        product_first = min(s.product_first_ts for s in summaries)
+        product_last = max(s.product_last_ts for s in summaries)
+        whole = LogWide(
+            hours=sum_product_hours([s.product_hours for s in summaries]),
+            cooccurrence=cooccurrence,
+            query_index=QueryIndex(log.catalog),
+            scales=scales,
+            first_ts=product_first if np.isfinite(product_first) else 0.0,
+            last_ts=product_last if np.isfinite(product_last) else 0.0,
         )
-        pairs = client.scatter(cooccurrence, broadcast=True)
-        days = [float(d) for d in days_of(sampled)]
-        found = [client.submit(neighbours_on, pairs, day) for day in days]
-        timeline = client.submit(NeighbourTimeline.of, len(log.catalog), days, *found)
-        query_index = client.submit(QueryIndex, catalog)
+        scattered = client.scatter(whole, broadcast=True)
         data_fingerprint = fingerprint_of([s.hashes for s in summaries])
+        del summaries
     with _timed(seconds, "dask_build"):
         owner = shopper_part(pd.Series(sampled.user_id, dtype=object), parts)
         tasks = []
@@ -161,9 +171,7 @@ def train_on_dask(
                         catalog,
                         sampled.subset(rows),
                         rows,
-                        hours,
-                        timeline,
-                        query_index,
+                        scattered,
                         config.negatives,
                         config.seed,
                         pure=False,
@@ -172,7 +180,7 @@ def train_on_dask(
         advance = progress("building training set", len(tasks)) if progress else None
         training = concat_sets(_wait_all(tasks, advance))
         check_rows(training)
-    del tasks, found, timeline, hours, pairs, query_index, catalog
+    del tasks, scattered, catalog, whole
     source = EventLog(
         events=pd.DataFrame(),
         catalog=log.catalog,
@@ -187,6 +195,7 @@ def train_on_dask(
         split_ts=split_ts,
         seconds=seconds,
         data_fingerprint=data_fingerprint,
+        scales=scales,
         progress=progress,
     )
     # Where the rows were built (the fit is always on the driver).
@@ -195,6 +204,7 @@ def train_on_dask(
     return DaskTrained(
         model=model,
         cooccurrence=cooccurrence,
+        scales=scales,
         train_decisions=len(train),
         test_decisions=len(test),
     )

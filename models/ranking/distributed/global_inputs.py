@@ -1,13 +1,11 @@
 """The inputs every shopper part needs, reduced once from all parts on the driver.
 
 Decision points merge into the whole log's time order (so the time split and the sample
-are the single-process ones), co-occurrence pairs into one log whose neighbours are
-computed once per needed day, and hourly product sums into one table.
+are the single-process ones), co-occurrence pairs into one log, session starts into the
+training part's time scales, and hourly product sums into one table.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -15,9 +13,9 @@ import pandas as pd
 
 from models.ranking.decisions import DecisionPoints
 from models.ranking.judgements import Judgements
-from models.ranking.replay import COOC_REBUILD_SECONDS
 from models.ranking.training_set import RetrievalRecall, TrainingSet
-from models.retrieval.cooccurrence import NEIGHBOURS, CooccurrenceLog, Neighbours
+from models.retrieval.cooccurrence import CooccurrenceLog
+from models.retrieval.time_scales import TimeScales
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -55,38 +53,15 @@ def merge_cooccurrence(parts: list[CooccurrenceLog]) -> CooccurrenceLog:
     )
 
 
-def days_of(points: DecisionPoints) -> FloatArray:
-    """The co-occurrence rebuild days the replay of ``points`` asks for."""
-    return np.unique(np.floor(points.ts / COOC_REBUILD_SECONDS) * COOC_REBUILD_SECONDS)
-
-
-def neighbours_on(cooccurrence: CooccurrenceLog, day: float) -> Neighbours:
-    return cooccurrence.as_of(day)
-
-
-@dataclass(frozen=True)
-class NeighbourTimeline(CooccurrenceLog):
-    """Neighbours computed once for each day a replay needs, without the pairs behind them."""
-
-    days: dict[float, Neighbours] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, n_products: int, days: list[float], *found: Neighbours) -> NeighbourTimeline:
-        none = np.zeros(0)
-        return cls(
-            n_products,
-            none.astype(np.int64),
-            none.astype(np.int64),
-            none,
-            none,
-            days=dict(zip(days, found, strict=True)),
-        )
-
-    def as_of(self, ts: float, width: int = NEIGHBOURS) -> Neighbours:
-        found = self.days.get(ts)
-        if found is None or width != NEIGHBOURS:
-            raise KeyError(f"neighbours as of {ts} (width {width}) were not computed")
-        return found
+def time_scales(starts: list[pd.DataFrame], split_ts: float) -> TimeScales:
+    """``TimeScales.from_events`` of the training part, from the parts' session starts."""
+    frame = pd.concat(starts, ignore_index=True)
+    frame = frame[frame["ts"] < split_ts].sort_values(["user", "ts"], kind="stable")
+    if frame.empty:
+        return TimeScales()
+    same_user = frame["user"].to_numpy()[1:] == frame["user"].to_numpy()[:-1]
+    gaps = np.diff(frame["ts"].to_numpy(dtype=np.float64))[same_user]
+    return TimeScales.from_gaps(gaps[gaps > 0], sessions=len(frame))
 
 
 def concat_sets(parts: list[TrainingSet]) -> TrainingSet:

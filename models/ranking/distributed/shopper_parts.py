@@ -24,11 +24,12 @@ from models.ranking.decisions import DecisionPoints, decision_points
 from models.ranking.distributed.partitions import read_part
 from models.ranking.features import RankingFeatures
 from models.ranking.judgements import Judgements
-from models.ranking.replay import PRODUCT_SNAPSHOT_SECONDS, Replay
+from models.ranking.replay import HOUR, Replay, snapshot_seconds
 from models.ranking.training import event_hashes
 from models.ranking.training_set import TrainingSet, build_training_set
-from models.retrieval.cooccurrence import CooccurrenceLog
+from models.retrieval.cooccurrence import CooccurrenceLog, sessions_of
 from models.retrieval.text_match import QueryIndex
+from models.retrieval.time_scales import TimeScales
 
 IntArray = npt.NDArray[np.int64]
 
@@ -37,14 +38,14 @@ def product_hours(engine: OfflineFeatureEngine) -> pd.DataFrame:
     """The engine's product contributions summed per (hour, product, slot).
 
     Columns ``start`` (the hour's first second), ``position``, ``slot``, ``exponent``.
-    A snapshot just before an hour mark is the sum of every earlier hour: these sums from
-    all parts, summed again, are the global product snapshots.
+    A snapshot just before a mark (replay's marks are whole hours) is the sum of every
+    earlier hour: these sums from all parts, summed again, are the global snapshots.
     """
     c = engine.contributions_.products
     ts = engine.events_["ts"].to_numpy(np.float64)[c["row"].to_numpy()]
     frame = pd.DataFrame(
         {
-            "start": np.floor(ts / PRODUCT_SNAPSHOT_SECONDS) * PRODUCT_SNAPSHOT_SECONDS,
+            "start": np.floor(ts / HOUR) * HOUR,
             "position": engine.catalog.index_of(c["product_id"].to_numpy(dtype=object)),
             "slot": c["slot"].to_numpy(np.int64),
             "exponent": c["exponent"].to_numpy(np.float64),
@@ -72,7 +73,8 @@ class ShopperEngine(OfflineFeatureEngine):
         return view
 
     def product_features_at(self, times: np.ndarray) -> Iterator[ProductFeatures]:
-        """Product features just before each hour mark in ``times`` (what ``Replay`` asks)."""
+        """Product features just before each mark in ``times`` (whole hours: what
+        ``Replay`` asks)."""
         if self.hours is None:
             yield from super().product_features_at(times)
             return
@@ -106,6 +108,9 @@ class PartSummary:
     points: DecisionPoints
     cooccurrence: CooccurrenceLog
     product_hours: pd.DataFrame
+    session_starts: pd.DataFrame  # user, ts: each product session's start
+    product_first_ts: float
+    product_last_ts: float
 
 
 def empty_points() -> DecisionPoints:
@@ -115,6 +120,23 @@ def empty_points() -> DecisionPoints:
         query=[],
         truth=Judgements(items=[], gains=[]),
     )
+
+
+def session_starts(events: pd.DataFrame) -> pd.DataFrame:
+    """(user, ts) of each shopper's product sessions, as ``TimeScales.from_events`` finds
+    them (a session's start does not depend on events after it, so the driver can cut
+    these at the split)."""
+    engaged = events[events["product_id"].notna()]
+    engaged = engaged.sort_values(["user_id", "ts"], kind="stable")
+    frame = pd.DataFrame(
+        {
+            "user": engaged["user_id"].to_numpy(),
+            "session": sessions_of(engaged),
+            "ts": engaged["ts"],
+        }
+    )
+    starts = frame.groupby(["user", "session"], sort=False)["ts"].min().reset_index()
+    return starts[["user", "ts"]]
 
 
 def no_pairs(n_products: int) -> CooccurrenceLog:
@@ -138,8 +160,13 @@ def summarise_part(root: Path, part: int, catalog: Catalog) -> PartSummary:
             points=empty_points(),
             cooccurrence=no_pairs(len(catalog)),
             product_hours=pd.DataFrame(columns=["start", "position", "slot", "exponent"]),
+            session_starts=pd.DataFrame({"user": [], "ts": []}),
+            product_first_ts=np.inf,
+            product_last_ts=-np.inf,
         )
     engine = OfflineFeatureEngine(raw, catalog)
+    events = engine.events_
+    product_ts = events.loc[events["product_id"].notna(), "ts"].to_numpy(np.float64)
     return PartSummary(
         part=part,
         events=len(raw),
@@ -149,7 +176,37 @@ def summarise_part(root: Path, part: int, catalog: Catalog) -> PartSummary:
         points=decision_points(engine.events_, catalog),
         cooccurrence=CooccurrenceLog.from_events(engine.events_, catalog),
         product_hours=product_hours(engine),
+        session_starts=session_starts(engine.events_),
+        product_first_ts=float(product_ts.min()) if len(product_ts) else np.inf,
+        product_last_ts=float(product_ts.max()) if len(product_ts) else -np.inf,
     )
+
+
+@dataclass(frozen=True)
+class LogWide:
+    """What a part's replay needs from the whole log, scattered once to every worker."""
+
+    hours: pd.DataFrame
+    cooccurrence: CooccurrenceLog
+    query_index: QueryIndex
+    scales: TimeScales
+    first_ts: float  # the span of product activity
+    last_ts: float
+
+
+def part_replay(engine: ShopperEngine, catalog: Catalog, whole: LogWide) -> Replay:
+    """``Replay`` over one part with the whole log's cadence: its snapshot and checkpoint
+    marks follow the span of the whole log's product activity, not the part's."""
+    replay = Replay(
+        engine.with_hours(whole.hours),
+        catalog,
+        whole.cooccurrence,
+        whole.query_index,
+        scales=whole.scales,
+    )
+    replay.first_ts, replay.last_ts = whole.first_ts, whole.last_ts
+    replay.snapshot_seconds = snapshot_seconds(whole.first_ts, whole.last_ts)
+    return replay
 
 
 def part_rows(
@@ -158,9 +215,7 @@ def part_rows(
     catalog: Catalog,
     points: DecisionPoints,
     ids: IntArray,
-    hours: pd.DataFrame,
-    neighbours: CooccurrenceLog,
-    query_index: QueryIndex,
+    whole: LogWide,
     negatives: int,
     seed: int,
 ) -> TrainingSet:
@@ -168,8 +223,7 @@ def part_rows(
     numbers in the whole sample), by the single-process ``build_training_set`` over the
     part's engine (built again here rather than kept since the summary: one part's
     engine in memory at a time)."""
-    engine = ShopperEngine(read_part(root, part), catalog).with_hours(hours)
-    replay = Replay(engine, catalog, neighbours, query_index)
+    replay = part_replay(ShopperEngine(read_part(root, part), catalog), catalog, whole)
     return build_training_set(
         replay, points, RankingFeatures(catalog), negatives=negatives, seed=seed, ids=ids
     )
