@@ -248,21 +248,13 @@ class Settings(BaseSettings):
     # --- training on Dask (models/ranking/distributed) -------------------------------
     dask_address: str | None = Field(
         default=None,
+        pattern=r"^(local|[a-z]+://\S+)$",
         description="Dask scheduler `shopmode train` builds the training set on "
         "(tcp://host:8786), or `local` for a LocalCluster on this machine. Unset: one process.",
     )
     dask_local_workers: int = Field(
         default=2, ge=1, le=64, description="Worker processes of a `local` Dask cluster."
     )
-
-    @field_validator("dask_address")
-    @classmethod
-    def _check_dask_address(cls, value: str | None) -> str | None:
-        if value is None or value == "":
-            return None
-        if value != "local" and "://" not in value:
-            raise ValueError("SHOPMODE_DASK_ADDRESS must be `local` or a scheduler URL (tcp://…)")
-        return value
 
     @field_validator("redis_url")
     @classmethod
