@@ -1,6 +1,7 @@
 """Training end to end: a log in, a registered model out.
 
-    log ─► decision points ─► time split (last ``test_days`` held out)
+    log ─► decision points ─► time split (``models.ranking.splits``: chosen from the log,
+        or the last ``test_days`` held out)
         ─► replay (point-in-time states, hourly product snapshots, daily co-occurrence)
         ─► candidates ─► features + graded labels ─► ShopRanker ─► registry
 
@@ -24,10 +25,11 @@ import pandas as pd
 
 from features.catalog import Catalog
 from features.offline import OfflineFeatureEngine
-from models.ranking.decisions import DecisionPoints, decision_points, split_decisions, split_time
+from models.ranking.decisions import DecisionPoints, decision_points, split_decisions
 from models.ranking.features import RANKING_FEATURES, REASON_GROUPS, RankingFeatures
 from models.ranking.ranker import ShopRanker, one_thread
 from models.ranking.replay import Replay
+from models.ranking.splits import Split, choose_holdout
 from models.ranking.training_set import TrainingSet, build_training_set
 from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.text_match import QueryIndex
@@ -45,7 +47,7 @@ class TrainConfig:
     """How to train; ``objective`` is ``pointwise`` or ``lambdarank`` (see ``ShopRanker``)."""
 
     objective: str = DEFAULT_OBJECTIVE
-    test_days: int = 7
+    test_days: int | None = None  # None: the holdout is chosen from the log
     max_train_decisions: int = 8_000
     negatives: int = 15
     seed: int = 0
@@ -82,13 +84,18 @@ class Prepared:
 
     log: EventLog
     engine: OfflineFeatureEngine
-    split_ts: float
+    split: Split
     train: DecisionPoints
     test: DecisionPoints
     replay: Replay
     features: RankingFeatures
     cooccurrence: CooccurrenceLog
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def split_ts(self) -> float:
+        """The first held-out instant."""
+        return self.split.start_ts
 
 
 def fingerprint(events: pd.DataFrame) -> str:
@@ -121,23 +128,24 @@ def code_version() -> str:
             return "unknown"
 
 
-def prepare(log: EventLog, test_days: int = 7) -> Prepared:
-    """Replay machinery over ``log`` and its time split; ``DataTooSmall`` when too small."""
+def prepare(log: EventLog, test_days: int | None = None) -> Prepared:
+    """Replay machinery over ``log`` and its time split (the last ``test_days`` whole days,
+    or, with None, a holdout chosen from the log); ``DataTooSmall`` when too small."""
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    split_ts = split_time(log.events, test_days)
+    split = choose_holdout(log.events, test_days)
     engine = OfflineFeatureEngine(log.events, log.catalog)
     seconds["feature_engine"] = time.perf_counter() - start
     start = time.perf_counter()
     points = decision_points(engine.events_, log.catalog)
-    train, test = split_decisions(points, split_ts)
+    train, test = split_decisions(points, split.start_ts)
     cooccurrence = CooccurrenceLog.from_events(engine.events_, log.catalog)
     replay = Replay(engine, log.catalog, cooccurrence, QueryIndex(log.catalog))
     seconds["decisions_and_cooccurrence"] = time.perf_counter() - start
     return Prepared(
         log=log,
         engine=engine,
-        split_ts=split_ts,
+        split=split,
         train=train,
         test=test,
         replay=replay,
@@ -240,7 +248,8 @@ def train_ranker(
         "events_source": log.events_source,
         "catalog_source": log.catalog_source,
         "split_ts": prepared.split_ts,
-        "test_days": config.test_days,
+        "test_days": prepared.split.days,
+        "split_chosen": prepared.split.chosen,
         "metrics": metrics,
         "params": {**estimator.get_params(), "negatives": config.negatives},
         "code_version": code_version(),
