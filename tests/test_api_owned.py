@@ -1,6 +1,6 @@
 """Nothing a shopper already has comes back, unless asked: purchases over the whole history
 (not only the user state's last 100) and, with ``exclude_seen``, what they viewed, clicked
-or carted; the ingest path and ``POST /v1/events`` keep the store's sets alike."""
+or carted; the ingest path and ``POST /v1/events`` keep the store's history set alike."""
 
 from __future__ import annotations
 
@@ -84,9 +84,9 @@ def test_a_shopper_with_1000_purchases_never_gets_one_back(
 ) -> None:
     bought = {f"p{i:04d}" for i in range(BOUGHT)}
     # The ingest path filled the whole-history set, with the shopper's TTL.
-    members = redis_client.smembers(keys.user_purchased("heavy"))
-    assert {int(m) for m in members} == {product_code(p) for p in bought}
-    assert 0 < redis_client.ttl(keys.user_purchased("heavy")) <= 90 * 86_400
+    members = redis_client.smembers(keys.user_history("heavy"))
+    assert {int(m) for m in members} == {2 * product_code(p) + 1 for p in bought}
+    assert 0 < redis_client.ttl(keys.user_history("heavy")) <= 90 * 86_400
     served = recommend(client, bearer, "heavy")
     assert served
     assert not bought & set(served)
@@ -113,11 +113,11 @@ def test_exclude_seen_leaves_out_what_was_viewed_or_carted_through_the_api(
     ]
     sent = client.post("/v1/events", json=looked, headers=bearer("writer"))
     assert sent.status_code == 200, sent.text
-    # The live path keeps the sets too: purchases in one, the rest in the other.
-    engaged = {int(m) for m in redis_client.smembers(keys.user_engaged("looker"))}
-    assert engaged == {product_code(p) for p in RARE[:3]}
-    assert redis_client.object("encoding", keys.user_engaged("looker")) == b"intset"
-    assert redis_client.ttl(keys.user_engaged("looker")) > 0
+    # The live path keeps the set too: odd members for purchases, even for the rest.
+    history = {int(m) for m in redis_client.smembers(keys.user_history("looker"))}
+    assert history == {2 * product_code(p) for p in RARE[:3]} | {2 * product_code(RARE[3]) + 1}
+    assert redis_client.object("encoding", keys.user_history("looker")) == b"intset"
+    assert redis_client.ttl(keys.user_history("looker")) > 0
     every = recommend(client, bearer, "looker", category="Rare Finds", exclude_purchased=False)
     assert set(every) == set(RARE)
     default = recommend(client, bearer, "looker", category="Rare Finds")

@@ -31,7 +31,7 @@ from features.folds import group_codes, latest_recent, log_sum, window_counts
 from features.state import N_SLOTS
 from features.store import keys
 from features.store.calls import Call, Flow, command, script
-from features.store.owned import owned_codes
+from features.store.owned import history_members
 
 _WINDOW_SPEC = ",".join(f"{w.code}:{w.bucket_seconds}:{w.buckets}" for w in WINDOWS)
 
@@ -121,7 +121,7 @@ def _user_calls(
     )
     users = batch["user_id"].to_numpy(dtype=object)[rows]
     ts = batch["ts"].to_numpy(dtype=np.float64)[rows]
-    owned = owned_codes(batch, rows)
+    history = history_members(batch, rows)
     offsets = np.floor(ts - TIME_ORIGIN).astype(np.int64).tolist()
     head = (
         config.user_ttl_seconds,
@@ -144,9 +144,8 @@ def _user_calls(
             found = part.get(user, [])
             args.append(len(found) // width)
             args += found
-        for codes in owned.get(user, ((), ())):
-            args.append(len(codes))
-            args += codes
+        bought_or_seen = history.get(user, [])
+        args += [len(bought_or_seen), *bought_or_seen]
         call = script("user_apply", keys.user_keys(user), args)
         calls.append((user, rows[positions], call))
     return calls

@@ -48,15 +48,10 @@ def user_seen(user_id: str) -> str:
     return f"{PREFIX}:{user_tag(user_id)}:seen"
 
 
-def user_purchased(user_id: str) -> str:
-    """Set: ``features.store.owned.product_code`` of every product the shopper ever bought."""
-    return f"{PREFIX}:{user_tag(user_id)}:purchased"
-
-
-def user_engaged(user_id: str) -> str:
-    """Set: ``features.store.owned.product_code`` of every product the shopper viewed,
-    clicked or carted."""
-    return f"{PREFIX}:{user_tag(user_id)}:engaged"
+def user_history(user_id: str) -> str:
+    """Set: the products the shopper bought, viewed, clicked or carted, over their whole
+    history, as small integers (``features.store.owned``)."""
+    return f"{PREFIX}:{user_tag(user_id)}:history"
 
 
 def user_keys(user_id: str) -> list[str]:
@@ -64,8 +59,7 @@ def user_keys(user_id: str) -> list[str]:
         user_state(user_id),
         user_recent(user_id),
         user_seen(user_id),
-        user_purchased(user_id),
-        user_engaged(user_id),
+        user_history(user_id),
     ]
 
 

@@ -1,11 +1,12 @@
-"""What a shopper already has: the whole-history sets of products bought, and of products
-viewed, clicked or carted (``keys.user_purchased``, ``keys.user_engaged``).
+"""What a shopper already has: one whole-history set per shopper (``keys.user_history``)
+of the products they bought, and of those they viewed, clicked or carted.
 
-``lua/user_apply.lua`` adds to them in the same atomic call that folds a shopper's events
-in (so the ingest and ``POST /v1/events`` paths keep them alike); the recommender reads
-them to leave out what a shopper owns (``exclude_purchased``) or has seen
-(``exclude_seen``). Members are ``product_code`` integers: Redis keeps a set of small
-integers as an intset, 4 bytes a product.
+``lua/user_apply.lua`` adds to it in the same atomic call that folds a shopper's events in
+(so the ingest and ``POST /v1/events`` paths keep it alike); the recommender reads it to
+leave out what a shopper bought (``exclude_purchased``) or has seen (``exclude_seen``).
+A member is ``2 · product_code + 1`` for a purchase and ``2 · product_code`` for a view,
+click or add-to-cart: non-negative integers below 2^31, which Redis keeps as an intset
+(4 bytes a member, up to 512 members) under one key's overhead.
 """
 
 from __future__ import annotations
@@ -25,15 +26,15 @@ PURCHASE = EventType.PURCHASE.value
 ENGAGED_NOT_BOUGHT = frozenset(
     {EventType.VIEW.value, EventType.CLICK.value, EventType.ADD_TO_CART.value}
 )
+CODE_MASK = (1 << 30) - 1
 
 
 def product_code(product_id: str) -> int:
-    """A product id as a signed 32-bit integer (BLAKE2b): what a shopper's ``purchased`` and
-    ``engaged`` sets hold, so Redis keeps them as intsets (4 bytes a member). Two ids share
-    a code with probability 2^-32: a shopper with 1,000 purchases has one chance in four
-    million to see one other product excluded."""
+    """A product id as a 30-bit integer (BLAKE2b). Two ids share a code with probability
+    2^-30: a shopper with 1,000 purchases has one chance in a million to see one other
+    product excluded."""
     digest = hashlib.blake2b(product_id.encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "little", signed=True)
+    return int.from_bytes(digest, "little") & CODE_MASK
 
 
 @dataclass(frozen=True)
@@ -44,29 +45,26 @@ class OwnedProducts:
     engaged: frozenset[int] = frozenset()
 
 
-def owned_codes(
-    batch: pd.DataFrame, rows: npt.NDArray[np.int64]
-) -> dict[str, tuple[list[int], list[int]]]:
-    """Per shopper, the product codes bought and those viewed, clicked or carted among
-    ``rows`` of a batch of validated events (what ``user_apply`` adds to the two sets)."""
+def history_members(batch: pd.DataFrame, rows: npt.NDArray[np.int64]) -> dict[str, list[int]]:
+    """Per shopper, the members ``rows`` of a batch of validated events add to their
+    history set (what ``user_apply`` receives)."""
     types = batch["type"].to_numpy(dtype=object)[rows]
     products = batch["product_id"].to_numpy(dtype=object)[rows]
     users = batch["user_id"].to_numpy(dtype=object)[rows]
-    owned: dict[str, tuple[set[int], set[int]]] = {}
+    members: dict[str, set[int]] = {}
     for user, kind, product in zip(users.tolist(), types.tolist(), products.tolist(), strict=True):
         if kind == PURCHASE:
-            owned.setdefault(user, (set(), set()))[0].add(product_code(str(product)))
+            members.setdefault(user, set()).add(2 * product_code(str(product)) + 1)
         elif kind in ENGAGED_NOT_BOUGHT:
-            owned.setdefault(user, (set(), set()))[1].add(product_code(str(product)))
-    return {user: (sorted(bought), sorted(seen)) for user, (bought, seen) in owned.items()}
+            members.setdefault(user, set()).add(2 * product_code(str(product)))
+    return {user: sorted(found) for user, found in members.items()}
 
 
-def owned_flow(user_id: str, *, engaged: bool) -> Flow[OwnedProducts]:
-    """The shopper's purchased set, and with ``engaged`` their engaged set too."""
-    calls = [command("SMEMBERS", keys.user_purchased(user_id))]
-    if engaged:
-        calls.append(command("SMEMBERS", keys.user_engaged(user_id)))
-    replies = yield calls
-    purchased = frozenset(int(code) for code in replies[0])
-    seen = frozenset(int(code) for code in replies[1]) if engaged else frozenset()
-    return OwnedProducts(purchased=purchased, engaged=seen)
+def owned_flow(user_id: str) -> Flow[OwnedProducts]:
+    """What the shopper bought and otherwise engaged with, over their whole history."""
+    (reply,) = yield [command("SMEMBERS", keys.user_history(user_id))]
+    members = [int(member) for member in reply]
+    return OwnedProducts(
+        purchased=frozenset(m >> 1 for m in members if m & 1),
+        engaged=frozenset(m >> 1 for m in members if not m & 1),
+    )

@@ -1,9 +1,9 @@
 """Leaving out what a shopper already has: bought (``exclude_purchased``, on by default)
 or also viewed, clicked or carted (``exclude_seen``, off by default).
 
-The whole history comes from the store's per-shopper sets of product codes
+The whole history comes from the store's per-shopper history set of product codes
 (``features.store.owned``); the user state's own purchases and recent items are left out
-too, so a shopper whose events predate those sets is still covered as before.
+too, so a shopper whose events predate that set is still covered as before.
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ async def personal_items(
     user = await store.user_state(request.user_id)
     asked = request.context
     owned = (
-        await runner.run(owned_flow(request.user_id, engaged=asked.exclude_seen))
+        await runner.run(owned_flow(request.user_id))
         if asked.exclude_purchased or asked.exclude_seen
         else OwnedProducts()
     )
