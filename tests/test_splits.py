@@ -65,6 +65,8 @@ def test_sessions_come_from_30_minute_gaps_when_the_log_has_no_session_id() -> N
     events = pd.DataFrame([{**base, "user_id": "u1", "ts": START + t} for t in times])
     # 0, 10 min, 28 min: one visit; 31 minutes later a second; the next day a third.
     assert len(decision_times(events)) == 3
+    raw = events.drop(columns=["query"])  # a file straight from a shop: optional columns
+    assert len(decision_times(raw)) == 3
     logged = events.assign(session_id=["a", "a", "a", "a", "a"])
     assert len(decision_times(logged)) == 1  # a logged session id wins over the gaps
 
@@ -160,7 +162,9 @@ def test_train_and_evaluate_a_sparse_years_long_log_with_no_options(
     get_settings.cache_clear()
     data = tmp_path / "log"
     data.mkdir()
-    sparse_log().to_parquet(data / "events.parquet")
+    # As a shop's export comes: only the columns it has (no query, no session id).
+    raw = sparse_log()[["event_id", "user_id", "type", "product_id", "ts"]]
+    raw.to_parquet(data / "events.parquet")
     sparse_catalog().to_parquet(data / "catalog.parquet")
     runner = CliRunner()
     refused = runner.invoke(app, ["train", "--data", str(data), "--test-days", "7"])

@@ -65,9 +65,12 @@ class DecisionPoints:
 def _sessioned(events: pd.DataFrame) -> pd.DataFrame:
     """The columns decisions need, sorted by (user_id, ts), with a ``session`` number:
     the logged ``session_id`` where there is one, else a 30-minute inactivity gap."""
-    frame = events[["user_id", "type", "product_id", "ts", "query"]].copy()
-    if "session_id" in events.columns:
-        frame["session_id"] = events["session_id"]
+    frame = events[["user_id", "type", "ts"]].copy()
+    for optional in ("product_id", "query", "session_id"):  # a raw file may lack them
+        if optional in events.columns:
+            frame[optional] = events[optional]
+        elif optional != "session_id":
+            frame[optional] = None
     frame = frame.sort_values(["user_id", "ts"], kind="stable").reset_index(drop=True)
     frame["session"] = sessions_of(frame)
     return frame

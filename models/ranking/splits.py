@@ -74,7 +74,7 @@ def validation_split(events: pd.DataFrame, holdout: Split) -> Split:
 
 
 def _product_times(events: pd.DataFrame) -> FloatArray:
-    if events.empty:
+    if events.empty or "product_id" not in events.columns:
         return np.empty(0, dtype=np.float64)
     products = events["type"].isin([str(t) for t in PRODUCT_EVENT_TYPES])
     products &= events["product_id"].notna()

@@ -133,8 +133,9 @@ def prepare(log: EventLog, test_days: int | None = None) -> Prepared:
     or, with None, a holdout chosen from the log); ``DataTooSmall`` when too small."""
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    split = choose_holdout(log.events, test_days)
     engine = OfflineFeatureEngine(log.events, log.catalog)
+    # From the engine's validated events: a raw file's times may be text, columns missing.
+    split = choose_holdout(engine.events_, test_days)
     seconds["feature_engine"] = time.perf_counter() - start
     start = time.perf_counter()
     points = decision_points(engine.events_, log.catalog)
