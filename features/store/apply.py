@@ -31,6 +31,7 @@ from features.folds import group_codes, latest_recent, log_sum, window_counts
 from features.state import N_SLOTS
 from features.store import keys
 from features.store.calls import Call, Flow, command, script
+from features.store.owned import history_members
 
 _WINDOW_SPEC = ",".join(f"{w.code}:{w.bucket_seconds}:{w.buckets}" for w in WINDOWS)
 
@@ -120,6 +121,7 @@ def _user_calls(
     )
     users = batch["user_id"].to_numpy(dtype=object)[rows]
     ts = batch["ts"].to_numpy(dtype=np.float64)[rows]
+    history = history_members(batch, rows)
     offsets = np.floor(ts - TIME_ORIGIN).astype(np.int64).tolist()
     head = (
         config.user_ttl_seconds,
@@ -142,6 +144,8 @@ def _user_calls(
             found = part.get(user, [])
             args.append(len(found) // width)
             args += found
+        bought_or_seen = history.get(user, [])
+        args += [len(bought_or_seen), *bought_or_seen]
         call = script("user_apply", keys.user_keys(user), args)
         calls.append((user, rows[positions], call))
     return calls

@@ -48,6 +48,12 @@ def user_seen(user_id: str) -> str:
     return f"{PREFIX}:{user_tag(user_id)}:seen"
 
 
+def user_history(user_id: str) -> str:
+    """Set: the products the shopper bought, viewed, clicked or carted, over their whole
+    history, as small integers (``features.store.owned``)."""
+    return f"{PREFIX}:{user_tag(user_id)}:history"
+
+
 def every_user_state() -> str:
     """The SCAN pattern of every shopper's ``user_state`` hash."""
     return f"{PREFIX}:{{u:*}}:state"
@@ -60,7 +66,12 @@ def user_of_state(key: str) -> str:
 
 
 def user_keys(user_id: str) -> list[str]:
-    return [user_state(user_id), user_recent(user_id), user_seen(user_id)]
+    return [
+        user_state(user_id),
+        user_recent(user_id),
+        user_seen(user_id),
+        user_history(user_id),
+    ]
 
 
 def user_profile(user_id: str) -> str:

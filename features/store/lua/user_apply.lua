@@ -1,14 +1,16 @@
 -- Fold one batch of a shopper's events into their keys, atomically and idempotently.
--- KEYS: state (hash), recent (zset), seen (string). All share the hash tag {u:<id>}.
+-- KEYS: state (hash), recent (zset), seen (string), history (set).
+-- All share the hash tag {u:<id>}.
 -- ARGV: ttl, horizon, recent_cap, member_cap, windows ("m:600:6,h:3600:24,..."),
 --   time origin, newest event time in the batch, n_ids, (id digest, whole seconds)*,
 --   n_dec, (field, exponent)*, n_win, (field, "c1,c2,...")*,
---   n_rec, (product_id, rank, ts)*, n_mem, (field, ts)*
+--   n_rec, (product_id, rank, ts)*, n_mem, (field, ts)*,
+--   n_his, (history member)*
 -- Returns {1} applied, {0} every event already seen, {2, dup_1, ..., dup_n} some seen
 -- (nothing applied: the caller folds the unseen ones again and retries).
 -- seen: 12-byte records, a little-endian int32 (seconds since the time origin) then the
 -- 8-byte digest of the event id; a string is ~3x smaller than a sorted set here.
-local state, recent, seen = KEYS[1], KEYS[2], KEYS[3]
+local state, recent, seen, history = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local ttl, horizon = tonumber(ARGV[1]), tonumber(ARGV[2])
 local recent_cap, member_cap = tonumber(ARGV[3]), tonumber(ARGV[4])
 local origin = tonumber(ARGV[6])
@@ -119,6 +121,13 @@ for k = 1, n do
   local old = redis.call('HGET', state, field)
   if not old or tonumber(ts) > tonumber(old) then redis.call('HSET', state, field, ts) end
 end
+i = i + 2 * n + 1
+
+-- The whole history: 2 * product code (+1 for a purchase), small integers (an intset).
+n = tonumber(ARGV[i])
+for from = i + 1, i + n, 1000 do  -- unpack in chunks: Lua's stack is small
+  redis.call('SADD', history, unpack(ARGV, from, math.min(from + 999, i + n)))
+end
 
 -- Prune: window buckets that left every window, members beyond their cap.
 local first = {}
@@ -149,4 +158,5 @@ for _, entries in pairs(members) do
 end
 redis.call('EXPIRE', state, ttl)
 redis.call('EXPIRE', recent, ttl)
+redis.call('EXPIRE', history, ttl)
 return {1}
