@@ -43,8 +43,8 @@ def user_recent(user_id: str) -> str:
 
 
 def user_seen(user_id: str) -> str:
-    """String: packed (event time, 8-byte digest of the event id) records, pruned to the
-    dedup horizon (see features/lua/user_apply.lua)."""
+    """String: the dedup log, (event time, 7-byte digest of the event id) records with
+    time as varint deltas, pruned to the dedup horizon (features/store/lua/user_apply.lua)."""
     return f"{PREFIX}:{user_tag(user_id)}:seen"
 
 
@@ -94,10 +94,14 @@ def event_stream() -> str:
     return f"{PREFIX}:{{events}}:live"
 
 
+EVENT_DIGEST_BYTES = 7  # as DIGEST in lua/user_apply.lua
+
+
 def event_hash(event_id: str) -> bytes:
-    """A 64-bit digest of an event id: what the dedup set stores (ids may be 128 chars;
-    8 raw bytes keep a shopper's dedup set small, and a collision needs ~2^32 ids)."""
-    return hashlib.blake2b(event_id.encode(), digest_size=8).digest()
+    """A 56-bit digest of an event id: what the dedup log stores (ids may be 128 chars).
+    A new event is taken for a duplicate when its digest equals one of the shopper's
+    remembered ones: with n remembered, a chance of n / 2^56 (1 in 10^14 at n = 500)."""
+    return hashlib.blake2b(event_id.encode(), digest_size=EVENT_DIGEST_BYTES).digest()
 
 
 def served_recommendation(recommendation_id: str) -> str:
