@@ -12,6 +12,10 @@ import re
 from urllib.parse import quote, unquote
 
 PREFIX = "shopmode:v1"
+# The keys events are folded into (a shopper's state, recent and seen) carry their own
+# layout version: v2 packs the decayed sums and the dedup log (docs/redis-keys.md). A v1
+# store is upgraded by re-ingesting the event log; the v1 keys expire on their TTL.
+SHOPPER_PREFIX = "shopmode:v2"
 _SAFE = " -._~@+=,!()&'/"
 # What quote() never changes (its always-safe ASCII set plus _SAFE): most ids.
 _PLAIN = re.compile(r"[A-Za-z0-9_.~ @+=,!()&'/-]*")
@@ -34,18 +38,18 @@ def user_tag(user_id: str) -> str:
 
 def user_state(user_id: str) -> str:
     """Hash: decayed sums, window buckets, interests, purchases, last event time."""
-    return f"{PREFIX}:{user_tag(user_id)}:state"
+    return f"{SHOPPER_PREFIX}:{user_tag(user_id)}:state"
 
 
 def user_recent(user_id: str) -> str:
     """Sorted set: interaction rank + product id → time of the latest interaction, capped."""
-    return f"{PREFIX}:{user_tag(user_id)}:recent"
+    return f"{SHOPPER_PREFIX}:{user_tag(user_id)}:recent"
 
 
 def user_seen(user_id: str) -> str:
     """String: the dedup log, (event time, 7-byte digest of the event id) records with
     time as varint deltas, pruned to the dedup horizon (features/store/lua/user_apply.lua)."""
-    return f"{PREFIX}:{user_tag(user_id)}:seen"
+    return f"{SHOPPER_PREFIX}:{user_tag(user_id)}:seen"
 
 
 def user_keys(user_id: str) -> list[str]:
