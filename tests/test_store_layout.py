@@ -99,6 +99,7 @@ def test_the_state_hash_packs_each_targets_sums_and_reads_back_as_raw_fields(
     assert len(stored[b"c:Trail Running"]) == 16
     assert len(stored[b"b:Nord"]) == 16
     assert len(stored[b"pv"]) == 24
+    assert len(stored[b"t"]) == 8  # times: one float64
     assert not any(text(name).startswith("a1d:") for name in stored)
     fields = raw_fields(stored)
     # The store deletes window buckets that left every window; the offline form keeps them.

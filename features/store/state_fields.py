@@ -8,8 +8,8 @@ stored once for both half-lives (docs/redis-keys.md, "The shopper's state hash")
 - ``c:<category>``, ``b:<brand>``: the affinity at each half-life, in ``HALF_LIVES`` order;
 - ``pv``, ``pb``: the price moments (``PRICE_MOMENTS`` order) of viewed and bought prices.
 
-A slot never folded into holds ``-inf``. The other fields (``t``, ``w:…``, ``p:…``,
-``f:…``, ``l:…``) are stored under their raw names.
+A slot never folded into holds ``-inf``. Times (``t``, ``p:…``, ``f:…``, ``l:…``) are one
+float64 each; window buckets (``w:…``) are text. Both keep their raw names.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from features.store.calls import text
 
 _TARGETS = ("c", "b")
 _PRICES = ("pv", "pb")
+_TIMES = ("p:", "f:", "l:")  # with ``t``: one float64 each
 _LABELS = tuple(HALF_LIVES)
 _SUFFIXES = tuple(suffix for suffix, _ in PRICE_MOMENTS)
 SLOT_BYTES = 8
@@ -59,6 +60,8 @@ def raw_fields(stored: Mapping[Any, Any]) -> dict[str, str | float]:
         head = name[:2]
         if head in ("c:", "b:") or name in _PRICES:
             fields.update(_unpacked(name, bytes(value)))
+        elif head in _TIMES or name == "t":
+            (fields[name],) = struct.unpack("<d", value)
         else:
             fields[name] = text(value)
     return fields

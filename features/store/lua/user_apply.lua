@@ -56,10 +56,15 @@ if n_dup > 0 then
   return out
 end
 
-local newest = tonumber(redis.call('HGET', state, 't') or '-inf')
+-- Times (t, p:, f:, l:) are stored as one little-endian float64 each: exact, 8 bytes.
+local function stored_time(packed)
+  if not packed then return -math.huge end
+  return (struct.unpack('<d', packed))
+end
+local newest = stored_time(redis.call('HGET', state, 't'))
 if tonumber(ARGV[7]) > newest then
   newest = tonumber(ARGV[7])
-  redis.call('HSET', state, 't', ARGV[7])
+  redis.call('HSET', state, 't', struct.pack('<d', newest))
 end
 -- Keep the ids still inside the horizon, add this batch's, write them back oldest first.
 local cutoff = newest - horizon - origin
@@ -163,8 +168,10 @@ if size > recent_cap then redis.call('ZREMRANGEBYRANK', recent, 0, size - recent
 n = tonumber(ARGV[i])
 for k = 1, n do
   local field, ts = ARGV[i + 2 * k - 1], ARGV[i + 2 * k]
-  local old = redis.call('HGET', state, field)
-  if not old or tonumber(ts) > tonumber(old) then redis.call('HSET', state, field, ts) end
+  local t = tonumber(ts)
+  if t > stored_time(redis.call('HGET', state, field)) then
+    redis.call('HSET', state, field, struct.pack('<d', t))
+  end
 end
 
 -- Prune: window buckets that left every window, members beyond their cap.
@@ -182,7 +189,7 @@ for k = 1, #all, 2 do
     if first[code] and tonumber(bucket) < first[code] then redis.call('HDEL', state, field) end
   elseif head == 'p:' or head == 'f:' or head == 'l:' then
     members[head] = members[head] or {}
-    table.insert(members[head], {tonumber(all[k + 1]), field})
+    table.insert(members[head], {stored_time(all[k + 1]), field})
   end
 end
 for _, entries in pairs(members) do
