@@ -138,3 +138,21 @@ def test_a_shoppers_hash_and_recent_items_stay_compactly_encoded(
     assert len(read_seen(seen)) == len(rows)
     # 4 bytes of base, then one byte of delta (37 s) and the digest per event.
     assert len(seen) == 4 + len(rows) * (1 + keys.EVENT_DIGEST_BYTES)
+
+
+def test_a_heavy_shoppers_hash_stays_compact_on_a_server_set_as_documented(
+    redis_client: redis.Redis,
+) -> None:
+    configured = redis_client.config_get("hash-max-ziplist-entries")
+    if int(configured.get("hash-max-ziplist-entries", 0)) < 512:
+        pytest.skip("SHOPMODE_TEST_REDIS_URL server lacks hash-max-listpack-entries 512")
+    store = OnlineFeatureStore(redis_client, CATALOG)
+    rows: list[dict[str, object]] = []
+    for i in range(100):  # each: a followed/liked field and an affinity field
+        rows.append({**_event(2 * i, BASE_TS + i, "follow_brand", "p1"), "brand": f"brand {i}"})
+        rows.append(
+            {**_event(2 * i + 1, BASE_TS + i, "like_category", "p1"), "category": f"category {i}"}
+        )
+    store.apply(pd.DataFrame(rows))
+    assert redis_client.hlen(keys.user_state("ann")) > 400  # past Redis's default of 128
+    assert redis_client.object("encoding", keys.user_state("ann")) in {b"listpack", b"ziplist"}
