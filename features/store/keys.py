@@ -54,7 +54,7 @@ def user_seen(user_id: str) -> str:
 
 def every_user_state() -> str:
     """The SCAN pattern of every shopper's ``user_state`` hash."""
-    return f"{PREFIX}:{{u:*}}:state"
+    return f"{SHOPPER_PREFIX}:{{u:*}}:state"
 
 
 def user_of_state(key: str) -> str:
