@@ -32,6 +32,7 @@ from features.state import N_SLOTS
 from features.store import keys
 from features.store.calls import Call, Flow, command, script
 from features.store.owned import history_members
+from features.store.state_fields import packed_slot
 
 _WINDOW_SPEC = ",".join(f"{w.code}:{w.bucket_seconds}:{w.buckets}" for w in WINDOWS)
 
@@ -110,11 +111,16 @@ def _user_calls(
         keep = np.zeros(len(batch), dtype=bool)
         keep[rows] = True
     decayed = log_sum(_rows_of(c.decayed, keep), ["user_id", "field"])
+    slots = [packed_slot(name) for name in decayed["field"].tolist()]
+    decayed = decayed.assign(
+        packed=pd.Series([stored for stored, _ in slots], dtype=object, index=decayed.index),
+        slot=[slot for _, slot in slots],
+    )
     windows = window_counts(_rows_of(c.windows, keep), ["user_id"])
     recent = latest_recent(_rows_of(c.recent, keep), ["user_id", "product_id"])
     members = _latest(_rows_of(c.members, keep))
     parts = (
-        (2, _by_user(decayed, ["field", "exponent"], "fe")),
+        (3, _by_user(decayed, ["packed", "slot", "exponent"], "fne")),
         (2, _by_user(windows, ["field", "counts"], "ff")),
         (3, _by_user(recent, ["product_id", "rank", "ts"], "fnt")),
         (2, _by_user(members, ["field", "ts"], "ft")),
