@@ -23,10 +23,11 @@ import pandas as pd
 from distributed import Client, Future, as_completed
 
 from features.catalog import Catalog
-from models.ranking.decisions import split_decisions, split_time
+from models.ranking.decisions import split_decisions
 from models.ranking.distributed.cluster import worker_count
 from models.ranking.distributed.global_inputs import (
     concat_sets,
+    holdout,
     merge_cooccurrence,
     merge_points,
     time_scales,
@@ -43,13 +44,13 @@ from models.ranking.distributed.shopper_parts import (
     sum_product_hours,
     summarise_part,
 )
+from models.ranking.fingerprint import fingerprint_of
 from models.ranking.training import (
     EventLog,
     Stage,
     TrainConfig,
     TrainedModel,
     check_rows,
-    fingerprint_of,
     model_from_rows,
     sample,
 )
@@ -136,10 +137,8 @@ def train_on_dask(
             advance,
         )
     with _timed(seconds, "dask_global"):
-        first = min(s.first_ts for s in summaries)
-        last = max(s.last_ts for s in summaries)
-        span = pd.DataFrame({"ts": [first, last] if np.isfinite(first) else []})
-        split_ts = split_time(span, config.test_days)
+        split = holdout(summaries, config.test_days)
+        split_ts = split.start_ts
         train, test = split_decisions(merge_points([s.points for s in summaries]), split_ts)
         sampled = sample(train, config.max_train_decisions, config.seed)
         cooccurrence = merge_cooccurrence([s.cooccurrence for s in summaries])
@@ -192,7 +191,7 @@ def train_on_dask(
         training,
         config,
         log=source,
-        split_ts=split_ts,
+        split=split,
         seconds=seconds,
         data_fingerprint=data_fingerprint,
         scales=scales,

@@ -7,15 +7,20 @@ training part's time scales, and hourly product sums into one table.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from models.ranking.decisions import DecisionPoints
+from models.ranking.decisions import DAY, DecisionPoints
+from models.ranking.distributed.shopper_parts import PartSummary
 from models.ranking.judgements import Judgements
+from models.ranking.splits import Split, _carve
 from models.ranking.training_set import RetrievalRecall, TrainingSet
 from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.time_scales import TimeScales
+from shopmode.errors import DataTooSmall
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -51,6 +56,18 @@ def merge_cooccurrence(parts: list[CooccurrenceLog]) -> CooccurrenceLog:
         np.concatenate([p.weight for p in parts])[order],
         known[order],
     )
+
+
+def holdout(parts: list[PartSummary], test_days: int | None) -> Split:
+    """``choose_holdout`` of the whole log from the parts' product-event spans and
+    decision times (the only things it reads)."""
+    first = min(p.holdout_first_ts for p in parts)
+    last = max(p.holdout_last_ts for p in parts)
+    if not np.isfinite(first):
+        raise DataTooSmall("the event log has no product events", field="events")
+    end_ts = math.ceil(last / DAY) * DAY
+    decisions = np.sort(np.concatenate([p.decision_times for p in parts]))
+    return _carve(np.array([first, last]), decisions, end_ts, test_days)
 
 
 def time_scales(starts: list[pd.DataFrame], split_ts: float) -> TimeScales:

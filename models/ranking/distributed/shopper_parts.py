@@ -20,12 +20,13 @@ from features.catalog import Catalog
 from features.folds import log_sum
 from features.offline import OfflineFeatureEngine
 from features.state import N_SLOTS, ProductFeatures
-from models.ranking.decisions import DecisionPoints, decision_points
+from models.ranking.decisions import DecisionPoints, decision_points, decision_times
 from models.ranking.distributed.partitions import read_part
 from models.ranking.features import RankingFeatures
+from models.ranking.fingerprint import event_hashes
 from models.ranking.judgements import Judgements
 from models.ranking.replay import HOUR, Replay, snapshot_seconds
-from models.ranking.training import event_hashes
+from models.ranking.splits import _product_times
 from models.ranking.training_set import TrainingSet, build_training_set
 from models.retrieval.cooccurrence import CooccurrenceLog, sessions_of
 from models.retrieval.text_match import QueryIndex
@@ -111,6 +112,9 @@ class PartSummary:
     session_starts: pd.DataFrame  # user, ts: each product session's start
     product_first_ts: float
     product_last_ts: float
+    decision_times: npt.NDArray[np.float64]  # what ``choose_holdout`` counts
+    holdout_first_ts: float  # product events as ``choose_holdout`` spans them
+    holdout_last_ts: float
 
 
 def empty_points() -> DecisionPoints:
@@ -163,10 +167,14 @@ def summarise_part(root: Path, part: int, catalog: Catalog) -> PartSummary:
             session_starts=pd.DataFrame({"user": [], "ts": []}),
             product_first_ts=np.inf,
             product_last_ts=-np.inf,
+            decision_times=np.zeros(0),
+            holdout_first_ts=np.inf,
+            holdout_last_ts=-np.inf,
         )
     engine = OfflineFeatureEngine(raw, catalog)
     events = engine.events_
     product_ts = events.loc[events["product_id"].notna(), "ts"].to_numpy(np.float64)
+    holdout_ts = _product_times(events)
     return PartSummary(
         part=part,
         events=len(raw),
@@ -179,6 +187,9 @@ def summarise_part(root: Path, part: int, catalog: Catalog) -> PartSummary:
         session_starts=session_starts(engine.events_),
         product_first_ts=float(product_ts.min()) if len(product_ts) else np.inf,
         product_last_ts=float(product_ts.max()) if len(product_ts) else -np.inf,
+        decision_times=decision_times(events),
+        holdout_first_ts=float(holdout_ts.min()) if len(holdout_ts) else np.inf,
+        holdout_last_ts=float(holdout_ts.max()) if len(holdout_ts) else -np.inf,
     )
 
 
