@@ -17,8 +17,13 @@ from typer.testing import CliRunner
 
 from features.catalog import Catalog
 from features.ingest import interest_events
+from features.offline import OfflineFeatureEngine
 from models.ranking.distributed.driver import DaskLog, DaskTrained, train_on_dask
+from models.ranking.distributed.global_inputs import holdout, time_scales
+from models.ranking.distributed.partitions import write_chunk
+from models.ranking.distributed.shopper_parts import summarise_part
 from models.ranking.ranker import ShopRanker
+from models.ranking.splits import choose_holdout
 from models.ranking.training import (
     EventLog,
     Prepared,
@@ -29,6 +34,7 @@ from models.ranking.training import (
     training_rows,
 )
 from models.ranking.training_set import TrainingSet
+from models.retrieval.time_scales import TimeScales
 from service.cli import app
 from world.config import WorldConfig
 from world.generate import generate_world
@@ -148,3 +154,22 @@ def test_cli_refuses_an_address_that_is_not_one(
     result = CliRunner().invoke(app, ["train", "--dask", address])
     assert result.exit_code == 2
     assert "--dask" in result.output
+
+
+def test_the_parts_choose_the_holdout_and_time_scales_the_whole_log_does(
+    world: Path, tmp_path: Path
+) -> None:
+    catalog = Catalog.read(world / "catalog.parquet")
+    events = pd.read_parquet(world / "events.parquet")
+    write_chunk(events, tmp_path, 0, 3)
+    parts = [summarise_part(tmp_path, p, catalog) for p in range(3)]
+    assert all(p.events > 0 for p in parts)
+    whole = OfflineFeatureEngine(events, catalog).events_
+    chosen = choose_holdout(whole, None)
+    assert chosen.chosen
+    assert holdout(parts, None) == chosen
+    assert holdout(parts, 2) == choose_holdout(whole, 2)
+    before = whole[whole["ts"] < chosen.start_ts]
+    assert time_scales([p.session_starts for p in parts], chosen.start_ts) == (
+        TimeScales.from_events(before)
+    )
