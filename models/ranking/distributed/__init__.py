@@ -2,8 +2,8 @@
 
     event log ─► Parquet parts by shopper (``partitions``) ─► per part, on a worker:
         the offline engine, decision points, co-occurrence pairs, hourly product sums
-        (``shopper_parts``) ─► on the driver, once: time split, decision sample, product
-        sums and the neighbour timeline (``global_inputs``), scattered to every worker
+        (``shopper_parts``) ─► on the driver, once: holdout, decision sample, product
+        sums, co-occurrence log, time scales (``global_inputs``), scattered to every worker
         ─► per part: ``build_training_set`` on its shoppers' sampled decisions
         ─► gathered in decision order, fitted on the driver (``driver``)
 
