@@ -22,6 +22,7 @@ from features.state import ProductFeatures, UserState
 from models.ranking.decisions import DecisionPoints
 from models.retrieval.candidates import RetrievalSnapshot, ShopperSignals
 from models.retrieval.cooccurrence import CooccurrenceLog, Neighbours
+from models.retrieval.learned_timeline import LearnedTimeline
 from models.retrieval.signals import signals_from_state, snapshot_from_products
 from models.retrieval.text_match import QueryIndex
 
@@ -59,11 +60,19 @@ class Replay:
         catalog: Catalog,
         cooccurrence: CooccurrenceLog,
         query_index: QueryIndex,
+        learned: LearnedTimeline | None = None,
     ) -> None:
         self.engine = engine
         self.catalog = catalog
         self.cooccurrence = cooccurrence
         self.query_index = query_index
+        self.learned = learned
+
+    def signals(self, state: UserState) -> ShopperSignals:
+        signals = signals_from_state(state, self.catalog)
+        if self.learned is None:
+            return signals
+        return self.learned.signals(signals, state, self.catalog)
 
     def states(self, points: DecisionPoints) -> list[UserState]:
         frame = pd.DataFrame({"user_id": points.user_id.astype(str), "ts": points.ts})
@@ -104,7 +113,7 @@ class Replay:
                 row=row,
                 at=at,
                 state=states[row],
-                signals=signals_from_state(states[row], self.catalog),
+                signals=self.signals(states[row]),
                 products=ProductFeatures(
                     at=at, positions=products.positions, log_sums=products.log_sums
                 ),

@@ -30,6 +30,7 @@ from models.ranking.ranker import ShopRanker, one_thread
 from models.ranking.replay import Replay
 from models.ranking.training_set import TrainingSet, build_training_set
 from models.retrieval.cooccurrence import CooccurrenceLog
+from models.retrieval.learned_timeline import for_training
 from models.retrieval.text_match import QueryIndex
 from shopmode.errors import DataTooSmall
 
@@ -89,6 +90,7 @@ class Prepared:
     features: RankingFeatures
     cooccurrence: CooccurrenceLog
     seconds: dict[str, float] = field(default_factory=dict)
+    window_recall: dict[float, float] = field(default_factory=dict)
 
 
 def fingerprint(events: pd.DataFrame) -> str:
@@ -132,8 +134,13 @@ def prepare(log: EventLog, test_days: int = 7) -> Prepared:
     points = decision_points(engine.events_, log.catalog)
     train, test = split_decisions(points, split_ts)
     cooccurrence = CooccurrenceLog.from_events(engine.events_, log.catalog)
-    replay = Replay(engine, log.catalog, cooccurrence, QueryIndex(log.catalog))
     seconds["decisions_and_cooccurrence"] = time.perf_counter() - start
+    start = time.perf_counter()
+    learned, window_recall = for_training(
+        engine.events_, log.catalog, points.ts, points.truth.items, split_ts
+    )
+    replay = Replay(engine, log.catalog, cooccurrence, QueryIndex(log.catalog), learned)
+    seconds["learned_sources"] = time.perf_counter() - start
     return Prepared(
         log=log,
         engine=engine,
@@ -144,6 +151,7 @@ def prepare(log: EventLog, test_days: int = 7) -> Prepared:
         features=RankingFeatures(log.catalog),
         cooccurrence=cooccurrence,
         seconds=seconds,
+        window_recall=window_recall,
     )
 
 
@@ -229,7 +237,9 @@ def train_ranker(
         "fit_seconds": fit_seconds,
         **{f"train_{k}": v for k, v in recall.items()},
         **{f"{k}_seconds": v for k, v in prepared.seconds.items()},
+        **{f"validation_window_{d:g}d_found": v for d, v in prepared.window_recall.items()},
     }
+    learned = prepared.replay.learned
     metadata: dict[str, Any] = {
         "created_at": time.time(),
         "feature_names": list(RANKING_FEATURES),
@@ -242,7 +252,12 @@ def train_ranker(
         "split_ts": prepared.split_ts,
         "test_days": config.test_days,
         "metrics": metrics,
-        "params": {**estimator.get_params(), "negatives": config.negatives},
+        "params": {
+            **estimator.get_params(),
+            "negatives": config.negatives,
+            "popularity_window_days": learned.window_days if learned else None,
+            "knn_k": learned.k if learned else None,
+        },
         "code_version": code_version(),
     }
     return TrainedModel(estimator=estimator, metadata=metadata, training=training)

@@ -13,7 +13,12 @@ Sources, in the order of ``SOURCES``:
 - ``trending``: products whose last-day engagement outpaces their weekly rate;
 - ``new``: recently launched products (exploration);
 - ``query``: TF-IDF matches of the shopper's free-text request;
-- ``popular``: global popularity, the fallback that always fills the set.
+- ``popular``: global popularity, the fallback that always fills the set;
+- ``item_knn``: item-item neighbours (implicit, BM25) of the shopper's history;
+- ``content``: products whose text reads like the shopper's history (TF-IDF);
+- ``popular_window``: popularity over a window fitted to the log's cadence.
+
+The last three come from ``models.retrieval.learned`` (``LearnedScores``), fitted at train.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from models.retrieval.learned import LearnedScores
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -36,8 +43,20 @@ SOURCES: tuple[str, ...] = (
     "new",
     "query",
     "popular",
+    "item_knn",
+    "content",
+    "popular_window",
 )
 NEW_PRODUCT_SECONDS = 14 * 86_400.0
+# Per candidate, from the learned sources: score and log rank over the catalog.
+LEARNED_FEATURES: tuple[str, ...] = (
+    "knn_score",
+    "log_knn_rank",
+    "content_similarity",
+    "log_popularity_window",
+    "log_popularity_window_rank",
+)
+NO_RANK = 10_000.0
 
 
 def _top_per_group(
@@ -128,6 +147,7 @@ class ShopperSignals:
     recent_weight: FloatArray
     category_affinity: FloatArray
     brand_affinity: FloatArray
+    learned: LearnedScores | None = None  # the sources fitted at train, scored for them
 
     @classmethod
     def cold(cls, n_categories: int, n_brands: int) -> ShopperSignals:
@@ -150,6 +170,9 @@ class CandidateQuota:
     new: int = 20
     query: int = 100
     popular: int = 60
+    item_knn: int = 50
+    content: int = 25
+    popular_window: int = 60
 
 
 @dataclass(frozen=True)
@@ -161,9 +184,24 @@ class CandidateSet:
     sources: BoolArray  # (n, len(SOURCES))
     cooc_score: FloatArray
     query_score: FloatArray
+    learned: FloatArray | None = None  # (n, len(LEARNED_FEATURES)), None: no learned sources
 
     def __len__(self) -> int:
         return len(self.products)
+
+    def take(self, rows: IntArray) -> CandidateSet:
+        return CandidateSet(
+            products=self.products[rows],
+            sources=self.sources[rows],
+            cooc_score=self.cooc_score[rows],
+            query_score=self.query_score[rows],
+            learned=None if self.learned is None else self.learned[rows],
+        )
+
+    def learned_features(self) -> FloatArray:
+        if self.learned is None:
+            return np.zeros((len(self.products), len(LEARNED_FEATURES)))
+        return self.learned
 
     def sources_of(self, row: int) -> list[str]:
         return [name for name, on in zip(SOURCES, self.sources[row], strict=True) if on]
@@ -210,6 +248,7 @@ def candidates_for(
     query_scores: FloatArray | None = None,
     quota: CandidateQuota = CandidateQuota(),
     allowed: BoolArray | None = None,
+    learned: LearnedScores | None = None,
 ) -> CandidateSet:
     """Candidates for one shopper at ``snapshot.at``; never includes unlaunched products.
 
@@ -217,8 +256,12 @@ def candidates_for(
     ``Neighbours`` offline or from Redis online; ``query_scores`` is the request's
     ``QueryIndex.scores`` (None without a request text). ``allowed`` (a mask over the
     catalog) applies the request's hard filters inside every source, so a narrow filter
-    still yields a full candidate set.
+    still yields a full candidate set. ``learned`` (default: ``signals.learned``) adds
+    the item-kNN, content and window-popularity sources and their scores
+    (``CandidateSet.learned``).
     """
+    if learned is None:
+        learned = signals.learned
     n = snapshot.n_products
     available = snapshot.available()
     if allowed is not None:
@@ -245,6 +288,10 @@ def candidates_for(
     if query_scores is not None:
         flags[5, _top(query_scores, quota.query, available)] = True
     flags[6, pick(snapshot.by_popularity, quota.popular)] = True
+    if learned is not None:
+        flags[7, _top(learned.knn, quota.item_knn, available)] = True
+        flags[8, _top(learned.content, quota.content, available)] = True
+        flags[9, _top(learned.popular_window, quota.popular_window, available)] = True
 
     products = np.flatnonzero(flags.any(axis=0) & available).astype(np.int64)
     return CandidateSet(
@@ -252,4 +299,26 @@ def candidates_for(
         sources=np.ascontiguousarray(flags[:, products].T),
         cooc_score=cooc[products],
         query_score=query[products],
+        learned=None if learned is None else learned_rows(learned, products),
+    )
+
+
+def _log_rank(values: FloatArray) -> FloatArray:
+    """log1p of each product's rank by ``values`` (0 = best), ``NO_RANK`` when not positive."""
+    order = np.argsort(-values, kind="stable")
+    rank = np.empty(len(values))
+    rank[order] = np.arange(len(values), dtype=np.float64)
+    return np.log1p(np.where(values > 0, rank, NO_RANK))
+
+
+def learned_rows(learned: LearnedScores, products: IntArray) -> FloatArray:
+    """``(len(products), len(LEARNED_FEATURES))``: the learned sources' scores and ranks."""
+    return np.column_stack(
+        [
+            learned.knn[products],
+            _log_rank(learned.knn)[products],
+            learned.content[products],
+            np.log1p(learned.popular_window[products]),
+            _log_rank(learned.popular_window)[products],
+        ]
     )

@@ -1,0 +1,151 @@
+"""The learned sources along a log: fitted at a few checkpoints, used point-in-time.
+
+Serving uses what the last ``shopmode train`` fitted; replay does the same with at most
+``MAX_FITS`` fits spread over the training part of the log (and the same spacing on into
+the held-out part, as a periodic retrain would): a decision uses the last fit *at or
+before* it, and a fit learns only from events strictly before its own time, so nothing a
+decision could not have known reaches it.
+
+``tune_window`` picks the popularity window on a validation slice (among multiples of the
+log's median gap between a shopper's sessions) by how many of the slice's engaged products
+the window's top ``depth`` would have found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from features.catalog import Catalog
+from features.definitions import DAY
+from features.state import UserState
+from models.retrieval.candidates import ShopperSignals
+from models.retrieval.content import ContentIndex
+from models.retrieval.learned import (
+    DEFAULT_WINDOW_DAYS,
+    KNN_K,
+    WINDOW_MULTIPLES,
+    LearnedFit,
+    ShopperHistory,
+    fit_learned,
+    learned_scores,
+    window_popularity,
+)
+
+FloatArray = npt.NDArray[np.float64]
+MAX_FITS = 4
+SESSION_GAP_SECONDS = 30 * 60.0
+
+
+def median_session_gap_days(events: pd.DataFrame) -> float:
+    """Median days between the starts of a shopper's consecutive sessions (30-min gaps)."""
+    engaged = events[events["product_id"].notna()].sort_values(["user_id", "ts"], kind="stable")
+    ts = engaged["ts"].to_numpy(np.float64)
+    users = engaged["user_id"].astype(str).to_numpy()
+    if len(ts) < 2:
+        return 1.0
+    same = users[1:] == users[:-1]
+    gap = np.diff(ts)
+    starts = np.concatenate([[True], ~same | (gap > SESSION_GAP_SECONDS)])
+    start_ts, start_user = ts[starts], users[starts]
+    between = np.diff(start_ts)[start_user[1:] == start_user[:-1]]
+    return float(np.median(between)) / DAY if len(between) else 1.0
+
+
+def tune_window(
+    events: pd.DataFrame,
+    catalog: Catalog,
+    at: float,
+    engaged: Sequence[tuple[float, npt.NDArray[np.int64]]],
+    depth: int = 60,
+) -> tuple[float, dict[float, float]]:
+    """The window (days) whose popularity, fitted at ``at``, finds most of ``engaged``
+    (each a decision's time and its engaged products) within its top ``depth``; with
+    the found share per window tried."""
+    gap = median_session_gap_days(events[events["ts"] < at])
+    tried: dict[float, float] = {}
+    relevant = sum(len(items) for _, items in engaged)
+    for multiple in WINDOW_MULTIPLES:
+        days = round(max(multiple * gap, 1.0), 1)
+        top = set(window_popularity(events, catalog, at, days)[0][:depth].tolist())
+        found = sum(int(np.isin(items, list(top)).sum()) for _, items in engaged)
+        tried[days] = found / max(relevant, 1)
+    best = max(tried, key=lambda d: (tried[d], -d)) if tried else DEFAULT_WINDOW_DAYS
+    return best, tried
+
+
+@dataclass(frozen=True)
+class LearnedTimeline:
+    """Fits at ``times`` (sorted); ``fit_for(ts)`` is the last one at or before ``ts``."""
+
+    fits: tuple[LearnedFit, ...]
+    content: ContentIndex
+    window_days: float
+    k: int
+
+    @classmethod
+    def build(
+        cls,
+        events: pd.DataFrame,
+        catalog: Catalog,
+        start: float,
+        end: float,
+        last: float,
+        window_days: float = DEFAULT_WINDOW_DAYS,
+        k: int = KNN_K,
+        fits: int = MAX_FITS,
+    ) -> LearnedTimeline:
+        """``fits`` fits evenly over [start, end), the same spacing on up to ``last``."""
+        step = max((end - start) / fits, DAY)
+        times = np.arange(start, max(last, start) + step, step)[: fits * 3]
+        return cls(
+            fits=tuple(fit_learned(events, catalog, float(t), window_days, k) for t in times),
+            content=ContentIndex().fit(catalog),
+            window_days=window_days,
+            k=k,
+        )
+
+    def fit_for(self, ts: float) -> LearnedFit | None:
+        times = [f.at for f in self.fits]
+        i = int(np.searchsorted(times, ts, side="right")) - 1
+        return self.fits[i] if i >= 0 else None
+
+    def signals(
+        self, signals: ShopperSignals, state: UserState, catalog: Catalog
+    ) -> ShopperSignals:
+        """``signals`` with the learned sources scored as of ``state.at``."""
+        fit = self.fit_for(state.at)
+        if fit is None:
+            return signals
+        history = ShopperHistory.of(state, catalog)
+        scores = learned_scores(history, fit.knn_of(history.items), fit.popular, self.content)
+        return replace(signals, learned=scores)
+
+
+def for_training(
+    events: pd.DataFrame,
+    catalog: Catalog,
+    decision_ts: FloatArray,
+    decision_items: Sequence[npt.NDArray[np.int64]],
+    split_ts: float,
+    validation_share: float = 0.1,
+) -> tuple[LearnedTimeline, dict[float, float]]:
+    """The timeline a training run replays, its popularity window tuned on the last
+    ``validation_share`` of the time before ``split_ts`` (training decisions only: the
+    held-out part is never looked at); with the found share per window tried."""
+    engaged_ts = events.loc[events["product_id"].notna(), "ts"].to_numpy(np.float64)
+    start = float(engaged_ts.min()) if len(engaged_ts) else split_ts
+    last = float(engaged_ts.max()) if len(engaged_ts) else split_ts
+    validation = split_ts - validation_share * (split_ts - start)
+    rows = np.flatnonzero((decision_ts >= validation) & (decision_ts < split_ts))
+    engaged = [(float(decision_ts[r]), decision_items[int(r)]) for r in rows]
+    window, tried = tune_window(events, catalog, validation, engaged)
+    step = (split_ts - start) / MAX_FITS
+    timeline = LearnedTimeline.build(
+        events, catalog, start + step, split_ts + step, last, window_days=window
+    )
+    return timeline, tried
