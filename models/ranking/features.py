@@ -15,8 +15,8 @@ import pandas as pd
 from features.catalog import Catalog
 from features.state import ProductFeatures, UserState
 from features.vector import FEATURE_GROUPS, FEATURE_NAMES, feature_matrix
-from models.retrieval.candidates import LEARNED_FEATURES, SOURCES, CandidateSet
-from models.retrieval.learned import ShopperHistory
+from models.retrieval.candidates import SOURCES, CandidateSet
+from models.retrieval.learned import LEARNED_FEATURES, ShopperHistory
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -52,7 +52,7 @@ _FOLD_INTO = {
     "log_popularity_window_rank": "popularity",
     "history_category_share": "category_affinity",
     "log_history_size": "activity",
-    "log_idle_days": "recency",
+    "log_idle_days": "activity",
     # Neighbours and look-alikes of the history: said as "similar to <a recent item>".
     "knn_score": "similarity_to_recent",
     "log_knn_rank": "similarity_to_recent",

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from features.catalog import Catalog
 from features.state import ProductFeatures, UserState
-from features.store.neighbours import NeighbourMap
+from features.store.neighbours import LearnedInputs, NeighbourMap
 from models.intent import ProductFilter
 from models.ranking.features import RankingFeatures
 from models.ranking.registry import LoadedModel
@@ -31,6 +31,7 @@ from models.recommend.cold_start import (
     declared_matches,
     has_declared_interests,
 )
+from models.recommend.fitted import FittedSources
 from models.recommend.reasoning import Reasoner
 from models.recommend.request import (
     MAX_K,
@@ -39,7 +40,12 @@ from models.recommend.request import (
     RecommendedItem,
 )
 from models.recommend.scoring import Scorer
-from models.retrieval.candidates import CandidateSet, RetrievalSnapshot, candidates_for, cooc_scores
+from models.retrieval.candidates import (
+    CandidateSet,
+    RetrievalSnapshot,
+    candidates_for,
+    cooc_scores,
+)
 from models.retrieval.cooccurrence import neighbours_from_map
 from models.retrieval.signals import signals_from_state, snapshot_from_products
 from models.retrieval.text_match import QueryIndex
@@ -60,12 +66,17 @@ class Recommender:
         self.features = RankingFeatures(catalog)
         self._snapshot: tuple[int, float, RetrievalSnapshot] | None = None
         self.score = Scorer(model)
+        self.fitted = FittedSources(catalog)
         self.reasoner = Reasoner(catalog, model) if model is not None else None
 
     def recent_products(self, state: UserState) -> list[str]:
         """Product ids whose co-occurrence neighbours this shopper's request needs."""
         recent = signals_from_state(state, self.catalog).recent
         return [str(self.catalog.product_ids[i]) for i in recent]
+
+    def history_products(self, state: UserState) -> list[str]:
+        """Product ids whose item-kNN neighbours this shopper's request needs."""
+        return self.fitted.history_products(state)
 
     def snapshot(self, products: ProductFeatures) -> RetrievalSnapshot:
         cached = self._snapshot
@@ -99,16 +110,18 @@ class Recommender:
         neighbours: NeighbourMap,
         context: RecommendContext,
         allowed: npt.NDArray[np.bool_] | None = None,
+        learned: LearnedInputs | None = None,
     ) -> Recommendations:
         """Top ``context.k`` products for the shopper as of ``state.at``.
 
         ``allowed`` (a mask over catalog positions) adds the caller's own hard filters to
-        the context's; nothing outside either is returned.
+        the context's; nothing outside either is returned. ``learned`` is what the store
+        holds of the training-fitted sources (item-kNN, window popularity) for them.
         """
         if not 1 <= context.k <= MAX_K:
             raise InvalidInput(f"must be between 1 and {MAX_K}", field="k")
         at = state.at
-        signals = signals_from_state(state, self.catalog)
+        signals = self.fitted.signals(signals_from_state(state, self.catalog), state, learned)
         query_scores = self.query_index.scores(context.query) if context.query else None
         neighbour_index = neighbours_from_map(self.catalog, neighbours)
         mask = self.allowed(state, context)

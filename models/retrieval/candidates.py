@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from models.retrieval.learned import LearnedScores
+from models.retrieval.learned import LEARNED_FEATURES, LearnedScores, learned_rows
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -48,15 +48,6 @@ SOURCES: tuple[str, ...] = (
     "popular_window",
 )
 NEW_PRODUCT_SECONDS = 14 * 86_400.0
-# Per candidate, from the learned sources: score and log rank over the catalog.
-LEARNED_FEATURES: tuple[str, ...] = (
-    "knn_score",
-    "log_knn_rank",
-    "content_similarity",
-    "log_popularity_window",
-    "log_popularity_window_rank",
-)
-NO_RANK = 10_000.0
 
 
 def _top_per_group(
@@ -300,25 +291,4 @@ def candidates_for(
         cooc_score=cooc[products],
         query_score=query[products],
         learned=None if learned is None else learned_rows(learned, products),
-    )
-
-
-def _log_rank(values: FloatArray) -> FloatArray:
-    """log1p of each product's rank by ``values`` (0 = best), ``NO_RANK`` when not positive."""
-    order = np.argsort(-values, kind="stable")
-    rank = np.empty(len(values))
-    rank[order] = np.arange(len(values), dtype=np.float64)
-    return np.log1p(np.where(values > 0, rank, NO_RANK))
-
-
-def learned_rows(learned: LearnedScores, products: IntArray) -> FloatArray:
-    """``(len(products), len(LEARNED_FEATURES))``: the learned sources' scores and ranks."""
-    return np.column_stack(
-        [
-            learned.knn[products],
-            _log_rank(learned.knn)[products],
-            learned.content[products],
-            np.log1p(learned.popular_window[products]),
-            _log_rank(learned.popular_window)[products],
-        ]
     )

@@ -45,6 +45,15 @@ KNN_WIDTH = 50
 POPULAR_DEPTH = 500
 DEFAULT_WINDOW_DAYS = 30.0
 WINDOW_MULTIPLES = (4.0, 16.0, 64.0, 256.0)
+# Per candidate, from the learned sources: score and log rank over the catalog.
+LEARNED_FEATURES: tuple[str, ...] = (
+    "knn_score",
+    "log_knn_rank",
+    "content_similarity",
+    "log_popularity_window",
+    "log_popularity_window_rank",
+)
+NO_RANK = 10_000.0
 
 
 @dataclass(frozen=True)
@@ -236,3 +245,24 @@ def popular_from_list(
     score = np.array([s for _, s in fetched], dtype=np.float64)
     keep = index >= 0
     return index[keep].astype(np.int64), score[keep]
+
+
+def _log_rank(values: FloatArray) -> FloatArray:
+    """log1p of each product's rank by ``values`` (0 = best), ``NO_RANK`` when not positive."""
+    order = np.argsort(-values, kind="stable")
+    rank = np.empty(len(values))
+    rank[order] = np.arange(len(values), dtype=np.float64)
+    return np.log1p(np.where(values > 0, rank, NO_RANK))
+
+
+def learned_rows(learned: LearnedScores, products: IntArray) -> FloatArray:
+    """``(len(products), len(LEARNED_FEATURES))``: the learned sources' scores and ranks."""
+    return np.column_stack(
+        [
+            learned.knn[products],
+            _log_rank(learned.knn)[products],
+            learned.content[products],
+            np.log1p(learned.popular_window[products]),
+            _log_rank(learned.popular_window)[products],
+        ]
+    )
