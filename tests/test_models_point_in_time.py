@@ -34,7 +34,7 @@ def _replay(
         catalog,
         CooccurrenceLog.from_events(engine.events_, catalog),
         QueryIndex(catalog),
-        learned,
+        learned=learned,
     )
 
 

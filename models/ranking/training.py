@@ -139,7 +139,7 @@ def prepare(log: EventLog, test_days: int = 7) -> Prepared:
     learned, window_recall = for_training(
         engine.events_, log.catalog, points.ts, points.truth.items, split_ts
     )
-    replay = Replay(engine, log.catalog, cooccurrence, QueryIndex(log.catalog), learned)
+    replay = Replay(engine, log.catalog, cooccurrence, QueryIndex(log.catalog), learned=learned)
     seconds["learned_sources"] = time.perf_counter() - start
     return Prepared(
         log=log,
