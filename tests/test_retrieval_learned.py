@@ -20,15 +20,23 @@ from features.store.neighbours import (
 )
 from features.store.runner import SyncRunner
 from models.recommend.fitted import FittedSources
-from models.retrieval.candidates import SOURCES, RetrievalSnapshot, ShopperSignals, candidates_for
+from models.retrieval.candidates import (
+    SOURCES,
+    CandidateQuota,
+    RetrievalSnapshot,
+    ShopperSignals,
+    candidates_for,
+)
 from models.retrieval.learned import (
     KNN_WIDTH,
     POPULAR_DEPTH,
+    LearnedQuota,
     ShopperHistory,
     fit_learned,
     window_popularity,
 )
 from models.retrieval.learned_timeline import LearnedTimeline, median_session_gap_days
+from models.retrieval.quotas import SliceDecision, trial, tune_learned_quota
 
 DAY = 86_400.0
 NOW = 1_790_000_000.0
@@ -161,3 +169,42 @@ def test_the_store_path_scores_as_replay_does(redis_client: redis.Redis) -> None
     np.testing.assert_allclose(online.knn, offline.knn, rtol=1e-6)
     np.testing.assert_allclose(online.content, offline.content, rtol=1e-6)
     np.testing.assert_allclose(online.popular_window, offline.popular_window, rtol=1e-6)
+
+
+def test_quotas_tuned_on_a_slice_favour_the_source_that_finds_its_purchases() -> None:
+    catalog = _catalog()
+    events = _events(catalog)
+    timeline = LearnedTimeline.build(
+        events, catalog, NOW - 400 * DAY, NOW, NOW, window_days=365.0, fits=2
+    )
+    snapshot = RetrievalSnapshot.build(
+        NOW,
+        np.ones(len(catalog)),
+        np.zeros(len(catalog)),
+        catalog.launch_ts,
+        catalog.category_code,
+        catalog.brand_code,
+    )
+    cold = ShopperSignals.cold(len(catalog.categories), len(catalog.brands))
+    decisions = []
+    for genre in range(4):
+        # Each shopper goes on to buy the one movie of their genre nobody had touched.
+        state = _state(NOW, [(f"m{genre:02d}", NOW - DAY), (f"m{genre + 4:02d}", NOW - DAY)])
+        decisions.append(
+            SliceDecision(
+                signals=timeline.signals(cold, state, catalog),
+                snapshot=snapshot,
+                neighbours={},
+                query_scores=None,
+                items=np.array([20 + genre]),
+                gains=np.array([3.0]),
+            )
+        )
+    start = LearnedQuota(item_knn=25, content=0, popular_window=0)
+    base = CandidateQuota(popular=0, trending=0, new=0)
+    assert trial(decisions, start, base).purchase_recall == 0.0
+    best, tried = tune_learned_quota(decisions, start=start, budget=30, base=base)
+    assert best.quota.content > 0
+    assert best.purchase_recall == 1.0
+    assert best.mean_candidates <= 30
+    assert len(tried) > 1

@@ -28,9 +28,10 @@ from models.ranking.decisions import DecisionPoints, decision_points, split_deci
 from models.ranking.features import RANKING_FEATURES, REASON_GROUPS, RankingFeatures
 from models.ranking.ranker import ShopRanker, one_thread
 from models.ranking.replay import Replay
+from models.ranking.source_tuning import tune_quotas
 from models.ranking.training_set import TrainingSet, build_training_set
 from models.retrieval.cooccurrence import CooccurrenceLog
-from models.retrieval.learned_timeline import for_training
+from models.retrieval.learned_timeline import for_training, validation_start
 from models.retrieval.text_match import QueryIndex
 from shopmode.errors import DataTooSmall
 
@@ -91,6 +92,7 @@ class Prepared:
     cooccurrence: CooccurrenceLog
     seconds: dict[str, float] = field(default_factory=dict)
     window_recall: dict[float, float] = field(default_factory=dict)
+    tuned: dict[str, Any] = field(default_factory=dict)
 
 
 def fingerprint(events: pd.DataFrame) -> str:
@@ -140,6 +142,7 @@ def prepare(log: EventLog, test_days: int = 7) -> Prepared:
         engine.events_, log.catalog, points.ts, points.truth.items, split_ts
     )
     replay = Replay(engine, log.catalog, cooccurrence, QueryIndex(log.catalog), learned=learned)
+    tuned = tune_quotas(replay, train, validation_start(engine.events_, split_ts))
     seconds["learned_sources"] = time.perf_counter() - start
     return Prepared(
         log=log,
@@ -152,6 +155,7 @@ def prepare(log: EventLog, test_days: int = 7) -> Prepared:
         cooccurrence=cooccurrence,
         seconds=seconds,
         window_recall=window_recall,
+        tuned=tuned,
     )
 
 
@@ -257,6 +261,7 @@ def train_ranker(
             "negatives": config.negatives,
             "popularity_window_days": learned.window_days if learned else None,
             "knn_k": learned.k if learned else None,
+            **prepared.tuned,
         },
         "code_version": code_version(),
     }

@@ -6,8 +6,10 @@ with the same functions replay uses (``models.retrieval.learned``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import cached_property
+from typing import Any
 
 from features.catalog import Catalog
 from features.state import UserState
@@ -15,6 +17,7 @@ from features.store.neighbours import LearnedInputs
 from models.retrieval.candidates import ShopperSignals
 from models.retrieval.content import ContentIndex
 from models.retrieval.learned import (
+    LearnedQuota,
     ShopperHistory,
     index_from_map,
     learned_scores,
@@ -25,8 +28,15 @@ from models.retrieval.learned import (
 class FittedSources:
     """Scores the learned sources for a shopper; one per catalog."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, quota: LearnedQuota = LearnedQuota()) -> None:
         self.catalog = catalog
+        self.quota = quota
+
+    @classmethod
+    def for_model(cls, catalog: Catalog, params: Mapping[str, Any]) -> FittedSources:
+        """With the quotas the model was trained with (``params["learned_quota"]``)."""
+        tuned = params.get("learned_quota")
+        return cls(catalog, LearnedQuota(**tuned) if isinstance(tuned, dict) else LearnedQuota())
 
     @cached_property
     def content(self) -> ContentIndex:
@@ -48,5 +58,6 @@ class FittedSources:
             index_from_map(self.catalog, learned.knn),
             popular_from_list(self.catalog, learned.popular_window),
             self.content,
+            self.quota,
         )
         return replace(signals, learned=scores)

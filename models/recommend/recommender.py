@@ -66,7 +66,7 @@ class Recommender:
         self.features = RankingFeatures(catalog)
         self._snapshot: tuple[int, float, RetrievalSnapshot] | None = None
         self.score = Scorer(model)
-        self.fitted = FittedSources(catalog)
+        self.fitted = FittedSources.for_model(catalog, model.metadata.params if model else {})
         self.reasoner = Reasoner(catalog, model) if model is not None else None
 
     def recent_products(self, state: UserState) -> list[str]:

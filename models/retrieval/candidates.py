@@ -161,9 +161,6 @@ class CandidateQuota:
     new: int = 20
     query: int = 100
     popular: int = 60
-    item_knn: int = 50
-    content: int = 25
-    popular_window: int = 60
 
 
 @dataclass(frozen=True)
@@ -280,9 +277,9 @@ def candidates_for(
         flags[5, _top(query_scores, quota.query, available)] = True
     flags[6, pick(snapshot.by_popularity, quota.popular)] = True
     if learned is not None:
-        flags[7, _top(learned.knn, quota.item_knn, available)] = True
-        flags[8, _top(learned.content, quota.content, available)] = True
-        flags[9, _top(learned.popular_window, quota.popular_window, available)] = True
+        flags[7, _top(learned.knn, learned.quota.item_knn, available)] = True
+        flags[8, _top(learned.content, learned.quota.content, available)] = True
+        flags[9, _top(learned.popular_window, learned.quota.popular_window, available)] = True
 
     products = np.flatnonzero(flags.any(axis=0) & available).astype(np.int64)
     return CandidateSet(

@@ -101,12 +101,24 @@ class ShopperHistory:
 
 
 @dataclass(frozen=True)
+class LearnedQuota:
+    """How many candidates each learned source proposes (tuned on the validation slice by
+    ``models.retrieval.quotas.tune_learned_quota``; these are the untuned defaults)."""
+
+    item_knn: int = 50
+    content: int = 25
+    popular_window: int = 60
+
+
+@dataclass(frozen=True)
 class LearnedScores:
-    """Per catalog position: the shopper's kNN, content and window-popularity scores."""
+    """Per catalog position: the shopper's kNN, content and window-popularity scores, and
+    how many candidates each source proposes."""
 
     knn: FloatArray
     content: FloatArray
     popular_window: FloatArray
+    quota: LearnedQuota = LearnedQuota()
 
 
 def neighbour_sum(history: ShopperHistory, neighbours: NeighbourIndex, n: int) -> FloatArray:
@@ -129,12 +141,14 @@ def learned_scores(
     knn: NeighbourIndex,
     popular: tuple[IntArray, FloatArray],
     content: ContentIndex,
+    quota: LearnedQuota = LearnedQuota(),
 ) -> LearnedScores:
     n = content.vectors_.shape[0]
     return LearnedScores(
         knn=neighbour_sum(history, knn, n),
         content=content_scores(content, history),
         popular_window=popular_vector(popular[0], popular[1], n),
+        quota=quota,
     )
 
 

@@ -14,7 +14,7 @@ the window's top ``depth`` would have found.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,7 @@ from models.retrieval.learned import (
     KNN_K,
     WINDOW_MULTIPLES,
     LearnedFit,
+    LearnedQuota,
     ShopperHistory,
     fit_learned,
     learned_scores,
@@ -86,6 +87,7 @@ class LearnedTimeline:
     content: ContentIndex
     window_days: float
     k: int
+    quota: LearnedQuota = field(default_factory=LearnedQuota)
 
     @classmethod
     def build(
@@ -122,8 +124,24 @@ class LearnedTimeline:
         if fit is None:
             return signals
         history = ShopperHistory.of(state, catalog)
-        scores = learned_scores(history, fit.knn_of(history.items), fit.popular, self.content)
+        scores = learned_scores(
+            history, fit.knn_of(history.items), fit.popular, self.content, self.quota
+        )
         return replace(signals, learned=scores)
+
+
+def _product_span(events: pd.DataFrame, default: float) -> tuple[float, float]:
+    engaged_ts = events.loc[events["product_id"].notna(), "ts"].to_numpy(np.float64)
+    if not len(engaged_ts):
+        return default, default
+    return float(engaged_ts.min()), float(engaged_ts.max())
+
+
+def validation_start(events: pd.DataFrame, split_ts: float, share: float = 0.1) -> float:
+    """The start of the validation slice: the last ``share`` of the product-event span
+    before ``split_ts``."""
+    start, _ = _product_span(events, split_ts)
+    return split_ts - share * (split_ts - start)
 
 
 def for_training(
@@ -137,10 +155,8 @@ def for_training(
     """The timeline a training run replays, its popularity window tuned on the last
     ``validation_share`` of the time before ``split_ts`` (training decisions only: the
     held-out part is never looked at); with the found share per window tried."""
-    engaged_ts = events.loc[events["product_id"].notna(), "ts"].to_numpy(np.float64)
-    start = float(engaged_ts.min()) if len(engaged_ts) else split_ts
-    last = float(engaged_ts.max()) if len(engaged_ts) else split_ts
-    validation = split_ts - validation_share * (split_ts - start)
+    start, last = _product_span(events, split_ts)
+    validation = validation_start(events, split_ts, validation_share)
     rows = np.flatnonzero((decision_ts >= validation) & (decision_ts < split_ts))
     engaged = [(float(decision_ts[r]), decision_items[int(r)]) for r in rows]
     window, tried = tune_window(events, catalog, validation, engaged)

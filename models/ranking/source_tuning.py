@@ -1,0 +1,56 @@
+"""Tuning the learned sources' quotas on the validation slice (the last part of the
+training decisions, never the holdout): replay a sample of its decisions, hand what
+retrieval saw to ``models.retrieval.quotas.tune_learned_quota``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from typing import Any
+
+import numpy as np
+
+from models.ranking.decisions import DecisionPoints
+from models.ranking.replay import Replay
+from models.retrieval.quotas import SliceDecision, tune_learned_quota
+
+VALIDATION_DECISIONS = 300
+
+
+def tune_quotas(
+    replay: Replay,
+    train: DecisionPoints,
+    validation_start: float,
+    limit: int = VALIDATION_DECISIONS,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Set ``replay.learned``'s quotas to the best on the slice; what was found, for the
+    model's metadata."""
+    if replay.learned is None:
+        return {}
+    rows = np.flatnonzero(train.ts >= validation_start)
+    if len(rows) > limit:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
+    if len(rows) == 0:
+        return {}
+    points = train.subset(rows)
+    decisions = [
+        SliceDecision(
+            signals=inputs.signals,
+            snapshot=inputs.snapshot,
+            neighbours=inputs.neighbour_map(),
+            query_scores=inputs.query_scores,
+            items=points.truth.items[inputs.row],
+            gains=points.truth.gains[inputs.row],
+        )
+        for inputs in replay(points)
+    ]
+    best, tried = tune_learned_quota(decisions)
+    replay.learned = replace(replay.learned, quota=best.quota)
+    return {
+        "learned_quota": asdict(best.quota),
+        "validation_decisions": len(decisions),
+        "validation_purchase_recall": best.purchase_recall,
+        "validation_recall": best.recall,
+        "validation_mean_candidates": best.mean_candidates,
+        "quota_trials": len(tried),
+    }
