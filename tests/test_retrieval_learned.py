@@ -30,13 +30,12 @@ from models.retrieval.candidates import (
 from models.retrieval.learned import (
     KNN_WIDTH,
     POPULAR_DEPTH,
-    LearnedQuota,
     ShopperHistory,
     fit_learned,
     window_popularity,
 )
 from models.retrieval.learned_timeline import LearnedTimeline, median_session_gap_days
-from models.retrieval.quotas import SliceDecision, trial, tune_learned_quota
+from models.retrieval.quotas import SliceDecision, trial, tune_quota
 
 DAY = 86_400.0
 NOW = 1_790_000_000.0
@@ -200,10 +199,11 @@ def test_quotas_tuned_on_a_slice_favour_the_source_that_finds_its_purchases() ->
                 gains=np.array([3.0]),
             )
         )
-    start = LearnedQuota(item_knn=25, content=0, popular_window=0)
-    base = CandidateQuota(popular=0, trending=0, new=0)
-    assert trial(decisions, start, base).purchase_recall == 0.0
-    best, tried = tune_learned_quota(decisions, start=start, budget=30, base=base)
+    start = CandidateQuota(item_knn=25, content=0, popular_window=0, popular=0, new=0)
+    assert trial(decisions, start).purchase_recall == 0.0
+    best, tried = tune_quota(
+        decisions, start=start, budget=30, tuned=("item_knn", "content", "popular_window")
+    )
     assert best.quota.content > 0
     assert best.purchase_recall == 1.0
     assert best.mean_candidates <= 30

@@ -1,4 +1,4 @@
-"""Tuning the learned sources' quotas on the validation slice (the last part of the
+"""Tuning the candidate quotas on the validation slice (the last part of the
 training decisions, never the holdout): replay a sample of its decisions, hand what
 retrieval saw to ``models.retrieval.quotas.tune_learned_quota``."""
 
@@ -11,9 +11,9 @@ import numpy as np
 
 from models.ranking.decisions import DecisionPoints
 from models.ranking.replay import Replay
-from models.retrieval.quotas import SliceDecision, tune_learned_quota
+from models.retrieval.quotas import SliceDecision, tune_quota
 
-VALIDATION_DECISIONS = 300
+VALIDATION_DECISIONS = 200
 
 
 def tune_quotas(
@@ -44,10 +44,10 @@ def tune_quotas(
         )
         for inputs in replay(points)
     ]
-    best, tried = tune_learned_quota(decisions)
+    best, tried = tune_quota(decisions)
     replay.learned = replace(replay.learned, quota=best.quota)
     return {
-        "learned_quota": asdict(best.quota),
+        "candidate_quota": asdict(best.quota),
         "validation_decisions": len(decisions),
         "validation_purchase_recall": best.purchase_recall,
         "validation_recall": best.recall,

@@ -17,26 +17,26 @@ from features.store.neighbours import LearnedInputs
 from models.retrieval.candidates import ShopperSignals
 from models.retrieval.content import ContentIndex
 from models.retrieval.learned import (
-    LearnedQuota,
     ShopperHistory,
     index_from_map,
     learned_scores,
     popular_from_list,
 )
+from models.retrieval.quota import CandidateQuota
 
 
 class FittedSources:
     """Scores the learned sources for a shopper; one per catalog."""
 
-    def __init__(self, catalog: Catalog, quota: LearnedQuota = LearnedQuota()) -> None:
+    def __init__(self, catalog: Catalog, quota: CandidateQuota | None = None) -> None:
         self.catalog = catalog
         self.quota = quota
 
     @classmethod
     def for_model(cls, catalog: Catalog, params: Mapping[str, Any]) -> FittedSources:
-        """With the quotas the model was trained with (``params["learned_quota"]``)."""
-        tuned = params.get("learned_quota")
-        return cls(catalog, LearnedQuota(**tuned) if isinstance(tuned, dict) else LearnedQuota())
+        """With the quotas the model was trained with (``params["candidate_quota"]``)."""
+        tuned = params.get("candidate_quota")
+        return cls(catalog, CandidateQuota(**tuned) if isinstance(tuned, dict) else None)
 
     @cached_property
     def content(self) -> ContentIndex:

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from models.retrieval.learned import LEARNED_FEATURES, LearnedScores, learned_rows
+from models.retrieval.quota import CandidateQuota as CandidateQuota
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -151,19 +152,6 @@ class ShopperSignals:
 
 
 @dataclass(frozen=True)
-class CandidateQuota:
-    co_occurrence: int = 100
-    top_category: int = 120
-    top_categories: int = 3
-    brand: int = 45
-    top_brands: int = 3
-    trending: int = 30
-    new: int = 20
-    query: int = 100
-    popular: int = 60
-
-
-@dataclass(frozen=True)
 class CandidateSet:
     """Candidates (catalog positions) with a row of source flags each, and the raw
     retrieval scores the ranker uses as request features."""
@@ -237,6 +225,7 @@ def candidates_for(
     quota: CandidateQuota = CandidateQuota(),
     allowed: BoolArray | None = None,
     learned: LearnedScores | None = None,
+    with_features: bool = True,
 ) -> CandidateSet:
     """Candidates for one shopper at ``snapshot.at``; never includes unlaunched products.
 
@@ -246,10 +235,13 @@ def candidates_for(
     catalog) applies the request's hard filters inside every source, so a narrow filter
     still yields a full candidate set. ``learned`` (default: ``signals.learned``) adds
     the item-kNN, content and window-popularity sources and their scores
-    (``CandidateSet.learned``).
+    (``CandidateSet.learned``; ``with_features=False`` skips those scores when only the
+    products and flags are wanted).
     """
     if learned is None:
         learned = signals.learned
+    if learned is not None and learned.quota is not None:
+        quota = learned.quota  # tuned with the fitted sources on this log
     n = snapshot.n_products
     available = snapshot.available()
     if allowed is not None:
@@ -277,9 +269,9 @@ def candidates_for(
         flags[5, _top(query_scores, quota.query, available)] = True
     flags[6, pick(snapshot.by_popularity, quota.popular)] = True
     if learned is not None:
-        flags[7, _top(learned.knn, learned.quota.item_knn, available)] = True
-        flags[8, _top(learned.content, learned.quota.content, available)] = True
-        flags[9, _top(learned.popular_window, learned.quota.popular_window, available)] = True
+        flags[7, _top(learned.knn, quota.item_knn, available)] = True
+        flags[8, _top(learned.content, quota.content, available)] = True
+        flags[9, _top(learned.popular_window, quota.popular_window, available)] = True
 
     products = np.flatnonzero(flags.any(axis=0) & available).astype(np.int64)
     return CandidateSet(
@@ -287,5 +279,5 @@ def candidates_for(
         sources=np.ascontiguousarray(flags[:, products].T),
         cooc_score=cooc[products],
         query_score=query[products],
-        learned=None if learned is None else learned_rows(learned, products),
+        learned=None if learned is None or not with_features else learned_rows(learned, products),
     )

@@ -33,6 +33,7 @@ from features.state import UserState
 from models.retrieval.collaborative import ItemKNN
 from models.retrieval.content import ContentIndex
 from models.retrieval.interactions import INTERACTION_WEIGHTS, InteractionMatrix
+from models.retrieval.quota import CandidateQuota
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -101,24 +102,14 @@ class ShopperHistory:
 
 
 @dataclass(frozen=True)
-class LearnedQuota:
-    """How many candidates each learned source proposes (tuned on the validation slice by
-    ``models.retrieval.quotas.tune_learned_quota``; these are the untuned defaults)."""
-
-    item_knn: int = 50
-    content: int = 25
-    popular_window: int = 60
-
-
-@dataclass(frozen=True)
 class LearnedScores:
     """Per catalog position: the shopper's kNN, content and window-popularity scores, and
-    how many candidates each source proposes."""
+    the quotas tuned with them on this log (None: the caller's)."""
 
     knn: FloatArray
     content: FloatArray
     popular_window: FloatArray
-    quota: LearnedQuota = LearnedQuota()
+    quota: CandidateQuota | None = None
 
 
 def neighbour_sum(history: ShopperHistory, neighbours: NeighbourIndex, n: int) -> FloatArray:
@@ -141,7 +132,7 @@ def learned_scores(
     knn: NeighbourIndex,
     popular: tuple[IntArray, FloatArray],
     content: ContentIndex,
-    quota: LearnedQuota = LearnedQuota(),
+    quota: CandidateQuota | None = None,
 ) -> LearnedScores:
     n = content.vectors_.shape[0]
     return LearnedScores(

@@ -14,7 +14,7 @@ the window's top ``depth`` would have found.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -30,12 +30,12 @@ from models.retrieval.learned import (
     KNN_K,
     WINDOW_MULTIPLES,
     LearnedFit,
-    LearnedQuota,
     ShopperHistory,
     fit_learned,
     learned_scores,
     window_popularity,
 )
+from models.retrieval.quota import CandidateQuota
 
 FloatArray = npt.NDArray[np.float64]
 MAX_FITS = 4
@@ -87,7 +87,7 @@ class LearnedTimeline:
     content: ContentIndex
     window_days: float
     k: int
-    quota: LearnedQuota = field(default_factory=LearnedQuota)
+    quota: CandidateQuota | None = None
 
     @classmethod
     def build(
