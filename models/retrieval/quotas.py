@@ -1,11 +1,11 @@
 """How many candidates each source proposes, tuned on the validation slice.
 
-Coordinate ascent over a coarse grid per source (the others held), two rounds: keep the
-quotas that retrieve the most of the slice's purchases (then engaged products), among
-those whose mean candidate count stays within the budget (the defaults may exceed it on
-a log they were not made for: then the fewest candidates win until it fits). Pure: the
-caller replays the slice's decisions (``models.ranking`` has the replay) and hands in what
-retrieval saw.
+Greedy, as the research's ``tune_quota`` did: the tuned sources start empty and, a step of
+slots at a time, the source whose extra slots find the most of the slice's purchases (then
+engaged products) gets them, while the mean candidate count stays within the budget; the
+sources not tuned (brand, query, new, trending: a log has those signals or they find
+nothing and cost nothing) keep their quotas. Pure: the caller replays the slice's
+decisions (``models.ranking`` has the replay) and hands in what retrieval saw.
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from models.retrieval.quota import CandidateQuota
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-GRID = (0, 25, 50, 100, 150)
-# The sources whose quota is tuned, most valuable on a sparse log first (the research's
-# order); brand, query and new products keep theirs: a log either has those signals or
-# the sources find nothing and cost nothing.
+STEP = 25
+# The sources whose quota is tuned (ties go to the first: the research's order of value on
+# a sparse log); brand, query, new and trending keep theirs.
 TUNED = ("popular_window", "popular", "item_knn", "co_occurrence", "top_category", "content")
 CANDIDATE_BUDGET = 200
 PURCHASE_GAIN = 3.0
@@ -81,36 +80,26 @@ def trial(decisions: Sequence[SliceDecision], quota: CandidateQuota) -> QuotaTri
     )
 
 
-def _better(a: QuotaTrial, b: QuotaTrial, budget: float) -> bool:
-    """``a`` beats ``b``: within budget first, then purchases found, then all found."""
-    a_ok, b_ok = a.mean_candidates <= budget, b.mean_candidates <= budget
-    if a_ok != b_ok:
-        return a_ok
-    if not a_ok:
-        return a.mean_candidates < b.mean_candidates
-    return (a.purchase_recall, a.recall) > (b.purchase_recall, b.recall)
-
-
 def tune_quota(
     decisions: Sequence[SliceDecision],
     start: CandidateQuota = CandidateQuota(),
     budget: float = CANDIDATE_BUDGET,
-    rounds: int = 2,
+    step: int = STEP,
     tuned: Sequence[str] = TUNED,
 ) -> tuple[QuotaTrial, list[QuotaTrial]]:
     """The best quotas found and every trial made (for the report)."""
-    best = trial(decisions, start)
+    best = trial(decisions, replace(start, **dict.fromkeys(tuned, 0)))
     tried = [best]
-    for _ in range(rounds):
-        moved = False
-        for name in tuned:
-            for size in GRID:
-                if getattr(best.quota, name) == size:
-                    continue
-                candidate = trial(decisions, replace(best.quota, **{name: size}))
-                tried.append(candidate)
-                if _better(candidate, best, budget):
-                    best, moved = candidate, True
-        if not moved:
-            break
-    return best, tried
+    while True:
+        trials = [
+            trial(decisions, replace(best.quota, **{name: getattr(best.quota, name) + step}))
+            for name in tuned
+        ]
+        tried += trials
+        fits = [t for t in trials if t.mean_candidates <= budget]
+        if not fits:
+            return best, tried
+        top = max(fits, key=lambda t: (t.purchase_recall, t.recall))
+        if (top.purchase_recall, top.recall) <= (best.purchase_recall, best.recall):
+            return best, tried
+        best = top
