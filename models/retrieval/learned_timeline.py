@@ -1,10 +1,10 @@
 """The learned sources along a log: fitted at a few checkpoints, used point-in-time.
 
 Serving uses what the last ``shopmode train`` fitted; replay does the same with at most
-``MAX_FITS`` fits spread over the training part of the log (and the same spacing on into
-the held-out part, as a periodic retrain would): a decision uses the last fit *at or
-before* it, and a fit learns only from events strictly before its own time, so nothing a
-decision could not have known reaches it.
+``MAX_FITS`` fits along the training part of the log (the last at the validation slice),
+one at the split for the held-out part, and the same spacing on as a periodic retrain
+would: a decision uses the last fit *at or before* it, and a fit learns only from events
+strictly before its own time, so nothing a decision could not have known reaches it.
 
 ``tune_window`` picks the popularity window on a validation slice (among multiples of the
 log's median gap between a shopper's sessions) by how many of the slice's engaged products
@@ -104,6 +104,18 @@ class LearnedTimeline:
         """``fits`` fits evenly over [start, end), the same spacing on up to ``last``."""
         step = max((end - start) / fits, DAY)
         times = np.arange(start, max(last, start) + step, step)[: fits * 3]
+        return cls.at_times(events, catalog, times.tolist(), window_days, k)
+
+    @classmethod
+    def at_times(
+        cls,
+        events: pd.DataFrame,
+        catalog: Catalog,
+        times: Sequence[float],
+        window_days: float = DEFAULT_WINDOW_DAYS,
+        k: int = KNN_K,
+    ) -> LearnedTimeline:
+        """One fit at each of ``times`` (sorted), from the events strictly before it."""
         return cls(
             fits=tuple(fit_learned(events, catalog, float(t), window_days, k) for t in times),
             content=ContentIndex().fit(catalog),
@@ -160,8 +172,11 @@ def for_training(
     rows = np.flatnonzero((decision_ts >= validation) & (decision_ts < split_ts))
     engaged = [(float(decision_ts[r]), decision_items[int(r)]) for r in rows]
     window, tried = tune_window(events, catalog, validation, engaged)
-    step = (split_ts - start) / MAX_FITS
-    timeline = LearnedTimeline.build(
-        events, catalog, start + step, split_ts + step, last, window_days=window
-    )
+    # Fits evenly along the training part, the last at the validation slice's start (its
+    # decisions, which tune the quotas, see a fit as fresh as the holdout's), then one at
+    # the split for the holdout (what serving has after a train there), the same spacing on.
+    step = max((validation - start) / (MAX_FITS - 1), DAY)
+    times = [start + step * i for i in range(1, MAX_FITS)]
+    times += [t for t in np.arange(split_ts, last + 1.0, step).tolist() if t > times[-1]]
+    timeline = LearnedTimeline.at_times(events, catalog, times[: MAX_FITS * 3], window_days=window)
     return timeline, tried
