@@ -25,6 +25,7 @@ from models.ranking.training import (
     prepare,
     train_ranker,
 )
+from models.retrieval.candidates import SOURCES
 from models.retrieval.learned import fit_learned
 from service.cli import app
 from service.cli.common import progress_bar, settings, store_runner
@@ -187,6 +188,15 @@ def train(
             f"item-kNN (K {learned.k}): neighbours stored for {knn_written:,} products; "
             f"popularity window {learned.window_days:g} days (chosen on the validation slice)"
         )
+        params = meta.params
+        quota = params.get("candidate_quota")
+        if isinstance(quota, dict):
+            shown = ", ".join(f"{name} {n}" for name, n in quota.items() if n and name in SOURCES)
+            typer.echo(
+                f"candidate quotas tuned on {params['validation_decisions']} validation sessions: "
+                f"{shown} (purchase recall {params['validation_purchase_recall']:.3f}, "
+                f"{params['validation_mean_candidates']:.0f} candidates/session)"
+            )
     typer.echo(
         f"saved {config.models_dir / meta.version} and made it current "
         f"in {time.perf_counter() - began:.1f} s; next: shopmode evaluate"
