@@ -202,7 +202,11 @@ def test_quotas_tuned_on_a_slice_favour_the_source_that_finds_its_purchases() ->
     start = CandidateQuota(item_knn=25, content=0, popular_window=0, popular=0, new=0)
     assert trial(decisions, start).purchase_recall == 0.0
     best, tried = tune_quota(
-        decisions, start=start, budget=30, tuned=("item_knn", "content", "popular_window")
+        decisions,
+        start=start,
+        budget=30,
+        tuned=("item_knn", "content", "popular_window"),
+        floor={},
     )
     assert best.quota.content > 0
     assert best.purchase_recall == 1.0
