@@ -2,10 +2,10 @@
 
 Greedy, as the research's ``tune_quota`` did: the tuned sources start at their floor and,
 a step of slots at a time, the source whose extra slots find the most of the slice's
-purchases (then engaged products) gets them, while the mean candidate count stays within the budget; the
-sources not tuned (brand, query, new, trending: a log has those signals or they find
-nothing and cost nothing) keep their quotas. Pure: the caller replays the slice's
-decisions (``models.ranking`` has the replay) and hands in what retrieval saw.
+purchases (then engaged products) gets them, while the mean candidate count stays within
+the budget; the sources not tuned (brand, query, new, trending: a log has those signals or
+they find nothing and cost nothing) keep their quotas. Pure: the caller replays the
+slice's decisions (``models.ranking`` has the replay) and hands in what retrieval saw.
 """
 
 from __future__ import annotations
