@@ -141,6 +141,10 @@ def test_window_popularity_counts_only_the_window_before_the_fit() -> None:
         == (window["type"] == "view").sum() * 1.0 + (window["type"] == "purchase").sum() * 3.0
     )
     assert median_session_gap_days(events) > 0
+    # On the whole log (what serving stores): the window ending at the last event.
+    whole, _ = window_popularity(events, catalog, np.inf, 30.0)
+    recent = events[ts >= ts.max() - 30 * DAY + 1.0]
+    assert set(catalog.product_ids[whole].tolist()) == set(recent["product_id"])
 
 
 def test_the_store_path_scores_as_replay_does(redis_client: redis.Redis) -> None:

@@ -161,7 +161,10 @@ def window_popularity(
     """The ``POPULAR_DEPTH`` most engaged products (weighted) in ``window_days`` before
     ``at``, strongest first."""
     ts = events["ts"].to_numpy(np.float64)
-    kept = events[(ts < at) & (ts >= at - window_days * DAY)]
+    # A fit on the whole log (``at`` infinite, what serving gets) counts the window that
+    # ends with the log's last event.
+    end = at if np.isfinite(at) or not len(ts) else float(ts.max()) + 1.0
+    kept = events[(ts < end) & (ts >= end - window_days * DAY)]
     kept = kept[kept["type"].isin(list(INTERACTION_WEIGHTS))]
     position = catalog.index_of(kept["product_id"].astype(str))
     known = position >= 0
