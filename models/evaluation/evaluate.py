@@ -138,6 +138,8 @@ def evaluate(
     """Every system on (a sample of) the held-out decisions."""
     meta = model.metadata
     groups = {k: list(v) for k, v in meta.feature_groups.items()}
+    # Replay with the model's own request-time scales, as the service serves it.
+    prepared.replay.scales = model.scales
     return evaluate_estimator(
         prepared,
         model.estimator,

@@ -1,7 +1,8 @@
 """Training end to end: a log in, a registered model out.
 
     log ─► decision points ─► time split (last ``test_days`` held out)
-        ─► replay (point-in-time states, hourly product snapshots, daily co-occurrence)
+        ─► time scales from the log's cadence (stored with the model)
+        ─► replay (point-in-time states, product snapshots, co-occurrence checkpoints)
         ─► candidates ─► features + graded labels ─► ShopRanker ─► registry
 
 The model learns only from decisions before the split, so ``shopmode evaluate`` can
@@ -33,6 +34,7 @@ from models.ranking.training_set import TrainingSet, build_training_set
 from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.learned_timeline import for_training, validation_start
 from models.retrieval.text_match import QueryIndex
+from models.retrieval.time_scales import TimeScales
 from shopmode.errors import DataTooSmall
 
 FloatArray = npt.NDArray[np.float64]
@@ -90,6 +92,7 @@ class Prepared:
     replay: Replay
     features: RankingFeatures
     cooccurrence: CooccurrenceLog
+    scales: TimeScales = field(default_factory=TimeScales)
     seconds: dict[str, float] = field(default_factory=dict)
     window_recall: dict[float, float] = field(default_factory=dict)
     tuned: dict[str, Any] = field(default_factory=dict)
@@ -138,10 +141,21 @@ def prepare(log: EventLog, test_days: int = 7) -> Prepared:
     cooccurrence = CooccurrenceLog.from_events(engine.events_, log.catalog)
     seconds["decisions_and_cooccurrence"] = time.perf_counter() - start
     start = time.perf_counter()
+    # From the training part only: the held-out days must not shape what is learned.
+    scales = TimeScales.from_events(engine.events_[engine.events_["ts"] < split_ts])
+    seconds["time_scales"] = time.perf_counter() - start
+    start = time.perf_counter()
     learned, window_recall = for_training(
         engine.events_, log.catalog, points.ts, points.truth.items, split_ts
     )
-    replay = Replay(engine, log.catalog, cooccurrence, QueryIndex(log.catalog), learned=learned)
+    replay = Replay(
+        engine,
+        log.catalog,
+        cooccurrence,
+        QueryIndex(log.catalog),
+        scales=scales,
+        learned=learned,
+    )
     tuned = tune_quotas(replay, train, validation_start(engine.events_, split_ts))
     seconds["learned_sources"] = time.perf_counter() - start
     return Prepared(
@@ -153,6 +167,7 @@ def prepare(log: EventLog, test_days: int = 7) -> Prepared:
         replay=replay,
         features=RankingFeatures(log.catalog),
         cooccurrence=cooccurrence,
+        scales=scales,
         seconds=seconds,
         window_recall=window_recall,
         tuned=tuned,
@@ -263,6 +278,7 @@ def train_ranker(
             "knn_k": learned.k if learned else None,
             **prepared.tuned,
         },
+        "time_scales": prepared.replay.scales.as_metadata(),
         "code_version": code_version(),
     }
     return TrainedModel(estimator=estimator, metadata=metadata, training=training)
