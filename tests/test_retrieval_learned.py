@@ -34,7 +34,12 @@ from models.retrieval.learned import (
     fit_learned,
     window_popularity,
 )
-from models.retrieval.learned_timeline import LearnedTimeline, median_session_gap_days
+from models.retrieval.learned_timeline import (
+    KNN_GRID,
+    LearnedTimeline,
+    median_session_gap_days,
+    tune_k,
+)
 from models.retrieval.quotas import SliceDecision, trial, tune_quota
 
 DAY = 86_400.0
@@ -216,3 +221,18 @@ def test_quotas_tuned_on_a_slice_favour_the_source_that_finds_its_purchases() ->
     assert best.purchase_recall == 1.0
     assert best.mean_candidates <= 30
     assert len(tried) > 1
+
+
+def test_knn_size_is_chosen_on_the_slice_and_refits_every_checkpoint() -> None:
+    catalog = _catalog()
+    events = _events(catalog)
+    history = ShopperHistory.of(_state(NOW, [("m00", NOW - DAY), ("m04", NOW - DAY)]), catalog)
+    k, found = tune_k(events, catalog, NOW, [(history, np.array([8, 12]))])
+    assert set(found) == set(KNN_GRID)
+    assert k in KNN_GRID
+    assert found[k] == max(found.values()) > 0  # same-genre movies the shopper had not seen
+    timeline = LearnedTimeline.build(events, catalog, NOW - 400 * DAY, NOW, NOW, fits=2)
+    refitted = timeline.with_k(events, catalog, 50)
+    assert refitted.k == 50
+    assert [f.at for f in refitted.fits] == [f.at for f in timeline.fits]
+    assert refitted.content is timeline.content

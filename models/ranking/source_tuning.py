@@ -1,6 +1,7 @@
-"""Tuning the candidate quotas on the validation slice (the last part of the
-training decisions, never the holdout): replay a sample of its decisions, hand what
-retrieval saw to ``models.retrieval.quotas.tune_learned_quota``."""
+"""Tuning retrieval on the validation slice (the last part of the training decisions,
+never the holdout): replay a sample of its decisions once; choose item-kNN's K on them
+(``models.retrieval.learned_timeline.tune_k``), then the candidate quotas
+(``models.retrieval.quotas.tune_quota``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import numpy as np
 
 from models.ranking.decisions import DecisionPoints
 from models.ranking.replay import Replay
+from models.retrieval.learned import ShopperHistory
+from models.retrieval.learned_timeline import tune_k
 from models.retrieval.quotas import SliceDecision, tune_quota
 
 VALIDATION_DECISIONS = 200
@@ -33,20 +36,33 @@ def tune_quotas(
     if len(rows) == 0:
         return {}
     points = train.subset(rows)
+    seen = list(replay(points))
+    catalog, events = replay.catalog, replay.engine.events_
+    histories = [ShopperHistory.of(inputs.state, catalog) for inputs in seen]
+    k, k_found = tune_k(
+        events,
+        catalog,
+        validation_start,
+        [(h, points.truth.items[i.row]) for h, i in zip(histories, seen, strict=True)],
+    )
+    if k != replay.learned.k:
+        replay.learned = replay.learned.with_k(events, catalog, k)
+    timeline = replay.learned
     decisions = [
         SliceDecision(
-            signals=inputs.signals,
+            signals=timeline.signals(replace(inputs.signals, learned=None), inputs.state, catalog),
             snapshot=inputs.snapshot,
             neighbours=inputs.neighbour_map(),
             query_scores=inputs.query_scores,
             items=points.truth.items[inputs.row],
             gains=points.truth.gains[inputs.row],
         )
-        for inputs in replay(points)
+        for inputs in seen
     ]
     best, tried = tune_quota(decisions)
-    replay.learned = replace(replay.learned, quota=best.quota)
+    replay.learned = replace(timeline, quota=best.quota)
     return {
+        "knn_validation_found": {str(size): share for size, share in k_found.items()},
         "candidate_quota": asdict(best.quota),
         "validation_decisions": len(decisions),
         "validation_purchase_recall": best.purchase_recall,

@@ -24,21 +24,26 @@ from features.catalog import Catalog
 from features.definitions import DAY
 from features.state import UserState
 from models.retrieval.candidates import ShopperSignals
+from models.retrieval.collaborative import ItemKNN
 from models.retrieval.content import ContentIndex
+from models.retrieval.interactions import InteractionMatrix
 from models.retrieval.learned import (
     DEFAULT_WINDOW_DAYS,
     KNN_K,
+    KNN_WIDTH,
     WINDOW_MULTIPLES,
     LearnedFit,
     ShopperHistory,
     fit_learned,
     learned_scores,
+    neighbour_sum,
     window_popularity,
 )
 from models.retrieval.quota import CandidateQuota
 
 FloatArray = npt.NDArray[np.float64]
 MAX_FITS = 4
+KNN_GRID = (50, 100, 500)  # the research's winners: 50 on MovieLens, 500 on the world
 SESSION_GAP_SECONDS = 30 * 60.0
 
 
@@ -123,6 +128,15 @@ class LearnedTimeline:
             k=k,
         )
 
+    def with_k(self, events: pd.DataFrame, catalog: Catalog, k: int) -> LearnedTimeline:
+        """The same fit times, window and quotas, item-kNN refitted with ``k``."""
+        times = [f.at for f in self.fits]
+        return replace(
+            LearnedTimeline.at_times(events, catalog, times, self.window_days, k),
+            content=self.content,
+            quota=self.quota,
+        )
+
     def fit_for(self, ts: float) -> LearnedFit | None:
         times = [f.at for f in self.fits]
         i = int(np.searchsorted(times, ts, side="right")) - 1
@@ -180,3 +194,33 @@ def for_training(
     times += [t for t in np.arange(split_ts, last + 1.0, step).tolist() if t > times[-1]]
     timeline = LearnedTimeline.at_times(events, catalog, times[: MAX_FITS * 3], window_days=window)
     return timeline, tried
+
+
+def tune_k(
+    events: pd.DataFrame,
+    catalog: Catalog,
+    at: float,
+    slice_: Sequence[tuple[ShopperHistory, npt.NDArray[np.int64]]],
+    depth: int = 50,
+) -> tuple[int, dict[int, float]]:
+    """The item-kNN neighbourhood size (among ``KNN_GRID``) whose fit at ``at`` finds the
+    most of each validation decision's products (``slice_``: history, products) within
+    its top ``depth``; with the found share per size tried."""
+    matrix = InteractionMatrix.from_events(events, catalog, before=at).matrix
+    relevant = sum(len(items) for _, items in slice_)
+    tried: dict[int, float] = {}
+    if not matrix.nnz or not relevant:
+        return KNN_K, tried
+    n = len(catalog)
+    for k in KNN_GRID:
+        index, score = ItemKNN(k=k).fit(matrix).neighbours(KNN_WIDTH)
+        fit = LearnedFit(
+            at, index, np.asarray(score, np.float64), popular=(index[:0, 0], np.zeros(0))
+        )
+        found = 0
+        for history, items in slice_:
+            scores = neighbour_sum(history, fit.knn_of(history.items), n)
+            top = np.argsort(-scores, kind="stable")[:depth]
+            found += int(np.isin(items, top[scores[top] > 0]).sum())
+        tried[k] = found / relevant
+    return max(tried, key=lambda k: (tried[k], -k)), tried
