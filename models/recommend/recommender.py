@@ -72,10 +72,6 @@ class Recommender:
         recent = signals_from_state(state, self.catalog).recent
         return [str(self.catalog.product_ids[i]) for i in recent]
 
-    def history_products(self, state: UserState) -> list[str]:
-        """Product ids whose item-kNN neighbours this shopper's request needs."""
-        return self.fitted.history_products(state)
-
     def snapshot(self, products: ProductFeatures) -> RetrievalSnapshot:
         cached = self._snapshot
         if (

@@ -65,7 +65,7 @@ async def personal_items(
     user = await store.user_state(request.user_id)
     timer.lap("user_state")
     recent = recommender.recent_products(user)
-    history = recommender.history_products(user)
+    history = recommender.fitted.history_products(user)
     learned = await runner.run(
         learned_inputs(recent, history, NEIGHBOURS, KNN_WIDTH, POPULAR_DEPTH)
     )
