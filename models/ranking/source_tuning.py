@@ -38,7 +38,8 @@ def tune_quotas(
     points = train.subset(rows)
     seen = list(replay(points))
     catalog, events = replay.catalog, replay.engine.events_
-    histories = [ShopperHistory.of(inputs.state, catalog) for inputs in seen]
+    half_life = replay.learned.half_life
+    histories = [ShopperHistory.of(inputs.state, catalog, half_life) for inputs in seen]
     k, k_found = tune_k(
         events,
         catalog,

@@ -146,7 +146,7 @@ def prepare(log: EventLog, test_days: int = 7) -> Prepared:
     seconds["time_scales"] = time.perf_counter() - start
     start = time.perf_counter()
     learned, window_recall = for_training(
-        engine.events_, log.catalog, points.ts, points.truth.items, split_ts
+        engine.events_, log.catalog, points.ts, points.truth.items, split_ts, scales
     )
     replay = Replay(
         engine,

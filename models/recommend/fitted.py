@@ -6,17 +6,17 @@ with the same functions replay uses (``models.retrieval.learned``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from functools import cached_property
-from typing import Any
 
 from features.catalog import Catalog
 from features.state import UserState
 from features.store.neighbours import LearnedInputs
+from models.ranking.registry import LoadedModel
 from models.retrieval.candidates import ShopperSignals
 from models.retrieval.content import ContentIndex
 from models.retrieval.learned import (
+    HISTORY_HALF_LIFE,
     ShopperHistory,
     index_from_map,
     learned_scores,
@@ -28,15 +28,25 @@ from models.retrieval.quota import CandidateQuota
 class FittedSources:
     """Scores the learned sources for a shopper; one per catalog."""
 
-    def __init__(self, catalog: Catalog, quota: CandidateQuota | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        quota: CandidateQuota | None = None,
+        half_life: float = HISTORY_HALF_LIFE,
+    ) -> None:
         self.catalog = catalog
         self.quota = quota
+        self.half_life = half_life
 
     @classmethod
-    def for_model(cls, catalog: Catalog, params: Mapping[str, Any]) -> FittedSources:
-        """With the quotas the model was trained with (``params["candidate_quota"]``)."""
-        tuned = params.get("candidate_quota")
-        return cls(catalog, CandidateQuota(**tuned) if isinstance(tuned, dict) else None)
+    def for_model(cls, catalog: Catalog, model: LoadedModel | None) -> FittedSources:
+        """With the quotas (``params["candidate_quota"]``) and the history half-life (the
+        recent one of its time scales) the model was trained with."""
+        if model is None:
+            return cls(catalog)
+        tuned = model.metadata.params.get("candidate_quota")
+        quota = CandidateQuota(**tuned) if isinstance(tuned, dict) else None
+        return cls(catalog, quota, model.scales.recent_half_life)
 
     @cached_property
     def content(self) -> ContentIndex:
@@ -45,7 +55,7 @@ class FittedSources:
 
     def history_products(self, state: UserState) -> list[str]:
         """Product ids whose item-kNN neighbours this shopper's request needs."""
-        return ShopperHistory.of(state, self.catalog).product_ids(self.catalog)
+        return ShopperHistory.of(state, self.catalog, self.half_life).product_ids(self.catalog)
 
     def signals(
         self, signals: ShopperSignals, state: UserState, learned: LearnedInputs | None
@@ -54,7 +64,7 @@ class FittedSources:
         if learned is None:
             return signals
         scores = learned_scores(
-            ShopperHistory.of(state, self.catalog),
+            ShopperHistory.of(state, self.catalog, self.half_life),
             index_from_map(self.catalog, learned.knn),
             popular_from_list(self.catalog, learned.popular_window),
             self.content,

@@ -62,7 +62,7 @@ class Recommender:
         self.features = RankingFeatures(catalog)
         self._snapshot: tuple[int, float, RetrievalSnapshot] | None = None
         self.score = Scorer(model)
-        self.fitted = FittedSources.for_model(catalog, model.metadata.params if model else {})
+        self.fitted = FittedSources.for_model(catalog, model)
         self.reasoner = Reasoner(catalog, model) if model is not None else None
         # The model's request-time scales: the ones its training replay used.
         self.scales = model.scales if model is not None else TimeScales()

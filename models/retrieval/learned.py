@@ -69,7 +69,9 @@ class ShopperHistory:
     idle_days: float
 
     @classmethod
-    def of(cls, state: UserState, catalog: Catalog) -> ShopperHistory:
+    def of(
+        cls, state: UserState, catalog: Catalog, half_life: float = HISTORY_HALF_LIFE
+    ) -> ShopperHistory:
         positions = catalog.index_of([item.product_id for item in state.recent])
         known = positions >= 0
         category_count = np.bincount(
@@ -84,9 +86,7 @@ class ShopperHistory:
             if position < 0 or position in seen:
                 continue
             age = max(last - item.ts, 0.0)
-            seen[position] = INTERACTION_WEIGHTS.get(item.type, 1.0) * 2.0 ** (
-                -age / HISTORY_HALF_LIFE
-            )
+            seen[position] = INTERACTION_WEIGHTS.get(item.type, 1.0) * 2.0 ** (-age / half_life)
             if len(seen) == HISTORY_ITEMS:
                 break
         return cls(

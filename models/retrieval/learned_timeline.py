@@ -29,6 +29,7 @@ from models.retrieval.content import ContentIndex
 from models.retrieval.interactions import InteractionMatrix
 from models.retrieval.learned import (
     DEFAULT_WINDOW_DAYS,
+    HISTORY_HALF_LIFE,
     KNN_K,
     KNN_WIDTH,
     WINDOW_MULTIPLES,
@@ -40,6 +41,7 @@ from models.retrieval.learned import (
     window_popularity,
 )
 from models.retrieval.quota import CandidateQuota
+from models.retrieval.time_scales import TimeScales
 
 FloatArray = npt.NDArray[np.float64]
 MAX_FITS = 4
@@ -68,11 +70,12 @@ def tune_window(
     at: float,
     engaged: Sequence[tuple[float, npt.NDArray[np.int64]]],
     depth: int = 60,
+    gap_days: float | None = None,
 ) -> tuple[float, dict[float, float]]:
     """The window (days) whose popularity, fitted at ``at``, finds most of ``engaged``
     (each a decision's time and its engaged products) within its top ``depth``; with
     the found share per window tried."""
-    gap = median_session_gap_days(events[events["ts"] < at])
+    gap = gap_days or median_session_gap_days(events[events["ts"] < at])
     tried: dict[float, float] = {}
     relevant = sum(len(items) for _, items in engaged)
     for multiple in WINDOW_MULTIPLES:
@@ -93,6 +96,7 @@ class LearnedTimeline:
     window_days: float
     k: int
     quota: CandidateQuota | None = None
+    half_life: float = HISTORY_HALF_LIFE  # of the history's weights (``ShopperHistory``)
 
     @classmethod
     def build(
@@ -135,6 +139,7 @@ class LearnedTimeline:
             LearnedTimeline.at_times(events, catalog, times, self.window_days, k),
             content=self.content,
             quota=self.quota,
+            half_life=self.half_life,
         )
 
     def fit_for(self, ts: float) -> LearnedFit | None:
@@ -149,7 +154,7 @@ class LearnedTimeline:
         fit = self.fit_for(state.at)
         if fit is None:
             return signals
-        history = ShopperHistory.of(state, catalog)
+        history = ShopperHistory.of(state, catalog, self.half_life)
         scores = learned_scores(
             history, fit.knn_of(history.items), fit.popular, self.content, self.quota
         )
@@ -176,16 +181,22 @@ def for_training(
     decision_ts: FloatArray,
     decision_items: Sequence[npt.NDArray[np.int64]],
     split_ts: float,
+    scales: TimeScales | None = None,
     validation_share: float = 0.1,
 ) -> tuple[LearnedTimeline, dict[float, float]]:
     """The timeline a training run replays, its popularity window tuned on the last
     ``validation_share`` of the time before ``split_ts`` (training decisions only: the
-    held-out part is never looked at); with the found share per window tried."""
+    held-out part is never looked at) among multiples of the log's median session gap
+    (``scales``'s, else measured here), the history's half-life ``scales``'s recent one;
+    with the found share per window tried."""
     start, last = _product_span(events, split_ts)
     validation = validation_start(events, split_ts, validation_share)
     rows = np.flatnonzero((decision_ts >= validation) & (decision_ts < split_ts))
     engaged = [(float(decision_ts[r]), decision_items[int(r)]) for r in rows]
-    window, tried = tune_window(events, catalog, validation, engaged)
+    gap = scales.median_gap if scales is not None else None
+    window, tried = tune_window(
+        events, catalog, validation, engaged, gap_days=gap / DAY if gap else None
+    )
     # Fits evenly along the training part, the last at the validation slice's start (its
     # decisions, which tune the quotas, see a fit as fresh as the holdout's), then one at
     # the split for the holdout (what serving has after a train there), the same spacing on.
@@ -193,6 +204,8 @@ def for_training(
     times = [start + step * i for i in range(1, MAX_FITS)]
     times += [t for t in np.arange(split_ts, last + 1.0, step).tolist() if t > times[-1]]
     timeline = LearnedTimeline.at_times(events, catalog, times[: MAX_FITS * 3], window_days=window)
+    if scales is not None:
+        timeline = replace(timeline, half_life=scales.recent_half_life)
     return timeline, tried
 
 
