@@ -27,6 +27,7 @@ from models.retrieval.candidates import (
     ShopperSignals,
     candidates_for,
 )
+from models.retrieval.interactions import InteractionLog, InteractionMatrix
 from models.retrieval.learned import (
     KNN_WIDTH,
     POPULAR_DEPTH,
@@ -137,7 +138,8 @@ def test_window_popularity_counts_only_the_window_before_the_fit() -> None:
     catalog = _catalog()
     events = _events(catalog)
     at = NOW - 100 * DAY
-    index, score = window_popularity(events, catalog, at, 30.0)
+    log = InteractionLog.from_events(events, catalog)
+    index, score = window_popularity(log, at, 30.0)
     ts = events["ts"].to_numpy()
     window = events[(ts < at) & (ts >= at - 30 * DAY)]
     assert set(catalog.product_ids[index].tolist()) == set(window["product_id"])
@@ -147,15 +149,28 @@ def test_window_popularity_counts_only_the_window_before_the_fit() -> None:
     )
     assert median_session_gap_days(events) > 0
     # On the whole log (what serving stores): the window ending at the last event.
-    whole, _ = window_popularity(events, catalog, np.inf, 30.0)
+    whole, _ = window_popularity(log, np.inf, 30.0)
     recent = events[ts >= ts.max() - 30 * DAY + 1.0]
     assert set(catalog.product_ids[whole].tolist()) == set(recent["product_id"])
+
+
+def test_the_interaction_log_slices_as_the_matrix_reads_the_frame() -> None:
+    catalog = _catalog()
+    events = _events(catalog)
+    log = InteractionLog.from_events(events, catalog)
+    for at in (NOW - 500 * DAY, NOW - 200 * DAY, np.inf):
+        expected = InteractionMatrix.from_events(events, catalog, before=at).matrix
+        got = log.matrix_before(at)
+        assert got.shape == expected.shape
+        assert (got != expected).nnz == 0
+    assert log.matrix_before(NOW - 800 * DAY).shape == (0, len(catalog))
 
 
 def test_the_store_path_scores_as_replay_does(redis_client: redis.Redis) -> None:
     catalog = _catalog()
     events = _events(catalog)
-    fit = fit_learned(events, catalog, NOW, window_days=365.0)
+    log = InteractionLog.from_events(events, catalog)
+    fit = fit_learned(log, NOW, window_days=365.0)
     store = SyncRunner(redis_client)
     written = store.run(save_neighbours(fit.lists(catalog), family="knn"))
     assert written == 20  # every engaged movie has neighbours, the untouched four none
@@ -169,7 +184,9 @@ def test_the_store_path_scores_as_replay_does(redis_client: redis.Redis) -> None
     read = store.run(learned_inputs([], history, 30, KNN_WIDTH, POPULAR_DEPTH))
     cold = ShopperSignals.cold(len(catalog.categories), len(catalog.brands))
     online = fitted.signals(cold, state, read).learned
-    timeline = LearnedTimeline(fits=(fit,), content=fitted.content, window_days=365.0, k=100)
+    timeline = LearnedTimeline(
+        fits=(fit,), log=log, content=fitted.content, window_days=365.0, k=100
+    )
     offline = timeline.signals(cold, state, catalog).learned
     assert online is not None
     assert offline is not None
@@ -227,12 +244,13 @@ def test_knn_size_is_chosen_on_the_slice_and_refits_every_checkpoint() -> None:
     catalog = _catalog()
     events = _events(catalog)
     history = ShopperHistory.of(_state(NOW, [("m00", NOW - DAY), ("m04", NOW - DAY)]), catalog)
-    k, found = tune_k(events, catalog, NOW, [(history, np.array([8, 12]))])
+    log = InteractionLog.from_events(events, catalog)
+    k, found = tune_k(log, NOW, [(history, np.array([8, 12]))])
     assert set(found) == set(KNN_GRID)
     assert k in KNN_GRID
     assert found[k] == max(found.values()) > 0  # same-genre movies the shopper had not seen
     timeline = LearnedTimeline.build(events, catalog, NOW - 400 * DAY, NOW, NOW, fits=2)
-    refitted = timeline.with_k(events, catalog, 50)
+    refitted = timeline.with_k(50)
     assert refitted.k == 50
     assert [f.at for f in refitted.fits] == [f.at for f in timeline.fits]
     assert refitted.content is timeline.content

@@ -37,17 +37,16 @@ def tune_quotas(
         return {}
     points = train.subset(rows)
     seen = list(replay(points))
-    catalog, events = replay.catalog, replay.engine.events_
+    catalog = replay.catalog
     half_life = replay.learned.half_life
     histories = [ShopperHistory.of(inputs.state, catalog, half_life) for inputs in seen]
     k, k_found = tune_k(
-        events,
-        catalog,
+        replay.learned.log,
         validation_start,
         [(h, points.truth.items[i.row]) for h, i in zip(histories, seen, strict=True)],
     )
     if k != replay.learned.k:
-        replay.learned = replay.learned.with_k(events, catalog, k)
+        replay.learned = replay.learned.with_k(k)
     timeline = replay.learned
     decisions = [
         SliceDecision(

@@ -25,14 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from features.catalog import Catalog
 from features.definitions import DAY
 from features.state import UserState
 from models.retrieval.collaborative import ItemKNN
 from models.retrieval.content import ContentIndex
-from models.retrieval.interactions import INTERACTION_WEIGHTS, InteractionMatrix
+from models.retrieval.interactions import INTERACTION_WEIGHTS, InteractionLog
 from models.retrieval.quota import CandidateQuota
 
 IntArray = npt.NDArray[np.int64]
@@ -156,20 +155,14 @@ def content_scores(content: ContentIndex, history: ShopperHistory) -> FloatArray
 
 
 def window_popularity(
-    events: pd.DataFrame, catalog: Catalog, at: float, window_days: float
+    log: InteractionLog, at: float, window_days: float
 ) -> tuple[IntArray, FloatArray]:
     """The ``POPULAR_DEPTH`` most engaged products (weighted) in ``window_days`` before
     ``at``, strongest first."""
-    ts = events["ts"].to_numpy(np.float64)
     # A fit on the whole log (``at`` infinite, what serving gets) counts the window that
     # ends with the log's last event.
-    end = at if np.isfinite(at) or not len(ts) else float(ts.max()) + 1.0
-    kept = events[(ts < end) & (ts >= end - window_days * DAY)]
-    kept = kept[kept["type"].isin(list(INTERACTION_WEIGHTS))]
-    position = catalog.index_of(kept["product_id"].astype(str))
-    known = position >= 0
-    weight = kept["type"].map(dict(INTERACTION_WEIGHTS)).to_numpy(np.float64)[known]
-    counts = np.bincount(position[known], weights=weight, minlength=len(catalog)).astype(np.float64)
+    end = at if np.isfinite(at) else log.last_ts() + 1.0
+    counts = log.counts_between(end - window_days * DAY, end)
     order = np.argsort(-counts, kind="stable")[:POPULAR_DEPTH]
     order = order[counts[order] > 0]
     return order.astype(np.int64), np.asarray(counts[order], dtype=np.float64)
@@ -209,24 +202,23 @@ class LearnedFit:
 
 
 def fit_learned(
-    events: pd.DataFrame,
-    catalog: Catalog,
+    log: InteractionLog,
     at: float,
     window_days: float = DEFAULT_WINDOW_DAYS,
     k: int = KNN_K,
 ) -> LearnedFit:
-    """kNN neighbours and window popularity from the events strictly before ``at``."""
-    matrix = InteractionMatrix.from_events(events, catalog, before=at).matrix
+    """kNN neighbours and window popularity from the interactions strictly before ``at``."""
+    matrix = log.matrix_before(at)
     if matrix.nnz:
         index, score = ItemKNN(k=k).fit(matrix).neighbours(KNN_WIDTH)
     else:
-        index = np.full((len(catalog), KNN_WIDTH), -1, dtype=np.int64)
-        score = np.zeros((len(catalog), KNN_WIDTH), dtype=np.float32)
+        index = np.full((log.n_products, KNN_WIDTH), -1, dtype=np.int64)
+        score = np.zeros((log.n_products, KNN_WIDTH), dtype=np.float32)
     return LearnedFit(
         at=at,
         knn_index=index,
         knn_score=np.asarray(score, dtype=np.float64),
-        popular=window_popularity(events, catalog, at, window_days),
+        popular=window_popularity(log, at, window_days),
     )
 
 

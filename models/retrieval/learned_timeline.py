@@ -26,7 +26,7 @@ from features.state import UserState
 from models.retrieval.candidates import ShopperSignals
 from models.retrieval.collaborative import ItemKNN
 from models.retrieval.content import ContentIndex
-from models.retrieval.interactions import InteractionMatrix
+from models.retrieval.interactions import InteractionLog
 from models.retrieval.learned import (
     DEFAULT_WINDOW_DAYS,
     HISTORY_HALF_LIFE,
@@ -65,22 +65,21 @@ def median_session_gap_days(events: pd.DataFrame) -> float:
 
 
 def tune_window(
-    events: pd.DataFrame,
-    catalog: Catalog,
+    log: InteractionLog,
     at: float,
     engaged: Sequence[tuple[float, npt.NDArray[np.int64]]],
+    gap_days: float,
     depth: int = 60,
-    gap_days: float | None = None,
 ) -> tuple[float, dict[float, float]]:
-    """The window (days) whose popularity, fitted at ``at``, finds most of ``engaged``
-    (each a decision's time and its engaged products) within its top ``depth``; with
-    the found share per window tried."""
-    gap = gap_days or median_session_gap_days(events[events["ts"] < at])
+    """The window (days, multiples of ``gap_days``) whose popularity, fitted at ``at``,
+    finds most of ``engaged`` (each a decision's time and its engaged products) within its
+    top ``depth``; with the found share per window tried."""
+    gap = gap_days
     tried: dict[float, float] = {}
     relevant = sum(len(items) for _, items in engaged)
     for multiple in WINDOW_MULTIPLES:
         days = round(max(multiple * gap, 1.0), 1)
-        top = set(window_popularity(events, catalog, at, days)[0][:depth].tolist())
+        top = set(window_popularity(log, at, days)[0][:depth].tolist())
         found = sum(int(np.isin(items, list(top)).sum()) for _, items in engaged)
         tried[days] = found / max(relevant, 1)
     best = max(tried, key=lambda d: (tried[d], -d)) if tried else DEFAULT_WINDOW_DAYS
@@ -92,6 +91,7 @@ class LearnedTimeline:
     """Fits at ``times`` (sorted); ``fit_for(ts)`` is the last one at or before ``ts``."""
 
     fits: tuple[LearnedFit, ...]
+    log: InteractionLog
     content: ContentIndex
     window_days: float
     k: int
@@ -113,12 +113,13 @@ class LearnedTimeline:
         """``fits`` fits evenly over [start, end), the same spacing on up to ``last``."""
         step = max((end - start) / fits, DAY)
         times = np.arange(start, max(last, start) + step, step)[: fits * 3]
-        return cls.at_times(events, catalog, times.tolist(), window_days, k)
+        log = InteractionLog.from_events(events, catalog)
+        return cls.at_times(log, catalog, times.tolist(), window_days, k)
 
     @classmethod
     def at_times(
         cls,
-        events: pd.DataFrame,
+        log: InteractionLog,
         catalog: Catalog,
         times: Sequence[float],
         window_days: float = DEFAULT_WINDOW_DAYS,
@@ -126,21 +127,17 @@ class LearnedTimeline:
     ) -> LearnedTimeline:
         """One fit at each of ``times`` (sorted), from the events strictly before it."""
         return cls(
-            fits=tuple(fit_learned(events, catalog, float(t), window_days, k) for t in times),
+            fits=tuple(fit_learned(log, float(t), window_days, k) for t in times),
+            log=log,
             content=ContentIndex().fit(catalog),
             window_days=window_days,
             k=k,
         )
 
-    def with_k(self, events: pd.DataFrame, catalog: Catalog, k: int) -> LearnedTimeline:
+    def with_k(self, k: int) -> LearnedTimeline:
         """The same fit times, window and quotas, item-kNN refitted with ``k``."""
-        times = [f.at for f in self.fits]
-        return replace(
-            LearnedTimeline.at_times(events, catalog, times, self.window_days, k),
-            content=self.content,
-            quota=self.quota,
-            half_life=self.half_life,
-        )
+        fits = tuple(fit_learned(self.log, f.at, self.window_days, k) for f in self.fits)
+        return replace(self, fits=fits, k=k)
 
     def fit_for(self, ts: float) -> LearnedFit | None:
         times = [f.at for f in self.fits]
@@ -193,25 +190,24 @@ def for_training(
     validation = validation_start(events, split_ts, validation_share)
     rows = np.flatnonzero((decision_ts >= validation) & (decision_ts < split_ts))
     engaged = [(float(decision_ts[r]), decision_items[int(r)]) for r in rows]
+    log = InteractionLog.from_events(events, catalog)
     gap = scales.median_gap if scales is not None else None
-    window, tried = tune_window(
-        events, catalog, validation, engaged, gap_days=gap / DAY if gap else None
-    )
+    gap_days = gap / DAY if gap else median_session_gap_days(events[events["ts"] < validation])
+    window, tried = tune_window(log, validation, engaged, gap_days)
     # Fits evenly along the training part, the last at the validation slice's start (its
     # decisions, which tune the quotas, see a fit as fresh as the holdout's), then one at
     # the split for the holdout (what serving has after a train there), the same spacing on.
     step = max((validation - start) / (MAX_FITS - 1), DAY)
     times = [start + step * i for i in range(1, MAX_FITS)]
     times += [t for t in np.arange(split_ts, last + 1.0, step).tolist() if t > times[-1]]
-    timeline = LearnedTimeline.at_times(events, catalog, times[: MAX_FITS * 3], window_days=window)
+    timeline = LearnedTimeline.at_times(log, catalog, times[: MAX_FITS * 3], window_days=window)
     if scales is not None:
         timeline = replace(timeline, half_life=scales.recent_half_life)
     return timeline, tried
 
 
 def tune_k(
-    events: pd.DataFrame,
-    catalog: Catalog,
+    log: InteractionLog,
     at: float,
     slice_: Sequence[tuple[ShopperHistory, npt.NDArray[np.int64]]],
     depth: int = 50,
@@ -219,12 +215,12 @@ def tune_k(
     """The item-kNN neighbourhood size (among ``KNN_GRID``) whose fit at ``at`` finds the
     most of each validation decision's products (``slice_``: history, products) within
     its top ``depth``; with the found share per size tried."""
-    matrix = InteractionMatrix.from_events(events, catalog, before=at).matrix
+    matrix = log.matrix_before(at)
     relevant = sum(len(items) for _, items in slice_)
     tried: dict[int, float] = {}
     if not matrix.nnz or not relevant:
         return KNN_K, tried
-    n = len(catalog)
+    n = log.n_products
     for k in KNN_GRID:
         index, score = ItemKNN(k=k).fit(matrix).neighbours(KNN_WIDTH)
         fit = LearnedFit(

@@ -172,9 +172,7 @@ def train(
         written = store.run(save_neighbours(neighbours.lists(log.catalog)))
         learned = prepared.replay.learned
         if learned is not None:
-            fitted = fit_learned(
-                prepared.engine.events_, log.catalog, np.inf, learned.window_days, learned.k
-            )
+            fitted = fit_learned(learned.log, np.inf, learned.window_days, learned.k)
             knn_written = store.run(save_neighbours(fitted.lists(log.catalog), family="knn"))
             store.run(save_popular_window(fitted.popular_ids(log.catalog)))
         set_current(store, config.models_dir, meta.version)
