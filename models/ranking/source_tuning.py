@@ -1,7 +1,9 @@
-"""Tuning retrieval on the validation slice (the last part of the training decisions,
-never the holdout): replay a sample of its decisions once; choose item-kNN's K on them
-(``models.retrieval.learned_timeline.tune_k``), then the candidate quotas
-(``models.retrieval.quotas.tune_quota``)."""
+"""The learned sources for a training run, and their tuning on the validation slice (the
+last part of the training decisions, carved by ``models.ranking.splits.validation_split``;
+never the holdout): ``fit_learned_sources`` fits them along the log (the popularity
+window chosen on the slice), then replays a sample of the slice's decisions once to
+choose item-kNN's K (``models.retrieval.learned_timeline.tune_k``) and the candidate
+quotas (``models.retrieval.quotas.tune_quota``)."""
 
 from __future__ import annotations
 
@@ -12,11 +14,37 @@ import numpy as np
 
 from models.ranking.decisions import DecisionPoints
 from models.ranking.replay import Replay
+from models.ranking.splits import Split, validation_split
 from models.retrieval.learned import ShopperHistory
-from models.retrieval.learned_timeline import tune_k
+from models.retrieval.learned_timeline import for_training, tune_k, validation_start
 from models.retrieval.quotas import SliceDecision, tune_quota
+from shopmode.errors import DataTooSmall
 
 VALIDATION_DECISIONS = 200
+
+
+def fit_learned_sources(
+    replay: Replay, points: DecisionPoints, train: DecisionPoints, split: Split
+) -> dict[str, Any]:
+    """Give ``replay`` the learned sources fitted along the log before ``split`` (window
+    chosen on the validation slice), then tune K and the quotas on that slice; what was
+    chosen, for the model's params."""
+    events = replay.engine.events_
+    try:
+        validation = validation_split(events, split).start_ts
+    except DataTooSmall:  # too few sessions to carve one by the rule: the last 10% of time
+        validation = validation_start(events, split.start_ts)
+    replay.learned, window_found = for_training(
+        events,
+        replay.catalog,
+        points.ts,
+        points.truth.items,
+        split.start_ts,
+        validation,
+        replay.scales,
+    )
+    tuned = tune_quotas(replay, train, validation)
+    return {**tuned, "window_validation_found": {f"{d:g}": v for d, v in window_found.items()}}
 
 
 def tune_quotas(

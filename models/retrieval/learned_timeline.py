@@ -178,16 +178,15 @@ def for_training(
     decision_ts: FloatArray,
     decision_items: Sequence[npt.NDArray[np.int64]],
     split_ts: float,
+    validation: float,
     scales: TimeScales | None = None,
-    validation_share: float = 0.1,
 ) -> tuple[LearnedTimeline, dict[float, float]]:
-    """The timeline a training run replays, its popularity window tuned on the last
-    ``validation_share`` of the time before ``split_ts`` (training decisions only: the
-    held-out part is never looked at) among multiples of the log's median session gap
+    """The timeline a training run replays, its popularity window tuned on the validation
+    slice [``validation``, ``split_ts``) (training decisions only: the held-out part is
+    never looked at) among multiples of the log's median session gap
     (``scales``'s, else measured here), the history's half-life ``scales``'s recent one;
     with the found share per window tried."""
     start, last = _product_span(events, split_ts)
-    validation = validation_start(events, split_ts, validation_share)
     rows = np.flatnonzero((decision_ts >= validation) & (decision_ts < split_ts))
     engaged = [(float(decision_ts[r]), decision_items[int(r)]) for r in rows]
     log = InteractionLog.from_events(events, catalog)
