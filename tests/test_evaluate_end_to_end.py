@@ -12,6 +12,7 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
+from features.store import keys
 from features.store.neighbours import neighbours_of
 from features.store.runner import SyncRunner
 from models.ranking.registry import CURRENT_KEY, list_versions, load_current
@@ -46,6 +47,10 @@ def test_train_then_evaluate_beats_popularity(
     assert cooc_keys
     product = cooc_keys[0].split("{p:")[1].split("}")[0]
     assert SyncRunner(redis_client).run(neighbours_of([product], 30))[product]
+    # ...and the learned sources' (item-kNN per product, the fitted-window popularity).
+    assert any(redis_client.scan_iter("shopmode:v1:{p:*}:knn"))
+    assert redis_client.zcard(keys.popular_window()) > 0
+    assert "candidate quotas tuned on" in trained.output
 
     evaluated = runner.invoke(
         app, ["evaluate", "--json", "--max-decisions", "400", "--compare-objectives"]

@@ -30,6 +30,7 @@ from models.ranking.decisions import DecisionPoints, decision_points, split_deci
 from models.ranking.features import RANKING_FEATURES, REASON_GROUPS, RankingFeatures
 from models.ranking.ranker import ShopRanker, one_thread
 from models.ranking.replay import Replay
+from models.ranking.source_tuning import fit_learned_sources
 from models.ranking.splits import Split, choose_holdout
 from models.ranking.training_set import TrainingSet, build_training_set
 from models.retrieval.cooccurrence import CooccurrenceLog
@@ -94,6 +95,7 @@ class Prepared:
     cooccurrence: CooccurrenceLog
     scales: TimeScales = field(default_factory=TimeScales)
     seconds: dict[str, float] = field(default_factory=dict)
+    tuned: dict[str, Any] = field(default_factory=dict)
 
     @property
     def split_ts(self) -> float:
@@ -149,7 +151,10 @@ def prepare(log: EventLog, test_days: int | None = None) -> Prepared:
     # From the training part only: the held-out days must not shape what is learned.
     scales = TimeScales.from_events(engine.events_[engine.events_["ts"] < split.start_ts])
     seconds["time_scales"] = time.perf_counter() - start
+    start = time.perf_counter()
     replay = Replay(engine, log.catalog, cooccurrence, QueryIndex(log.catalog), scales=scales)
+    tuned = fit_learned_sources(replay, points, train, split)
+    seconds["learned_sources"] = time.perf_counter() - start
     return Prepared(
         log=log,
         engine=engine,
@@ -161,6 +166,7 @@ def prepare(log: EventLog, test_days: int | None = None) -> Prepared:
         cooccurrence=cooccurrence,
         scales=scales,
         seconds=seconds,
+        tuned=tuned,
     )
 
 
@@ -247,6 +253,7 @@ def train_ranker(
         **{f"train_{k}": v for k, v in recall.items()},
         **{f"{k}_seconds": v for k, v in prepared.seconds.items()},
     }
+    learned = prepared.replay.learned
     metadata: dict[str, Any] = {
         "created_at": time.time(),
         "feature_names": list(RANKING_FEATURES),
@@ -260,7 +267,13 @@ def train_ranker(
         "test_days": prepared.split.days,
         "split_chosen": prepared.split.chosen,
         "metrics": metrics,
-        "params": {**estimator.get_params(), "negatives": config.negatives},
+        "params": {
+            **estimator.get_params(),
+            "negatives": config.negatives,
+            "popularity_window_days": learned.window_days if learned else None,
+            "knn_k": learned.k if learned else None,
+            **prepared.tuned,
+        },
         "time_scales": prepared.replay.scales.as_metadata(),
         "code_version": code_version(),
     }
