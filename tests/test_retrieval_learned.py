@@ -41,7 +41,7 @@ from models.retrieval.learned_timeline import (
     median_session_gap_days,
     tune_k,
 )
-from models.retrieval.quotas import SliceDecision, trial, tune_quota
+from models.retrieval.quota_tuning import SliceDecision, trial, tune_quota
 
 DAY = 86_400.0
 NOW = 1_790_000_000.0

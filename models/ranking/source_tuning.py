@@ -3,7 +3,7 @@ last part of the training decisions, carved by ``models.ranking.splits.validatio
 never the holdout): ``fit_learned_sources`` fits them along the log (the popularity
 window chosen on the slice), then replays a sample of the slice's decisions once to
 choose item-kNN's K (``models.retrieval.learned_timeline.tune_k``) and the candidate
-quotas (``models.retrieval.quotas.tune_quota``)."""
+quotas (``models.retrieval.quota_tuning.tune_quota``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from models.ranking.replay import Replay
 from models.ranking.splits import Split, validation_split
 from models.retrieval.learned import ShopperHistory
 from models.retrieval.learned_timeline import for_training, tune_k, validation_start
-from models.retrieval.quotas import SliceDecision, tune_quota
+from models.retrieval.quota_tuning import SliceDecision, tune_quota
 from shopmode.errors import DataTooSmall
 
 VALIDATION_DECISIONS = 200

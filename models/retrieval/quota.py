@@ -1,7 +1,7 @@
 """How many candidates each retrieval source proposes (``CandidateQuota``).
 
 The defaults suit the synthetic world; ``shopmode train`` tunes them on the validation
-slice of the log it learns from (``models.retrieval.quotas``) and the tuned quotas travel
+slice of the log it learns from (``models.retrieval.quota_tuning``) and the tuned quotas travel
 with the fitted sources (``LearnedScores.quota``), so replay, evaluation and serving use
 the same ones.
 """
