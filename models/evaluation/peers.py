@@ -185,6 +185,7 @@ def evaluate_peers(
         "validation_to": holdout_start,
         "validation_sessions": float(len(val_points)),
         "validation_first_visits": float(val_ctx.first_visits().sum()),
+        "holdout_sessions": float(len(holdout)),
         "holdout_first_visits": float(test_ctx.first_visits().sum()),
     }
     return PeerEvaluation(peers, window, settings, lists)

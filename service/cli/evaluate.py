@@ -113,7 +113,8 @@ def evaluate_command(
     if max_decisions < 50:
         raise fail("max_decisions", "must be at least 50")
     if not 1 <= peer_refits <= MAX_REFITS:
-        raise fail("peer_refits", f"must be between 1 and {MAX_REFITS}")
+        typer.echo(f"error: --peer-refits: must be between 1 and {MAX_REFITS}", err=True)
+        raise typer.Exit(2)
     config = settings()
     with store_runner(config) as store:
         try:
