@@ -64,7 +64,10 @@ class PeerContext:
         end = float(points.ts.max()) + 1.0 if len(points) else start + 1.0
         bounds = start + (end - start) * np.arange(max(refits, 1)) / max(refits, 1)
         fit_at = bounds[np.maximum(np.searchsorted(bounds, points.ts, side="right") - 1, 0)]
-        histories = histories_at(kept, catalog, points.user_id, points.ts)
+        if len(points):
+            histories = histories_at(kept, catalog, points.user_id, points.ts)
+        else:  # a validation slice without sessions: nothing to tune on
+            histories = sp.csr_matrix((0, len(catalog)), dtype=np.float32)
         return cls(kept, catalog, points, fit_at, histories, exclude_seen)
 
     def seen(self) -> sp.csr_matrix:
