@@ -36,68 +36,19 @@ import httpx
 import numpy as np
 
 from bench.bench_intake import BENCH_KEY, service_env
+from bench.explanation_pages import (
+    SHOWN_LLM,
+    WRITTEN,
+    ask_page,
+    evidence_of,
+    follow_stream,
+    poll_to_the_end,
+    wait_ready,
+)
 from bench.servers import uvicorn_server
 from features.catalog import Catalog
-from models.evidence import Evidence, Reason
 from models.explain import GroundingCheck, Vocabulary
 from models.explain.personal import holds_personal
-
-WRITTEN = ("llm", "best_of")
-SHOWN_LLM = ("llm", "best_of", "cache")
-
-
-def _evidence(item: dict[str, Any]) -> Evidence:
-    return Evidence(
-        product_id=item["product_id"],
-        title=item["title"],
-        brand=item["brand"] or "",
-        category=item["category"],
-        price=item["price"],
-        discount=item["discount"],
-        reasons=[Reason.model_validate(r) for r in item["reasons"]],
-    )
-
-
-def _stream(
-    http: httpx.Client, url: str, started: float
-) -> tuple[list[dict[str, Any]], float | None, float]:
-    """The stream's explanation events, when the first LLM text came, when it was done."""
-    updates: list[dict[str, Any]] = []
-    first: float | None = None
-    with http.stream("GET", url, headers={"Accept": "text/event-stream"}, timeout=600) as response:
-        event, data = "", ""
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                data += line[5:].strip()
-            elif not line and data:
-                if event == "explanation":
-                    update = json.loads(data)
-                    updates.append(update)
-                    if first is None and update["explanation"]["source"] in WRITTEN:
-                        first = time.perf_counter() - started
-                if event == "done":
-                    break
-                event, data = "", ""
-    return updates, first, time.perf_counter() - started
-
-
-def _poll_to_the_end(
-    http: httpx.Client, url: str, started: float
-) -> tuple[list[dict[str, Any]], float]:
-    deadline = time.monotonic() + 900
-    while True:
-        found = http.get(url, params={"wait": 30}, timeout=60).json()
-        if found["pending"] == 0 or time.monotonic() > deadline:
-            return found["items"], time.perf_counter() - started
-
-
-def _page(http: httpx.Client, user: str, mode: str) -> tuple[dict[str, Any], float]:
-    started = time.perf_counter()
-    answer = http.post("/v1/recommendations", json={"user_id": user, "k": 10, "explain": mode})
-    answer.raise_for_status()
-    return answer.json(), time.perf_counter() - started
 
 
 def _ms(values: list[float], q: float) -> float:
@@ -117,14 +68,14 @@ def cold_and_again(
     samples: list[dict[str, Any]] = []
     for user in users:
         started = time.perf_counter()
-        answer, latency = _page(http, user, mode)
+        answer, latency = ask_page(http, user, mode)
         cold_ms.append(latency)
         if answer["explanations_url"]:
-            updates, first, done = _stream(http, answer["explanations_url"], started)
+            updates, first, done = follow_stream(http, answer["explanations_url"], started)
             if any(u["explanation"]["source"] == "fallback_timeout" for u in updates):
                 # The stream closed first (a busy machine): follow the texts to the end by
                 # polling, so "all settled" and the repeat view mean what they say.
-                updates, done = _poll_to_the_end(http, answer["explanations_url"], started)
+                updates, done = poll_to_the_end(http, answer["explanations_url"], started)
                 closed_early += 1
             settled.update(u["explanation"]["source"] for u in updates)
             alls.append(done)
@@ -132,7 +83,7 @@ def cold_and_again(
                 firsts.append(first)
         views = []
         for _ in range(repeats):
-            view, latency = _page(http, user, mode)
+            view, latency = ask_page(http, user, mode)
             again_ms.append(latency)
             views.append(view)
         shown = views[-1]["items"]
@@ -140,7 +91,7 @@ def cold_and_again(
         for item in shown:
             if item["explanation"]["source"] not in SHOWN_LLM:
                 continue
-            evidence = _evidence(item)
+            evidence = evidence_of(item)
             verdict = check.check(item["explanation"]["text"], evidence)
             if holds_personal(evidence):
                 personal_holds += 1
@@ -186,7 +137,7 @@ def measure(base: str, home: Path, users: list[str], best_of_users: list[str]) -
     headers = {"Authorization": f"Bearer {BENCH_KEY}"}
     with httpx.Client(base_url=base, headers=headers, timeout=60.0) as http:
         backend = http.get("/readyz").json().get("explanations")
-        _page(http, users[0], "template")  # warm the worker
+        ask_page(http, users[0], "template")  # warm the worker
         llm = cold_and_again(http, users, "llm", check, repeats=5)
         best = cold_and_again(http, best_of_users, "best_of", check, repeats=1)
     return {"backend": backend, "llm": llm, "best_of": best}
@@ -212,7 +163,7 @@ def run(
             env = service_env(redis_url, home, ["recommend"]) | {"SHOPMODE_LLM_BACKEND": "local"}
             port = free_port()
             with uvicorn_server("service.main:create_app", env, port):
-                _wait_ready(f"http://127.0.0.1:{port}")
+                wait_ready(f"http://127.0.0.1:{port}")
                 report = measure(
                     f"http://127.0.0.1:{port}", home, users[:n], users[n : n + max(2, n // 4)]
                 )
@@ -239,18 +190,6 @@ def _recent_shoppers(home: Path) -> list[str]:
     users = pq.read_table(home / "data" / "world" / "events.parquet", columns=["user_id"])
     recent = [str(u) for u in users.column("user_id").to_pylist()[-5000:]]
     return list(dict.fromkeys(reversed(recent)))
-
-
-def _wait_ready(base: str) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("the server did not become ready")
 
 
 def _into_report(result: dict[str, Any], command: str, started: str, seconds: float) -> None:

@@ -11,17 +11,19 @@ import redis
 import redis.asyncio as aioredis
 import redis.cluster
 from cluster import async_twin
+from evidence_support import tent
 from live_server import live_settings
 
-from models.evidence import Evidence, Explanation, Reason
+from features.store.explanations import rejected_field
+from features.store.keys import explanation as cache_key
+from features.store.runner import AsyncRunner
+from models.evidence import Evidence, Explanation
 from models.explain import (
     Explainer,
     ExplanationCache,
     GroundingCheck,
     ScriptedBackend,
     TemplateWriter,
-    cache_key,
-    rejected_field,
 )
 from service.runtime.explaining import explainer_for
 from shopmode.errors import LLMUnavailable
@@ -29,20 +31,6 @@ from shopmode.errors import LLMUnavailable
 GOOD = "You follow Cedarwood, and this tent is trending in Tents."
 INVENTED = "Cedarwood tents ship free and are 50% off."
 Store = redis.Redis | redis.cluster.RedisCluster
-
-
-def tent(price: float = 249.0) -> Evidence:
-    return Evidence(
-        product_id="p-tent",
-        title="Cedarwood Dome Tent",
-        brand="Cedarwood",
-        category="Tents",
-        price=price,
-        reasons=[
-            Reason(code="followed_brand", facts={"brand": "Cedarwood"}),
-            Reason(code="trending", facts={"category": "Tents"}, weight=0.5),
-        ],
-    )
 
 
 def run(
@@ -54,7 +42,9 @@ def run(
         # client's first command also discovers the nodes, which can take longer than the
         # cache's 50 ms on a busy machine (a miss then, by design, not what is tested here).
         await client.ping()
-        explainer = Explainer(backend, GroundingCheck(), cache=ExplanationCache(client, 3600))
+        explainer = Explainer(
+            backend, GroundingCheck(), cache=ExplanationCache(AsyncRunner(client), 3600)
+        )
         try:
             return await explainer.explain(items, mode="llm", budget_s=budget_s)
         finally:
@@ -112,7 +102,7 @@ def test_timeouts_and_backend_errors_are_asked_again(store_client: Store) -> Non
     assert failed
     assert failed.source == "fallback_error"
     assert store_client.exists(cache_key("scripted", tent().fingerprint())) == 0
-    assert store_client.exists(cache_key("scripted", tent(199.0).fingerprint())) == 0
+    assert store_client.exists(cache_key("scripted", tent(price=199.0).fingerprint())) == 0
 
     recovered = ScriptedBackend(default=GOOD)
     again = run(store_client, recovered, [tent(), tent(price=199.0)])
@@ -146,7 +136,9 @@ def test_redis_down_falls_through_to_generation() -> None:
 
     async def go() -> tuple[list[Explanation | None], int]:
         client = aioredis.Redis.from_url(f"redis://127.0.0.1:{port}/0")
-        explainer = Explainer(backend, GroundingCheck(), cache=ExplanationCache(client))
+        explainer = Explainer(
+            backend, GroundingCheck(), cache=ExplanationCache(AsyncRunner(client))
+        )
         shown = await explainer.explain([tent()], mode="llm", budget_s=5.0)
         await client.aclose()
         return shown, explainer.counts["cache_error"]
@@ -163,7 +155,9 @@ def test_the_service_caches_explanations_on_a_cluster_too(
 
     async def go() -> tuple[Explainer, list[Explanation | None]]:
         client = async_twin(store_client)
-        explainer = explainer_for(settings, ScriptedBackend([GOOD]), client, "scripted")
+        explainer = explainer_for(
+            settings, ScriptedBackend([GOOD]), AsyncRunner(client), "scripted"
+        )
         try:
             return explainer, await explainer.explain([tent()], mode="llm", budget_s=5.0)
         finally:

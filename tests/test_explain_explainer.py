@@ -11,8 +11,10 @@ import pytest
 import redis
 import redis.cluster
 from cluster import async_twin
+from evidence_support import boots
 
-from models.evidence import Evidence, Explanation, Reason
+from features.store.runner import AsyncRunner
+from models.evidence import Evidence, Explanation
 from models.explain import (
     Explainer,
     ExplanationCache,
@@ -25,21 +27,6 @@ from models.explain import (
 from shopmode.errors import InvalidInput, LLMUnavailable
 
 CHECK = GroundingCheck(Vocabulary(brands=["Northpeak", "Cedarwood"], categories=["Tents"]))
-
-
-def boots(product_id: str = "p1") -> Evidence:
-    return Evidence(
-        product_id=product_id,
-        title="Northpeak Waterproof Hiking Boots",
-        brand="Northpeak",
-        category="Hiking Boots",
-        price=79.99,
-        discount=0.2,
-        reasons=[
-            Reason(code="category_affinity", facts={"category": "Hiking Boots", "views_7d": 4}),
-            Reason(code="discount", facts={"discount_pct": 20}, weight=0.5),
-        ],
-    )
 
 
 GOOD = "You viewed 4 hiking boots this week, and these Northpeak boots are 20% off."
@@ -174,7 +161,9 @@ def explain_cached(
 ) -> list[Explanation | None]:
     async def go() -> list[Explanation | None]:
         client = async_twin(store)
-        explainer = Explainer(backend, CHECK, cache=ExplanationCache(client, 600), best_of=3)
+        explainer = Explainer(
+            backend, CHECK, cache=ExplanationCache(AsyncRunner(client), 600), best_of=3
+        )
         try:
             return await explainer.explain(items, mode=mode, budget_s=5.0)
         finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from evidence_support import BOOTS_OFF, BOOTS_QUERY, SEARCHED_BOOTS, boots, tent
 from pydantic import SecretStr
 
 from models.evidence import Evidence, Reason
@@ -35,30 +36,8 @@ VOCAB = Vocabulary(
 )
 
 PACKS = [
-    Evidence(
-        product_id="p1",
-        title="Northpeak Waterproof Hiking Boots",
-        brand="Northpeak",
-        category="Hiking Boots",
-        price=79.99,
-        discount=0.2,
-        query="waterproof hiking boots under $80",
-        reasons=[
-            Reason(code="query_match", facts={"terms": "waterproof hiking boots"}),
-            Reason(code="discount", facts={"discount_pct": 20}, weight=0.5),
-        ],
-    ),
-    Evidence(
-        product_id="p2",
-        title="Cedarwood Ultralight Dome Tent",
-        brand="Cedarwood",
-        category="Tents",
-        price=249.0,
-        reasons=[
-            Reason(code="followed_brand", facts={"brand": "Cedarwood"}),
-            Reason(code="trending", facts={"category": "Tents"}, weight=0.5),
-        ],
-    ),
+    boots(query=BOOTS_QUERY, reasons=[SEARCHED_BOOTS, BOOTS_OFF]),
+    tent("p2"),
     Evidence(
         product_id="p3",
         title="Juniperfield Packable Rain Jacket",

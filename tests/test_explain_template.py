@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+from evidence_support import VIEWED_BOOTS, boots
+
 from models.evidence import Evidence, Explanation, Reason
 from models.explain import GroundingCheck, TemplateWriter, build_prompt, clean_output
 
+FOLLOWS_NORTHPEAK = Reason(code="followed_brand", facts={"brand": "Northpeak"}, weight=0.5)
+
 
 def pack(product_id: str, **update: object) -> Evidence:
-    base = Evidence(
-        product_id=product_id,
-        title="Northpeak Waterproof Hiking Boots",
-        brand="Northpeak",
-        category="Hiking Boots",
-        price=79.99,
-        reasons=[
-            Reason(code="category_affinity", facts={"category": "Hiking Boots", "views_7d": 4}),
-            Reason(code="followed_brand", facts={"brand": "Northpeak"}, weight=0.5),
-        ],
+    """The shared boots at full price, from a brand the shopper follows."""
+    return boots(
+        product_id, **({"discount": 0.0, "reasons": [VIEWED_BOOTS, FOLLOWS_NORTHPEAK]} | update)
     )
-    return base.model_copy(update=update)
 
 
 def test_same_evidence_same_text_and_phrasing_varies_across_items() -> None:

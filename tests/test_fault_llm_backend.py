@@ -16,10 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import redis
+from evidence_support import boots
 from fastapi.testclient import TestClient
 from live_server import seed_shop
 
-from models.evidence import Evidence, Reason
 from models.explain import Explainer, GroundingCheck, TemplateWriter, Vocabulary
 from models.explain.openai_compatible import OpenAICompatibleBackend
 from service.api.app import create_app
@@ -117,21 +117,6 @@ def llm_server(request: pytest.FixtureRequest) -> Iterator[MisbehavingLLM]:
     server.server_close()
 
 
-def _boots(product_id: str) -> Evidence:
-    return Evidence(
-        product_id=product_id,
-        title="Northpeak Waterproof Hiking Boots",
-        brand="Northpeak",
-        category="Hiking Boots",
-        price=79.99,
-        discount=0.2,
-        reasons=[
-            Reason(code="category_affinity", facts={"category": "Hiking Boots", "views_7d": 4}),
-            Reason(code="discount", facts={"discount_pct": 20}, weight=0.5),
-        ],
-    )
-
-
 @pytest.mark.parametrize("mode", ["llm", "best_of"])
 def test_explainer_falls_back_to_the_template_within_the_budget(
     llm_server: MisbehavingLLM, mode: str
@@ -139,7 +124,7 @@ def test_explainer_falls_back_to_the_template_within_the_budget(
     backend = OpenAICompatibleBackend(llm_server.base_url, "any-model", timeout_s=30.0)
     check = GroundingCheck(Vocabulary(brands=["Northpeak"], categories=["Hiking Boots"]))
     explainer = Explainer(backend, check)
-    packs = [_boots(f"p{i}") for i in range(4)]
+    packs = [boots(f"p{i}") for i in range(4)]
     try:
         started = time.monotonic()
         shown = asyncio.run(explainer.explain(packs, mode=mode, budget_s=BUDGET_S))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from evidence_support import BOOTS_QUERY, FOLLOWS_CEDARWOOD, VIEWED_BOOTS, boots, tent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,28 +19,18 @@ VOCAB = Vocabulary(
 )
 CHECK = GroundingCheck(VOCAB)
 
-BOOTS = Evidence(
-    product_id="p-boots",
-    title="Northpeak Waterproof Hiking Boots",
-    brand="Northpeak",
-    category="Hiking Boots",
-    price=79.99,
-    discount=0.2,
-    query="waterproof hiking boots under $80",
+BOOTS = boots(
+    "p-boots",
+    query=BOOTS_QUERY,
     reasons=[
-        Reason(code="category_affinity", facts={"category": "Hiking Boots", "views_7d": 4}),
+        VIEWED_BOOTS,
         Reason(code="query_match", facts={"terms": "waterproof hiking boots"}, weight=0.8),
         Reason(code="discount", facts={"discount_pct": 20}, weight=0.3),
     ],
 )
-TENT = Evidence(
-    product_id="p-tent",
-    title="Cedarwood Ultralight Dome Tent",
-    brand="Cedarwood",
-    category="Tents",
-    price=249.0,
+TENT = tent(
     reasons=[
-        Reason(code="followed_brand", facts={"brand": "Cedarwood"}),
+        FOLLOWS_CEDARWOOD,
         Reason(code="region_trending", facts={"region": "Northeast"}, weight=0.5),
         Reason(code="bought_together", facts={"title": "Rivercraft Sleeping Pad"}, weight=0.4),
     ],

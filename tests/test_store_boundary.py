@@ -20,12 +20,6 @@ PACKAGES = ("shopmode", "features", "models", "service", "world")
 STORE = ROOT / "features" / "store"
 KEYS = STORE / "keys.py"
 LAUNCHER = ROOT / "service" / "runtime" / "embedded_redis.py"
-# Being rebuilt elsewhere (the explanation cache and its job queue, the shop page's reads);
-# they move into the store layer when that work lands. Nothing may join this list.
-PENDING = {
-    ROOT / "models" / "explain" / "cache.py",
-    ROOT / "service" / "api" / "routes" / "web.py",
-}
 # Every command method of redis-py's clients, and the names a client is held under here.
 COMMANDS = {
     name
@@ -43,7 +37,7 @@ def _modules() -> list[Path]:
 
 
 def _outside(path: Path) -> bool:
-    return not path.is_relative_to(STORE) and path != LAUNCHER and path not in PENDING
+    return not path.is_relative_to(STORE) and path != LAUNCHER
 
 
 def _receiver(node: ast.expr) -> str | None:

@@ -38,6 +38,16 @@ def script(name: str, keys: Sequence[Any], args: Sequence[Any]) -> Call:
     return Call("EVALSHA", (*keys, *args), script=name, keys=len(keys))
 
 
+SCAN = "SCAN"
+
+
+def scan(match: str, limit: int) -> Call:
+    """Up to ``limit`` keys matching the glob ``match``, replied as one list. The runner
+    walks the keyspace (every primary of a Cluster) in as many round trips as it takes, so
+    a scan is sent alone, never in a batch with other calls."""
+    return Call(SCAN, (match, limit))
+
+
 def text(value: Any) -> str:
     """A reply as text (Redis answers bytes; a decoding client, str)."""
     return value.decode() if isinstance(value, bytes) else str(value)

@@ -48,6 +48,17 @@ def user_seen(user_id: str) -> str:
     return f"{PREFIX}:{user_tag(user_id)}:seen"
 
 
+def every_user_state() -> str:
+    """The SCAN pattern of every shopper's ``user_state`` hash."""
+    return f"{PREFIX}:{{u:*}}:state"
+
+
+def user_of_state(key: str) -> str:
+    """The shopper whose ``user_state`` key this is."""
+    head, tail = user_state("@").split("@")
+    return unescape(key[len(head) : -len(tail)])
+
+
 def user_keys(user_id: str) -> list[str]:
     return [user_state(user_id), user_recent(user_id), user_seen(user_id)]
 
@@ -110,7 +121,7 @@ def explanation(backend_id: str, fingerprint: str) -> str:
     """Hash: explanation mode (``llm``, ``best_of``) -> a grounded generated text for one
     evidence pack (sha256 ``fingerprint``) by one LLM backend, or ``<mode>:rejected`` -> 1
     when every text of that mode failed the grounding check; TTL
-    ``explanation_cache_ttl_s`` (owned by models.explain.cache)."""
+    ``explanation_cache_ttl_s`` (features.store.explanations)."""
     return f"{PREFIX}:explain:{escape(backend_id)}:{fingerprint}"
 
 

@@ -2,7 +2,8 @@
 
 ``SyncRunner`` serves the CLI and bulk ingest, ``AsyncRunner`` the service. Each sends a
 flow's batches as non-transactional pipelines (standalone or Cluster alike), loads the
-Lua scripts when first needed and again after NOSCRIPT, and turns every Redis failure,
+Lua scripts when first needed and again after NOSCRIPT, walks the keyspace for a scan
+(``calls.scan``: every primary of a Cluster), and turns every Redis failure,
 refused command or network error into ``StoreUnavailable``: nothing above the store layer
 needs to know what a Redis error looks like.
 """
@@ -10,7 +11,9 @@ needs to know what a Redis error looks like.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypeAlias
+import contextlib
+from collections.abc import AsyncGenerator
+from typing import Any, TypeAlias, cast
 
 import redis
 import redis.asyncio
@@ -18,7 +21,7 @@ import redis.asyncio.cluster
 import redis.cluster
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 
-from features.store.calls import Call, Flow, T
+from features.store.calls import SCAN, Call, Flow, T
 from features.store.scripts import SCRIPTS, SHAS
 from shopmode.errors import StoreUnavailable
 
@@ -43,6 +46,20 @@ def _queue(pipe: Any, call: Call) -> None:
 def _one(client: Any, call: Call) -> Any:
     """Send one call without a pipeline (awaitable on an async client)."""
     return client.execute_command(*_arguments(call))
+
+
+SCAN_COUNT = 500  # keys Redis looks at per SCAN round trip
+
+
+def _scan_of(calls: list[Call]) -> tuple[str, int] | None:
+    """A scan's (pattern, limit) when the batch is one; a scan batched with others is a
+    mistake in the flow."""
+    if all(call.command != SCAN for call in calls):
+        return None
+    if len(calls) != 1:
+        raise ValueError("a SCAN is sent alone, not in a batch")
+    match, limit = calls[0].args
+    return str(match), int(limit)
 
 
 def _missing_script(reply: object) -> bool:
@@ -91,10 +108,20 @@ class SyncRunner:
             self.client.script_load(source)
         self._scripts_loaded = True
 
+    def _scan(self, match: str, limit: int) -> list[Any]:
+        found: list[Any] = []
+        for key in self.client.scan_iter(match=match, count=SCAN_COUNT):
+            found.append(key)
+            if len(found) >= limit:
+                break
+        return found
+
     def _send(self, calls: list[Call]) -> list[Any]:
         if not calls:
             return []
         try:
+            if (scan := _scan_of(calls)) is not None:
+                return [self._scan(*scan)]
             if not self._scripts_loaded and any(call.script for call in calls):
                 self._load_scripts()
             if len(calls) == 1:  # no pipeline for one command: less to build per request
@@ -146,10 +173,23 @@ class AsyncRunner:
             await self.client.script_load(source)
         self._scripts_loaded = True
 
+    async def _scan(self, match: str, limit: int) -> list[Any]:
+        found: list[Any] = []
+        # Closed here, not by the garbage collector, when the limit ends the walk early.
+        walk = cast(AsyncGenerator[Any, None], self.client.scan_iter(match=match, count=SCAN_COUNT))
+        async with contextlib.aclosing(walk) as keys:
+            async for key in keys:
+                found.append(key)
+                if len(found) >= limit:
+                    break
+        return found
+
     async def _send(self, calls: list[Call]) -> list[Any]:
         if not calls:
             return []
         try:
+            if (scan := _scan_of(calls)) is not None:
+                return [await self._scan(*scan)]
             if not self._scripts_loaded and any(call.script for call in calls):
                 await self._load_scripts()
             if len(calls) == 1:  # no pipeline for one command: less to build per request

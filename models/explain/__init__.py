@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import SecretStr
 
 from models.explain.backend import Completion, LLMBackend, Prompt
-from models.explain.cache import CachedOutcome, ExplanationCache, cache_key, rejected_field
+from models.explain.cache import CachedOutcome, ExplanationCache
 from models.explain.explainer import MODES, Explainer, Mode
 from models.explain.grounding import GroundingCheck
 from models.explain.judge import Candidate, pick_best
@@ -88,8 +88,6 @@ __all__ = [
     "backend_id",
     "build_backend",
     "build_prompt",
-    "cache_key",
     "clean_output",
     "pick_best",
-    "rejected_field",
 ]

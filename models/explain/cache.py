@@ -1,19 +1,13 @@
 """Generated explanations cached in Redis, keyed by the evidence they were written from.
 
-Key format (one hash per backend and evidence pack, with a TTL)::
-
-    shopmode:v1:explain:<backend id>:<evidence sha256>   HASH  field <mode> -> text
-                                                               field <mode>:rejected -> "1"
-
-``<backend id>`` is e.g. ``local-smollm2-135m-instruct-q4_1`` or ``openai-gpt-4o-mini``;
-the fields are the modes that wrote a text (``llm``, ``best_of``), or that wrote only
-texts the grounding check rejected (``llm:rejected``: show the template, do not ask the
-backend again). Any change to the evidence changes the fingerprint, so stale facts are
-never served; the TTL bounds memory. Only grounded texts and complete rejections are
-stored, never a timeout or a backend error (those may succeed next time). Every key is
-its own single-key command, so the same code serves a standalone Redis and a Redis
-Cluster (the cluster pipeline splits commands by node). A cache that is down or slow is
-a miss, never an error.
+One entry per backend and evidence pack (``features.store.explanations`` owns the key
+and its fields): the texts of the modes that wrote one (``llm``, ``best_of``), or a mark
+that every text of a mode failed the grounding check (show the template, do not ask the
+backend again). ``<backend id>`` is e.g. ``local-smollm2-135m-instruct-q4_1`` or
+``openai-gpt-4o-mini``. Any change to the evidence changes the fingerprint, so stale facts
+are never served; the TTL bounds memory. Only grounded texts and complete rejections are
+stored, never a timeout or a backend error (those may succeed next time). A cache that is
+down or slow is a miss, never an error.
 """
 
 from __future__ import annotations
@@ -22,22 +16,9 @@ import asyncio
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
-
-from features.store import keys
-
-_REJECTED_SUFFIX = ":rejected"
-
-
-def cache_key(backend_id: str, fingerprint: str) -> str:
-    return keys.explanation(backend_id, fingerprint)
-
-
-def rejected_field(mode: str) -> str:
-    """The hash field that marks ``mode`` as rejected by the grounding check."""
-    return mode + _REJECTED_SUFFIX
+from features.store.explanations import cached_explanations, save_explanations
+from features.store.runner import AsyncRunner
+from shopmode.errors import StoreUnavailable
 
 
 @dataclass(frozen=True)
@@ -51,13 +32,8 @@ class CachedOutcome:
 class ExplanationCache:
     """Reads and writes cached outcomes in one pipelined round trip per batch."""
 
-    def __init__(
-        self,
-        client: aioredis.Redis | RedisCluster,
-        ttl_s: int = 86_400,
-        timeout_s: float = 0.05,
-    ) -> None:
-        self.client = client
+    def __init__(self, runner: AsyncRunner, ttl_s: int = 86_400, timeout_s: float = 0.05) -> None:
+        self.runner = runner
         self.ttl_s = ttl_s
         self.timeout_s = timeout_s
         self.errors = 0
@@ -70,14 +46,11 @@ class ExplanationCache:
             return []
         try:
             async with asyncio.timeout(self.timeout_s):
-                pipe = self.client.pipeline(transaction=False)
-                for fingerprint in fingerprints:
-                    pipe.hmget(cache_key(backend_id, fingerprint), [mode, rejected_field(mode)])
-                raw = await pipe.execute()
-        except (RedisError, OSError, TimeoutError):
+                found = await self.runner.run(cached_explanations(backend_id, mode, fingerprints))
+        except (StoreUnavailable, TimeoutError):
             self.errors += 1
             return [None] * len(fingerprints)
-        return [_outcome(values) for values in raw]
+        return [_outcome(text, rejected) for text, rejected in found]
 
     async def put_many(
         self,
@@ -92,34 +65,17 @@ class ExplanationCache:
             return True
         try:
             async with asyncio.timeout(self.timeout_s):
-                pipe = self.client.pipeline(transaction=False)
-                for fingerprint, text in texts.items():
-                    key = cache_key(backend_id, fingerprint)
-                    pipe.hset(key, mode, text)
-                    pipe.expire(key, self.ttl_s)
-                for fingerprint in rejected:
-                    key = cache_key(backend_id, fingerprint)
-                    pipe.hset(key, rejected_field(mode), "1")
-                    pipe.expire(key, self.ttl_s)
-                await pipe.execute()
-        except (RedisError, OSError, TimeoutError):
+                flow = save_explanations(backend_id, mode, texts, rejected, self.ttl_s)
+                await self.runner.run(flow)
+        except (StoreUnavailable, TimeoutError):
             self.errors += 1
             return False
         return True
 
 
-def _outcome(values: object) -> CachedOutcome | None:
-    if not isinstance(values, list | tuple) or len(values) != 2:
-        return None
-    text, rejected = (_text(value) for value in values)
+def _outcome(text: str | None, rejected: bool) -> CachedOutcome | None:
     if text is not None:
         return CachedOutcome(text=text)
-    if rejected is not None:
+    if rejected:
         return CachedOutcome(rejected=True)
     return None
-
-
-def _text(value: object) -> str | None:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
-    return value if isinstance(value, str) else None

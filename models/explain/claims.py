@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from features.events.rules import EventType
+
 AFFINITY = frozenset(
     {"category_affinity", "brand_affinity", "liked_category", "followed_brand", "recently_viewed"}
 )
@@ -54,14 +56,14 @@ CLAIMS: tuple[Claim, ...] = (
             r"|\b(?:chose|chosen|picked\s+up|grabbed|decided\s+to\s+buy|already\s+own)\b"
         ),
         frozenset({"repurchase", "bought_before"}),
-        ("purchase",),
+        (EventType.PURCHASE,),
     ),
     Claim(
         "behaviour",
         "purchase",
         _p(r"\b(?:bought|purchased|purchases|ordered)\b|\bbuy\w*\b[^.!?]{0,25}\btogether\b"),
         frozenset({"bought_together", "repurchase", "bought_before"}),
-        ("purchase",),
+        (EventType.PURCHASE,),
     ),
     Claim(
         "behaviour",
@@ -78,7 +80,7 @@ CLAIMS: tuple[Claim, ...] = (
             r"|clicked|seen|saw)\b|\bcaught\s+your\s+eye\b"
         ),
         VIEWS,
-        ("view",),
+        (EventType.VIEW,),
     ),
     Claim(
         "behaviour",
@@ -288,37 +290,3 @@ INSTRUCTION = re.compile(
     r"|<\|?\w*\|?>|\b(?:user|system|assistant)\s*:|```|\{\{|\}\}",
     re.IGNORECASE,
 )
-
-# Time claims need a day count in the evidence that makes them true.
-TIME_CLAIMS: tuple[tuple[re.Pattern[str], int, int], ...] = (
-    (_p(r"\byesterday\b"), 1, 1),
-    (_p(r"\btoday\b|\bthis\s+morning\b"), 0, 0),
-    (_p(r"\b(?:last|this|past)\s+week\b"), 0, 7),
-    (_p(r"\b(?:last|this|past)\s+month\b"), 0, 31),
-    (_p(r"\b(?:last|this|past)\s+year\b"), 0, 366),
-)
-
-NUMBER_WORDS: dict[str, int] = {
-    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
-    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
-    "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100, "thousand": 1000,
-    "twice": 2, "thrice": 3, "dozen": 12,
-}  # fmt: skip
-
-# What a product is made of or stands for: true only if the evidence says it (the title
-# usually does: "Organic", "Handcrafted", "Waterproof"); the catalog's own attribute
-# values are added to these through ``Vocabulary(attributes=...)``.
-PROPERTIES: tuple[str, ...] = (
-    "recycled", "sustainable", "sustainably", "eco-friendly", "eco friendly", "organic",
-    "fair trade", "fair-trade", "cruelty-free", "vegan", "handmade", "handcrafted",
-    "hand-crafted", "biodegradable", "carbon neutral", "ethically", "ethical",
-    "locally made", "waterproof", "water-resistant", "breathable", "lightweight",
-    "ultralight", "insulated", "wireless", "noise-cancelling", "gluten-free", "non-stick",
-    "leather", "cotton", "wool", "merino", "cashmere", "silk", "linen", "denim", "bamboo",
-    "stainless steel", "cast iron", "ceramic", "aluminium", "aluminum", "gore-tex",
-    "minimalist", "vintage", "classic", "modern", "retro", "rustic", "compact", "portable",
-    "foldable", "adjustable", "rechargeable", "handheld", "heavy-duty", "premium",
-    "professional", "luxurious", "soft", "warm", "cozy", "cosy", "slim",
-    "spacious", "large", "mini", "oversized", "washable", "dimmable", "stackable",
-)  # fmt: skip

@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass, field
 
 from models.evidence import Evidence
-from models.explain.claims import NUMBER_WORDS, TIME_CLAIMS
 from models.explain.problems import Problem
 
 _NUMBER = re.compile(
@@ -30,6 +29,24 @@ _BUDGET = re.compile(
 )
 _WINDOW = re.compile(r"_(\d+)d$")
 _DAY_FACTS = ("days_ago", "days_since_launch")
+
+
+# Time claims need a day count in the evidence that makes them true.
+TIME_CLAIMS: tuple[tuple[re.Pattern[str], int, int], ...] = (
+    (re.compile(r"\byesterday\b", re.I), 1, 1),
+    (re.compile(r"\btoday\b|\bthis\s+morning\b", re.I), 0, 0),
+    (re.compile(r"\b(?:last|this|past)\s+week\b", re.I), 0, 7),
+    (re.compile(r"\b(?:last|this|past)\s+month\b", re.I), 0, 31),
+    (re.compile(r"\b(?:last|this|past)\s+year\b", re.I), 0, 366),
+)
+
+NUMBER_WORDS: dict[str, int] = {
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+    "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100, "thousand": 1000,
+    "twice": 2, "thrice": 3, "dozen": 12,
+}  # fmt: skip
 
 
 @dataclass

@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from models.explain.claims import PROPERTIES
 from models.explain.words import word_parts
 
 if TYPE_CHECKING:
@@ -29,6 +28,23 @@ if TYPE_CHECKING:
 _TOKEN = re.compile(r"§|[a-z0-9]+(?:'[a-z]+)?", re.IGNORECASE)
 _SKIP = frozenset({"and", "the"})
 CASE_SENSITIVE = frozenset({"brand", "region"})
+
+# What a product is made of or stands for: true only if the evidence says it (the title
+# usually does: "Organic", "Handcrafted", "Waterproof"); the catalog's own attribute
+# values are added to these through ``Vocabulary(attributes=...)``.
+PROPERTIES: tuple[str, ...] = (
+    "recycled", "sustainable", "sustainably", "eco-friendly", "eco friendly", "organic",
+    "fair trade", "fair-trade", "cruelty-free", "vegan", "handmade", "handcrafted",
+    "hand-crafted", "biodegradable", "carbon neutral", "ethically", "ethical",
+    "locally made", "waterproof", "water-resistant", "breathable", "lightweight",
+    "ultralight", "insulated", "wireless", "noise-cancelling", "gluten-free", "non-stick",
+    "leather", "cotton", "wool", "merino", "cashmere", "silk", "linen", "denim", "bamboo",
+    "stainless steel", "cast iron", "ceramic", "aluminium", "aluminum", "gore-tex",
+    "minimalist", "vintage", "classic", "modern", "retro", "rustic", "compact", "portable",
+    "foldable", "adjustable", "rechargeable", "handheld", "heavy-duty", "premium",
+    "professional", "luxurious", "soft", "warm", "cozy", "cosy", "slim",
+    "spacious", "large", "mini", "oversized", "washable", "dimmable", "stackable",
+)  # fmt: skip
 
 
 def stem(word: str) -> str:

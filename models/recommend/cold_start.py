@@ -21,8 +21,6 @@ import numpy.typing as npt
 
 from features.catalog import Catalog
 from features.state import UserState
-from features.store import regions
-from features.store.runner import AsyncClient, AsyncRunner
 from models.evidence import Reason
 from models.recommend import reasons
 
@@ -125,9 +123,3 @@ def cold_picks(
         category = reasons.category_at(catalog, int(position))
         add(int(position), floor / (2.0 + rank), "popular", reasons.popular(category))
     return picks
-
-
-async def region_of(client: AsyncClient, user_id: str) -> str | None:
-    """A shopper's region, for ``service.api.routes.web`` until it runs the store's
-    ``features.store.regions.region_of`` flow on the service's runner itself."""
-    return await AsyncRunner(client).run(regions.region_of(user_id))

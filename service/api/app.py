@@ -74,10 +74,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # The explanation feed blocks on the queue's stream: its own, patient connection.
     blocking = open_redis(url, settings, socket_timeout=_FEED_BLOCK_S + 5)
     metrics: ServiceMetrics = app.state.metrics
-    explaining = await build_explaining(settings, redis, runner, AsyncRunner(blocking))
+    explaining = await build_explaining(settings, runner, AsyncRunner(blocking))
     state = ServiceState(
         settings=settings,
-        redis=redis,
         runner=runner,
         store_config=StoreConfig.from_settings(settings),
         health=RedisHealth(runner),

@@ -55,7 +55,7 @@ async def run_worker(
         api_key=settings.openai_api_key,
         timeout_s=settings.openai_timeout_s,
     )
-    explainer = explainer_for(settings, backend, client, backend.id, WORKER_CACHE_TIMEOUT_S)
+    explainer = explainer_for(settings, backend, runner, backend.id, WORKER_CACHE_TIMEOUT_S)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -34,7 +34,6 @@ from models.explain.queue import ExplanationQueue, Request
 from models.explain.worker import ExplainWorker
 from service.runtime.explanation_feed import ExplanationFeed
 from service.runtime.explanation_pages import Page, PageItem, save_page, where_items_stand
-from service.runtime.redis_link import AsyncRedis
 from service.runtime.snapshot import CatalogSnapshot
 from service.settings import Settings
 from shopmode.errors import LLMUnavailable, StoreUnavailable
@@ -89,7 +88,7 @@ def _backend(settings: Settings) -> tuple[LLMBackend, str | None]:
 def explainer_for(
     settings: Settings,
     backend: LLMBackend,
-    redis: AsyncRedis,
+    runner: AsyncRunner,
     cache_id: str,
     cache_timeout_s: float = 0.05,
 ) -> Explainer:
@@ -100,7 +99,7 @@ def explainer_for(
         GroundingCheck(require_personal=settings.llm_require_personal),
         # Standalone or cluster alike: every cache command touches one key.
         cache=ExplanationCache(
-            redis, ttl_s=settings.explanation_cache_ttl_s, timeout_s=cache_timeout_s
+            runner, ttl_s=settings.explanation_cache_ttl_s, timeout_s=cache_timeout_s
         ),
         max_tokens=settings.llm_max_tokens,
         best_of=settings.llm_best_of,
@@ -126,7 +125,7 @@ def worker_budget(settings: Settings) -> float:
 
 
 async def build_explaining(
-    settings: Settings, redis: AsyncRedis, runner: AsyncRunner, blocking: AsyncRunner
+    settings: Settings, runner: AsyncRunner, blocking: AsyncRunner
 ) -> Explaining:
     """The explainer, queue, feed and (by default) this process's worker."""
     backend, problem = await asyncio.to_thread(_backend, settings)
@@ -142,12 +141,12 @@ async def build_explaining(
         )
     except LLMUnavailable as exc:
         cache_id, problem = TemplateBackend.id, f"LLM backend unavailable: {exc}"
-    explainer = explainer_for(settings, backend, redis, cache_id)
+    explainer = explainer_for(settings, backend, runner, cache_id)
     queue = queue_for(settings, runner, cache_id)
     feed = ExplanationFeed(queue_for(settings, blocking, cache_id))
     worker = None
     if backend.generative:
-        writer = explainer_for(settings, backend, redis, cache_id, WORKER_CACHE_TIMEOUT_S)
+        writer = explainer_for(settings, backend, runner, cache_id, WORKER_CACHE_TIMEOUT_S)
 
         def for_worker() -> Explainer:
             writer.check = explainer.check  # follows the catalog with the request path's

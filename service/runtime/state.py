@@ -15,7 +15,7 @@ from service.edge.metrics import ServiceMetrics
 from service.edge.tokens import ShopperTokens
 from service.runtime.explaining import Explaining
 from service.runtime.model_slot import ModelSlot
-from service.runtime.redis_link import AsyncRedis, RedisHealth
+from service.runtime.redis_link import RedisHealth
 from service.runtime.snapshot import CatalogSnapshot
 from service.settings import Settings
 
@@ -23,9 +23,8 @@ from service.settings import Settings
 @dataclass
 class ServiceState:
     settings: Settings
-    # The client (for the explanation cache) and the runner every other Redis call goes
-    # through (features.store); the store config is the settings' (SHOPMODE_*_TTL_DAYS...).
-    redis: AsyncRedis
+    # The runner every Redis call goes through (features.store); the store config is the
+    # settings' (SHOPMODE_*_TTL_DAYS...).
     runner: AsyncRunner
     store_config: StoreConfig
     health: RedisHealth

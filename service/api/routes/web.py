@@ -22,15 +22,13 @@ from typing import Annotated, Literal
 import orjson
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
-from redis.exceptions import RedisError
 from starlette.responses import Response
 
-from features.store import keys
-from models.recommend.cold_start import region_of
+from features.store.regions import region_of
+from features.store.shoppers import shoppers_with_state
 from service.api.deps import RecommendCaller, StateDep, for_shopper, no_shopper_tokens
 from service.edge.auth import hash_api_key
 from service.edge.problems import Problem
-from service.runtime.redis_link import AsyncRedis
 from service.settings import ApiKeySpec, Settings
 from shopmode.errors import InvalidInput, StoreUnavailable
 
@@ -131,8 +129,8 @@ async def shopper_profile(
         raise StoreUnavailable("the feature store is unavailable", retry_after=5)
     try:
         shopper = await store.user_state(user_id, time.time())
-        region = await region_of(state.redis, user_id)
-    except (RedisError, OSError) as exc:
+        region = await state.runner.run(region_of(user_id))
+    except StoreUnavailable as exc:
         state.health.mark_down(exc)
         raise StoreUnavailable("the feature store is unavailable", retry_after=5) from None
     titles = snapshot.catalog.frame["title"]
@@ -169,10 +167,6 @@ class DemoShoppers(BaseModel):
     shoppers: list[DemoShopper]
 
 
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 @router.get(
     "/v1/shoppers/demo",
     summary="A few shoppers to try the demo page with",
@@ -193,11 +187,11 @@ async def demo_shoppers(caller: RecommendCaller, state: StateDep) -> DemoShopper
 async def _demo_shoppers_or_none(state: StateDep) -> list[DemoShopper] | None:
     """A few shoppers to try; None when Redis cannot be read."""
     try:
-        found, counts = await _scan_shoppers(state.redis)
-    except (RedisError, OSError) as exc:
+        found = await state.runner.run(shoppers_with_state(DEMO_SCAN_LIMIT))
+    except StoreUnavailable as exc:
         state.health.mark_down(exc)
         return None
-    by_activity = sorted(zip(found, counts, strict=True), key=lambda p: (-p[1], p[0]))
+    by_activity = sorted(found, key=lambda p: (-p[1], p[0]))
     shoppers = [
         DemoShopper(user_id=u, label=f"{u} · {n} recent products")
         for u, n in by_activity[:4]
@@ -208,20 +202,3 @@ async def _demo_shoppers_or_none(state: StateDep) -> list[DemoShopper] | None:
         shoppers.append(DemoShopper(user_id=quiet, label=f"{quiet} · interests only"))
     shoppers.append(DemoShopper(user_id="guest", label="guest · brand new, nothing known"))
     return shoppers
-
-
-async def _scan_shoppers(redis: AsyncRedis) -> tuple[list[str], list[int]]:
-    """Up to ``DEMO_SCAN_LIMIT`` shopper ids with a state, and their recent-item counts."""
-    prefix, suffix = keys.user_state("@@").split("@@")
-    found: list[str] = []
-    async for key in redis.scan_iter(match=f"{prefix}*{suffix}", count=500):
-        found.append(keys.unescape(_text(key)[len(prefix) : -len(suffix)]))
-        if len(found) >= DEMO_SCAN_LIMIT:
-            break
-    found.sort()
-    if not found:
-        return [], []
-    pipe = redis.pipeline(transaction=False)
-    for user_id in found:
-        pipe.zcard(keys.user_recent(user_id))
-    return found, [int(n) for n in await pipe.execute()]
