@@ -32,7 +32,7 @@ from models.evaluation.peer_scorers import PeerContext, scorer, served
 from models.evaluation.scoring import HEADLINE, SystemScores, score_ranked, training_popularity
 from models.evaluation.validation_slice import validation_start as validation_from
 from models.ranking.decisions import DecisionPoints
-from models.ranking.training import Prepared
+from models.ranking.training import Prepared, sample
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -112,13 +112,6 @@ class PeerEvaluation:
         }
 
 
-def _sample(points: DecisionPoints, limit: int, seed: int) -> DecisionPoints:
-    if len(points) <= limit:
-        return points
-    rng = np.random.default_rng(seed)
-    return points.subset(np.sort(rng.choice(len(points), size=limit, replace=False)))
-
-
 def tune(ctx: PeerContext, seed: int = 0) -> dict[str, tuple[dict[str, Any], float, list[Any]]]:
     """Per tuned peer: (chosen params, their validation NDCG@10, the whole grid)."""
     out: dict[str, tuple[dict[str, Any], float, list[Any]]] = {}
@@ -152,7 +145,7 @@ def evaluate_peers(
     ``popularity`` is the training engagement per product (for novelty, as for every
     system of the evaluation).
     """
-    val_points = _sample(validation, settings.max_validation, settings.seed)
+    val_points = sample(validation, settings.max_validation, settings.seed)
     val_ctx = PeerContext.build(
         events[events["ts"] < holdout_start],  # the holdout is never read for tuning
         catalog,
