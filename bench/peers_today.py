@@ -32,7 +32,6 @@ from models.ranking.training import (
 )
 from models.retrieval.candidates import SOURCES, candidates_for
 from models.retrieval.cooccurrence import CooccurrenceLog
-from models.retrieval.neighbour_timeline import MAX_CHECKPOINTS, NeighbourTimeline
 from models.retrieval.text_match import QueryIndex
 
 
@@ -45,9 +44,7 @@ def today_on_split(
     points = decision_points(engine.events_, catalog)
     train, test = split_decisions(points, split.test)
     log = CooccurrenceLog.from_events(engine.events_, catalog)
-    first, last = float(points.ts.min()), float(points.ts.max())
-    timeline = NeighbourTimeline(log, first, last, max_checkpoints=MAX_CHECKPOINTS)
-    replay = Replay(engine, catalog, timeline, QueryIndex(catalog))  # type: ignore[arg-type]
+    replay = Replay(engine, catalog, log, QueryIndex(catalog))
     prepared = Prepared(
         log=EventLog(events=events, catalog=catalog),
         engine=engine,
@@ -63,13 +60,6 @@ def today_on_split(
     trained = train_ranker(prepared, TrainConfig())
     seconds["train"] = time.perf_counter() - began
     began = time.perf_counter()
-    # A fresh timeline: it only moves forward in time.
-    prepared.replay = Replay(
-        engine,
-        catalog,
-        NeighbourTimeline(log, first, last, max_checkpoints=MAX_CHECKPOINTS),  # type: ignore[arg-type]
-        QueryIndex(catalog),
-    )
     evaluation = evaluate_estimator(
         prepared,
         trained.estimator,
@@ -98,14 +88,6 @@ def _recall_by_source(prepared: Prepared, test_ctx: Context) -> dict[str, Any]:
         f"{s}{x}": [] for s in (*SOURCES, "all") for x in ("", "_unseen")
     }
     sizes = []
-    prepared.replay = Replay(
-        prepared.engine,
-        prepared.log.catalog,
-        NeighbourTimeline(
-            prepared.cooccurrence, float(points.ts.min()), float(points.ts.max()), MAX_CHECKPOINTS
-        ),  # type: ignore[arg-type]
-        QueryIndex(prepared.log.catalog),
-    )
     for inputs in prepared.replay(points):
         found = candidates_for(
             inputs.signals, inputs.snapshot, inputs.neighbour_map(), inputs.query_scores

@@ -278,8 +278,17 @@ class _Fold:
             current = self.latest.get(key)
             if current is None or (value, rank) > current:
                 self.latest[key] = (value, rank)
+                if len(self.latest) > 4 * RECENT_CAP:
+                    self._forget_old()
         else:
             self.members[key] = max(self.members.get(key, value), value)
+
+    def _forget_old(self) -> None:
+        # Contributions arrive in time order, so a product older than RECENT_CAP others
+        # can only come back newer than all of them: dropping it never changes
+        # ``cap_recent``, and keeps each state O(RECENT_CAP) on a years-long history.
+        newest = heapq.nlargest(RECENT_CAP, (ts for ts, _ in self.latest.values()))[-1]
+        self.latest = {k: v for k, v in self.latest.items() if v[0] >= newest}
 
     def state(self, user_id: str, at: float) -> UserState:
         fields: dict[str, float | str] = dict(self.sums)

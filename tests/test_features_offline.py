@@ -11,7 +11,7 @@ import pytest
 from features_support import BASE_TS, assert_same_products, assert_same_state, small_catalog
 
 from features.catalog import Catalog
-from features.definitions import RECENT_RANK
+from features.definitions import RECENT_CAP, RECENT_RANK
 from features.offline import OfflineFeatureEngine
 from features.vector import (
     FEATURE_GROUPS,
@@ -151,3 +151,44 @@ def test_feature_matrix_equals_its_row_at_a_time_definition(
             assert got == pytest.approx(
                 {k: float(np.float32(v)) for k, v in expected.items()}, rel=1e-6, abs=1e-9
             ), (user, product_id)
+
+
+def test_a_years_long_history_keeps_the_newest_recent_items_at_every_point() -> None:
+    """600 products over two years, re-engaged and tied in time: the sweep (which forgets
+    what can no longer be among the newest) equals the point-in-time fold of everything."""
+    n = 600
+    catalog = Catalog.from_frame(
+        pd.DataFrame(
+            {
+                "product_id": [f"m{i}" for i in range(n)],
+                "title": [f"Movie {i}" for i in range(n)],
+                "category": ["Drama"] * n,
+            }
+        )
+    )
+    rng = np.random.default_rng(11)
+    size = 3_000
+    products = rng.integers(n, size=size)
+    ts = BASE_TS - 730 * DAY + np.sort(rng.integers(0, 730, size=size)) * DAY  # many ties
+    kinds = rng.choice(["view", "click", "add_to_cart", "purchase"], size=size)
+    events = pd.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(size)],
+            "user_id": "u1",
+            "type": kinds,
+            "product_id": [f"m{p}" for p in products],
+            "ts": ts,
+            "quantity": np.where(kinds == "purchase", 1.0, np.nan),
+        }
+    )
+    engine = OfflineFeatureEngine(events, catalog)
+    times = np.unique(ts)[10::4] + 1.0  # after every fourth day with events
+    points = pd.DataFrame({"user_id": "u1", "ts": times})
+    full = 0
+    for row, state in engine.user_states_at(points):
+        expected = engine.user_state("u1", float(times[row]))
+        full += len(expected.recent) == RECENT_CAP
+        assert [(r.product_id, r.ts, r.type) for r in state.recent] == [
+            (r.product_id, r.ts, r.type) for r in expected.recent
+        ]
+    assert full > len(times) // 2

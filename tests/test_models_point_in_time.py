@@ -10,10 +10,11 @@ import pytest
 
 from features.catalog import Catalog
 from features.events.schema import EVENT_FIELDS
+from features.ingest import interest_events
 from features.offline import OfflineFeatureEngine
 from models.ranking.decisions import DecisionPoints, decision_points, split_decisions, split_time
 from models.ranking.features import RankingFeatures
-from models.ranking.replay import Replay
+from models.ranking.replay import Checkpoint, CheckpointedSources, Replay
 from models.ranking.training_set import TrainingSet, build_training_set
 from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.text_match import QueryIndex
@@ -24,11 +25,46 @@ def _load(world: Path) -> tuple[pd.DataFrame, Catalog]:
     return pd.read_parquet(world / "events.parquet"), Catalog.read(world / "catalog.parquet")
 
 
-def _replay(events: pd.DataFrame, catalog: Catalog) -> Replay:
+def _with_interests(world: Path) -> tuple[pd.DataFrame, Catalog]:
+    """The log as ``shopmode train`` reads it: interests declared at sign-up (up to years
+    before the first product event) included."""
+    events, catalog = _load(world)
+    declared = interest_events(pd.read_parquet(world / "users.parquet"))
+    return pd.concat([declared, events], ignore_index=True), catalog
+
+
+DAY = 86_400.0
+
+
+def _replay(events: pd.DataFrame, catalog: Catalog, **cadence: int) -> Replay:
     engine = OfflineFeatureEngine(events, catalog)
     return Replay(
-        engine, catalog, CooccurrenceLog.from_events(engine.events_, catalog), QueryIndex(catalog)
+        engine,
+        catalog,
+        CooccurrenceLog.from_events(engine.events_, catalog),
+        QueryIndex(catalog),
+        **cadence,
     )
+
+
+class _DailyRebuild(CheckpointedSources):
+    """What replay did before the timeline: every product's neighbours rebuilt from all
+    pairs known before the decision's day, for every day."""
+
+    def __init__(self, log: CooccurrenceLog) -> None:
+        self.log = log
+        self._current: Checkpoint | None = None
+
+    def as_of(self, ts: float) -> Checkpoint:
+        day = float(np.floor(ts / DAY) * DAY)
+        if self._current is None or self._current.at != day:
+            self._current = Checkpoint(at=day, neighbours=self.log.as_of(day))
+        return self._current
+
+
+class _DailyReplay(Replay):
+    def sources(self) -> CheckpointedSources:
+        return _DailyRebuild(self.cooccurrence)
 
 
 def _planted(
@@ -88,6 +124,47 @@ def test_events_after_every_decision_change_no_row(small_world: Path) -> None:
     dirty = build_training_set(_replay(dirty_events, catalog), points, rows)
     assert (clean.y > 0).any()
     _same(clean, dirty)
+
+
+def test_a_short_log_replays_exactly_as_a_daily_rebuild_with_hourly_snapshots(
+    small_world: Path,
+) -> None:
+    events, catalog = _with_interests(small_world)
+    assert events["ts"].max() - events["ts"].min() > 128 * DAY
+    points = decision_points(events, catalog)
+    points = points.subset(np.linspace(0, len(points) - 1, 150).astype(np.int64))
+    replay = _replay(events, catalog)
+    assert replay.snapshot_seconds == 3600.0
+    checkpoints = replay.sources().neighbours.checkpoints
+    np.testing.assert_array_equal(np.diff(checkpoints), DAY)
+    engine = replay.engine
+    daily = _DailyReplay(engine, catalog, replay.cooccurrence, QueryIndex(catalog))
+    rows = RankingFeatures(catalog)
+    timeline = build_training_set(replay, points, rows)
+    reference = build_training_set(daily, points, rows)
+    assert (timeline.X[:, list(timeline.feature_names).index("cooc_score")] > 0).any()
+    _same(timeline, reference)
+    np.testing.assert_array_equal(timeline.decision, reference.decision)
+
+
+def test_coarse_cadences_never_look_past_a_decision(small_world: Path) -> None:
+    events, catalog = _load(small_world)
+    points = _first_decisions(events, catalog, 80)
+    rows = RankingFeatures(catalog)
+    coarse = {"max_checkpoints": 3, "max_snapshots": 4}
+    replay = _replay(events, catalog, **coarse)
+    assert replay.snapshot_seconds >= 3 * DAY
+    assert len(replay.sources().neighbours.checkpoints) <= 4
+    clean = build_training_set(replay, points, rows)
+    users = sorted(set(points.user_id.astype(str).tolist()))
+    # Planted right after the last decision: inside its snapshot and checkpoint interval.
+    later = float(points.ts.max())
+    dirty_events = _planted(events, catalog, users, [later] * len(users))
+    dirty = build_training_set(_replay(dirty_events, catalog, **coarse), points, rows)
+    _same(clean, dirty)
+    # ...and the coarse cadence is visible: neighbours or popularity older than daily.
+    daily = build_training_set(_replay(events, catalog), points, rows)
+    assert not np.array_equal(clean.X, daily.X)
 
 
 def test_the_decisions_own_session_never_reaches_its_user_state(small_world: Path) -> None:

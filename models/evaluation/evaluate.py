@@ -135,6 +135,8 @@ def evaluate(
     """
     meta = model.metadata
     groups = {k: list(v) for k, v in meta.feature_groups.items()}
+    # Replay with the model's own request-time scales, as the service serves it.
+    prepared.replay.scales = model.scales
     return evaluate_estimator(
         prepared,
         model.estimator,

@@ -31,6 +31,7 @@ from features.store.model_version import CURRENT_KEY as CURRENT_KEY
 from features.store.model_version import current_model, set_current_model
 from features.store.runner import SyncClient, SyncRunner
 from models.ranking.ranker import ShopRanker
+from models.retrieval.time_scales import TimeScales
 from shopmode.errors import ModelError, NotFound
 
 MODEL_FILE = "model.skops"
@@ -63,6 +64,11 @@ class ModelMetadata(BaseModel):
     test_days: int = Field(default=7, description="Held-out days after split_ts.")
     metrics: dict[str, float] = Field(default_factory=dict)
     params: dict[str, Any] = Field(default_factory=dict)
+    time_scales: dict[str, Any] | None = Field(
+        default=None,
+        description="Request-time scales derived from the log (TimeScales); read by replay "
+        "and the service alike. None (older models): today's constants.",
+    )
     code_version: str
     model_sha256: str
 
@@ -77,6 +83,10 @@ class LoadedModel:
     @property
     def version(self) -> str:
         return self.metadata.version
+
+    @property
+    def scales(self) -> TimeScales:
+        return TimeScales.from_metadata(self.metadata.time_scales)
 
 
 def new_version(now: float | None = None) -> str:

@@ -1,7 +1,8 @@
 """Training end to end: a log in, a registered model out.
 
     log ─► decision points ─► time split (last ``test_days`` held out)
-        ─► replay (point-in-time states, hourly product snapshots, daily co-occurrence)
+        ─► time scales from the log's cadence (stored with the model)
+        ─► replay (point-in-time states, product snapshots, co-occurrence checkpoints)
         ─► candidates ─► features + graded labels ─► ShopRanker ─► registry
 
 The model learns only from decisions before the split, so ``shopmode evaluate`` can
@@ -31,6 +32,7 @@ from models.ranking.replay import Replay
 from models.ranking.training_set import TrainingSet, build_training_set
 from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.text_match import QueryIndex
+from models.retrieval.time_scales import TimeScales
 from shopmode.errors import DataTooSmall
 
 FloatArray = npt.NDArray[np.float64]
@@ -88,6 +90,7 @@ class Prepared:
     replay: Replay
     features: RankingFeatures
     cooccurrence: CooccurrenceLog
+    scales: TimeScales = field(default_factory=TimeScales)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -132,8 +135,12 @@ def prepare(log: EventLog, test_days: int = 7) -> Prepared:
     points = decision_points(engine.events_, log.catalog)
     train, test = split_decisions(points, split_ts)
     cooccurrence = CooccurrenceLog.from_events(engine.events_, log.catalog)
-    replay = Replay(engine, log.catalog, cooccurrence, QueryIndex(log.catalog))
     seconds["decisions_and_cooccurrence"] = time.perf_counter() - start
+    start = time.perf_counter()
+    # From the training part only: the held-out days must not shape what is learned.
+    scales = TimeScales.from_events(engine.events_[engine.events_["ts"] < split_ts])
+    seconds["time_scales"] = time.perf_counter() - start
+    replay = Replay(engine, log.catalog, cooccurrence, QueryIndex(log.catalog), scales=scales)
     return Prepared(
         log=log,
         engine=engine,
@@ -143,6 +150,7 @@ def prepare(log: EventLog, test_days: int = 7) -> Prepared:
         replay=replay,
         features=RankingFeatures(log.catalog),
         cooccurrence=cooccurrence,
+        scales=scales,
         seconds=seconds,
     )
 
@@ -243,6 +251,7 @@ def train_ranker(
         "test_days": config.test_days,
         "metrics": metrics,
         "params": {**estimator.get_params(), "negatives": config.negatives},
+        "time_scales": prepared.replay.scales.as_metadata(),
         "code_version": code_version(),
     }
     return TrainedModel(estimator=estimator, metadata=metadata, training=training)

@@ -43,6 +43,7 @@ from models.retrieval.candidates import CandidateSet, RetrievalSnapshot, candida
 from models.retrieval.cooccurrence import neighbours_from_map
 from models.retrieval.signals import signals_from_state, snapshot_from_products
 from models.retrieval.text_match import QueryIndex
+from models.retrieval.time_scales import TimeScales
 from shopmode.errors import InvalidInput
 
 FloatArray = npt.NDArray[np.float64]
@@ -61,6 +62,8 @@ class Recommender:
         self._snapshot: tuple[int, float, RetrievalSnapshot] | None = None
         self.score = Scorer(model)
         self.reasoner = Reasoner(catalog, model) if model is not None else None
+        # The model's request-time scales: the ones its training replay used.
+        self.scales = model.scales if model is not None else TimeScales()
 
     def recent_products(self, state: UserState) -> list[str]:
         """Product ids whose co-occurrence neighbours this shopper's request needs."""
@@ -75,7 +78,7 @@ class Recommender:
             and abs(products.at - cached[1]) < SNAPSHOT_REFRESH_SECONDS
         ):
             return cached[2]
-        built = snapshot_from_products(products, self.catalog)
+        built = snapshot_from_products(products, self.catalog, self.scales)
         self._snapshot = (id(products.log_sums), products.at, built)
         return built
 
@@ -108,7 +111,7 @@ class Recommender:
         if not 1 <= context.k <= MAX_K:
             raise InvalidInput(f"must be between 1 and {MAX_K}", field="k")
         at = state.at
-        signals = signals_from_state(state, self.catalog)
+        signals = signals_from_state(state, self.catalog, self.scales)
         query_scores = self.query_index.scores(context.query) if context.query else None
         neighbour_index = neighbours_from_map(self.catalog, neighbours)
         mask = self.allowed(state, context)
@@ -203,7 +206,7 @@ class Recommender:
             diversity=context.diversity,
             # A search in words wants what it asked for: no exploration slots there.
             exploration=None if context.query else context.exploration,
-            signals=products.popularity("14d", positions),
+            signals=products.popularity(self.scales.popularity_half_life, positions),
             promoted=promoted,
             user_id=state.user_id,
             at=state.at,
@@ -256,7 +259,7 @@ class Recommender:
     ) -> FloatArray:
         """Scores of given catalog positions for the shopper, with the source flags
         retrieval would have given them (none when retrieval would not propose them)."""
-        signals = signals_from_state(state, self.catalog)
+        signals = signals_from_state(state, self.catalog, self.scales)
         query_scores = self.query_index.scores(query) if query else None
         found = candidates_for(
             signals,

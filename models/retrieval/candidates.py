@@ -69,6 +69,7 @@ class RetrievalSnapshot:
     brand_top: tuple[IntArray, ...]
     by_popularity: IntArray
     by_trending: IntArray
+    new_product_seconds: float = NEW_PRODUCT_SECONDS
 
     @classmethod
     def build(
@@ -80,6 +81,7 @@ class RetrievalSnapshot:
         category_code: npt.NDArray[np.integer],
         brand_code: npt.NDArray[np.integer],
         per_group: int = 60,
+        new_product_seconds: float = NEW_PRODUCT_SECONDS,
     ) -> RetrievalSnapshot:
         launched = ~(launch_ts > at)  # NaN launch: always available
         pop = np.where(launched, popularity, -np.inf)
@@ -105,6 +107,7 @@ class RetrievalSnapshot:
             brand_top=brand_top,
             by_popularity=order,
             by_trending=by_trending,
+            new_product_seconds=new_product_seconds,
         )
 
     @property
@@ -238,8 +241,9 @@ def candidates_for(
             flags[2, pick(snapshot.brand_top[brand], count)] = True
     flags[3, pick(snapshot.by_trending, quota.trending)] = True
     age = snapshot.at - snapshot.launch_ts
-    recent_launch = available & (age >= 0) & (age < NEW_PRODUCT_SECONDS)
-    fresh = np.where(recent_launch, NEW_PRODUCT_SECONDS - age + 1.0, 0.0)
+    new_for = snapshot.new_product_seconds
+    recent_launch = available & (age >= 0) & (age < new_for)
+    fresh = np.where(recent_launch, new_for - age + 1.0, 0.0)
     flags[4, _top(np.nan_to_num(fresh), quota.new, recent_launch)] = True
     query = np.zeros(n) if query_scores is None else query_scores
     if query_scores is not None:

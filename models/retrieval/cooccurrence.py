@@ -7,8 +7,9 @@ Two signals, both counted as (product, product, weight, time-it-became-known) pa
 
 A pair is known from the time of its later event, so ``CooccurrenceLog.as_of(ts)`` gives
 the neighbours a service would have had at ``ts``: training never sees a pair from its
-own future. Neighbour score is cosine-normalised (count / sqrt(n_i · n_j)) so popular
-products do not become everyone's neighbour.
+own future (replay walks a ``NeighbourTimeline`` of them instead of rebuilding per day).
+Neighbour score is cosine-normalised (count / sqrt(n_i · n_j)) so popular products do not
+become everyone's neighbour.
 
 Serving keeps each product's neighbours in Redis (``features.store.neighbours``, written
 from ``Neighbours.lists`` by every ``shopmode train``).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +40,12 @@ CO_PURCHASE_WINDOW_SECONDS = 7 * 86_400.0
 CO_PURCHASE_WEIGHT = 3.0
 MAX_SESSION_ITEMS = 30
 NEIGHBOURS = 30
+
+
+class NeighbourLookup(Protocol):
+    """Anything that gives a product's neighbours (positions, scores), strongest first."""
+
+    def of(self, product: int) -> tuple[IntArray, FloatArray]: ...
 
 
 @dataclass(frozen=True)
@@ -153,21 +161,24 @@ class CooccurrenceLog:
 
 
 def neighbours_from_counts(counts: sp.csr_matrix, width: int = NEIGHBOURS) -> Neighbours:
-    """Top ``width`` neighbours per product by cosine-normalised co-occurrence."""
-    n = counts.shape[0]
-    counts = counts.tocsr()
+    """Top ``width`` neighbours per product by count / sqrt(n_i · n_j), in one vectorised
+    pass (ties by product position)."""
+    counts = sp.csr_matrix(counts, dtype=np.float64)
     counts.sum_duplicates()
-    mass = np.asarray(counts.sum(axis=1)).ravel()
+    n = counts.shape[0]
     out = Neighbours.empty(n, width)
-    for i in range(n):
-        lo, hi = counts.indptr[i], counts.indptr[i + 1]
-        if lo == hi:
-            continue
-        cols = counts.indices[lo:hi]
-        score = counts.data[lo:hi] / np.sqrt(mass[i] * mass[cols])
-        top = np.argsort(-score, kind="stable")[:width]
-        out.index[i, : len(top)] = cols[top]
-        out.score[i, : len(top)] = score[top]
+    if counts.nnz == 0:
+        return out
+    mass = np.asarray(counts.sum(axis=1)).ravel()
+    rows = np.repeat(np.arange(n), np.diff(counts.indptr))
+    cols = counts.indices.astype(np.int64)
+    score = counts.data / np.sqrt(mass[rows] * mass[cols])
+    order = np.lexsort((cols, -score, rows))
+    rows, cols, score = rows[order], cols[order], score[order]
+    rank = np.arange(len(rows)) - counts.indptr[rows]
+    keep = rank < width
+    out.index[rows[keep], rank[keep]] = cols[keep]
+    out.score[rows[keep], rank[keep]] = score[keep]
     return out
 
 

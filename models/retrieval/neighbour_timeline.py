@@ -1,9 +1,8 @@
 """Co-occurrence neighbours over time at a cost linear in the log.
 
-``CooccurrenceLog.as_of(day)`` rebuilds every product's neighbours from all pairs known
-before that day: a sparse matrix of every pair so far plus a Python loop over every
-product, once per distinct decision day. Over a log spanning years (thousands of days)
-training spends minutes there.
+Rebuilding every product's neighbours from all pairs known before each decision day
+(``CooccurrenceLog.as_of(day)`` per day, what replay did before) costs days × (pairs +
+products): minutes over a log spanning years.
 
 ``NeighbourTimeline`` gives the same point-in-time guarantee (a decision sees only pairs
 known before its checkpoint, and its checkpoint is not after the decision) with:
@@ -17,7 +16,6 @@ known before its checkpoint, and its checkpoint is not after the decision) with:
 - neighbours computed only for the products asked about (``NeighbourRows.of``: replay
   asks for the recent items of the decisions in that interval, a few hundred of
   thousands), each equal to ``neighbours_from_counts`` (same scores, same tie order).
-  ``top_neighbours`` does every product in one vectorised pass (what serving stores).
 """
 
 from __future__ import annotations
@@ -28,33 +26,17 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from models.retrieval.cooccurrence import NEIGHBOURS, CooccurrenceLog, Neighbours
+from models.retrieval.cooccurrence import (
+    NEIGHBOURS,
+    CooccurrenceLog,
+    Neighbours,
+    neighbours_from_counts,
+)
 
 DAY = 86_400.0
 MAX_CHECKPOINTS = 128
 
 FloatArray = npt.NDArray[np.float64]
-
-
-def top_neighbours(counts: sp.csr_matrix, width: int = NEIGHBOURS) -> Neighbours:
-    """Top ``width`` neighbours per product by count / sqrt(n_i · n_j), vectorised."""
-    counts = sp.csr_matrix(counts, dtype=np.float64)
-    counts.sum_duplicates()
-    n = counts.shape[0]
-    out = Neighbours.empty(n, width)
-    if counts.nnz == 0:
-        return out
-    mass = np.asarray(counts.sum(axis=1)).ravel()
-    rows = np.repeat(np.arange(n), np.diff(counts.indptr))
-    cols = counts.indices.astype(np.int64)
-    score = counts.data / np.sqrt(mass[rows] * mass[cols])
-    order = np.lexsort((cols, -score, rows))
-    rows, cols, score = rows[order], cols[order], score[order]
-    rank = np.arange(len(rows)) - counts.indptr[rows]
-    keep = rank < width
-    out.index[rows[keep], rank[keep]] = cols[keep]
-    out.score[rows[keep], rank[keep]] = score[keep]
-    return out
 
 
 def checkpoint_days(first_ts: float, last_ts: float, max_checkpoints: int) -> FloatArray:
@@ -93,8 +75,8 @@ class NeighbourRows:
         return found
 
     def table(self) -> Neighbours:
-        """Every product's neighbours (``top_neighbours`` of the same counts)."""
-        return top_neighbours(self.counts, self.width)
+        """Every product's neighbours (``neighbours_from_counts`` of the same counts)."""
+        return neighbours_from_counts(self.counts, self.width)
 
 
 class NeighbourTimeline:

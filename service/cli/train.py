@@ -141,6 +141,10 @@ def train(
                 f"decisions: {len(prepared.train):,} training sessions, "
                 f"{len(prepared.test):,} held out (last {test_days} days)"
             )
+            typer.echo(prepared.scales.describe())
+            warning = prepared.scales.store_warning()
+            if warning:
+                typer.echo(f"warning: {warning}", err=True)
             with progress_bar() as bar:
 
                 def stage(name: str, total: int) -> Callable[[int], None]:
