@@ -121,6 +121,12 @@ def _memory(
             ("seen", keys.user_seen),
         )
     }
+    encodings: dict[str, int] = {}
+    for user in sample[:200]:
+        encoding = client.object("encoding", keys.user_state(user))
+        name = encoding.decode() if isinstance(encoding, bytes) else str(encoding)
+        encodings[name] = encodings.get(name, 0) + 1
+    server = client.info("server")
     products = events["product_id"].dropna().unique()
     product_bytes = [client.memory_usage(keys.product_stats(p), samples=0) or 0 for p in products]
     return {
@@ -129,6 +135,8 @@ def _memory(
         "memory_usage_per_user_p50": round(float(np.percentile(usage, 50))),
         "memory_usage_per_user_p95": round(float(np.percentile(usage, 95))),
         "memory_usage_by_key_mean": per_key,
+        "state_encodings": encodings,
+        "redis": f"{server['redis_version']} ({client.info('memory').get('mem_allocator')})",
         "bytes_per_product": round(float(np.mean(product_bytes))),
         "events_per_user": round(len(events) / events["user_id"].nunique(), 1),
     }
@@ -216,6 +224,10 @@ def _table(result: dict[str, Any]) -> str:
         ("  MEMORY USAGE p50 / p95", f"{memory['memory_usage_per_user_p50']:,} / "
          f"{memory['memory_usage_per_user_p95']:,} B", ""),
         ("  events per shopper with events", f"{memory['events_per_user']}", ""),
+        ("  MEMORY USAGE mean: state / recent / seen", " / ".join(
+            f"{memory['memory_usage_by_key_mean'][k]:,}" for k in ("state", "recent", "seen")
+        ) + " B", ""),
+        ("  Redis (allocator)", memory["redis"], ""),
     ]  # fmt: skip
     width = max(len(r[0]) for r in rows) + 2
     lines = [f"{'figure':<{width}}{'measured':>22}   target", "-" * (width + 40)]

@@ -23,6 +23,7 @@ from models.evaluation.evaluate import evaluate_estimator
 from models.ranking.decisions import decision_points, split_decisions
 from models.ranking.features import REASON_GROUPS, RankingFeatures, group_columns
 from models.ranking.replay import Replay
+from models.ranking.splits import Split as HeldOut
 from models.ranking.training import (
     EventLog,
     Prepared,
@@ -48,7 +49,13 @@ def today_on_split(
     prepared = Prepared(
         log=EventLog(events=events, catalog=catalog),
         engine=engine,
-        split_ts=split.test,
+        split=HeldOut(
+            start_ts=split.test,
+            end_ts=float(events["ts"].max()),
+            days=round((float(events["ts"].max()) - split.test) / 86_400),
+            sessions=len(test),
+            chosen=True,
+        ),
         train=train,
         test=test,
         replay=replay,

@@ -20,6 +20,7 @@ from features.definitions import (
     INTEREST_WEIGHT,
     POPULARITY_WEIGHTS,
     PRICE_HALF_LIFE,
+    PRICE_MOMENTS,
     PRICE_VIEWED_TYPES,
     PRODUCT_SIGNALS,
     RANKING_HALF_LIFE,
@@ -123,7 +124,7 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
         mask = np.isin(kinds, [t.value for t in types]) & (prices > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             log_price = np.log2(prices[mask])
-        for suffix, power in (("w", 0.0), ("x", 1.0), ("xx", 2.0)):
+        for suffix, power in PRICE_MOMENTS:
             decayed.append(
                 {
                     "row": rows[mask],

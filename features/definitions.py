@@ -43,6 +43,8 @@ INTEREST_WEIGHT = 6.0  # follow_brand / like_category (and interests declared at
 
 PRICE_HALF_LIFE = "14d"
 PRICE_VIEWED_TYPES = (EventType.VIEW, EventType.CLICK, EventType.ADD_TO_CART)
+# The decayed sums of a price profile: (suffix, power of the price): Σw, Σw·p, Σw·p².
+PRICE_MOMENTS: tuple[tuple[str, float], ...] = (("w", 0.0), ("x", 1.0), ("xx", 2.0))
 
 
 def decay_to(log_sum: float | np.ndarray, at: float, half_life: str) -> float | np.ndarray:

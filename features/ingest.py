@@ -1,13 +1,14 @@
 """Bulk ingestion: a file of events (and shoppers' declared interests) into the store.
 
-Validation is vectorised over the whole frame; valid events are applied in large batches
-(one Lua call per shopper per batch); rejected rows are reported and never stop the rest.
+Validation is vectorised over each large batch, which is then applied (one Lua call per
+shopper per batch); rejected rows are reported and never stop the rest.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -110,23 +111,30 @@ def ingest_frame(
     on_progress: Callable[[int], None] | None = None,
     keep_rejections: int = 10,
 ) -> IngestReport:
-    """Validate and apply ``frame``; write the accepted events as a log part file."""
-    valid, rejections = validate_frame(frame)
-    report = IngestReport(
-        rejected=len(rejections), rejections=rejections[:keep_rejections], valid=valid
-    )
-    if on_progress is not None and rejections:
-        on_progress(len(rejections))
+    """Validate and apply ``frame`` a batch at a time (``on_progress`` hears each batch's
+    rows as it lands: a million-row file moves the bar from its first batch); write the
+    accepted events as one log part file. Rejection indices are row positions in ``frame``."""
+    now = time.time()  # one clock for the whole file: the future guard is the same for all
+    report = IngestReport()
+    valid_parts: list[pd.DataFrame] = []
     accepted_ids: list[str] = []
-    for start in range(0, len(valid), batch_size):
-        batch = valid.iloc[start : start + batch_size]
-        applied = store.apply(batch, validated=True)
+    for start in range(0, len(frame), batch_size):
+        chunk = frame.iloc[start : start + batch_size]
+        valid, rejections = validate_frame(chunk, now=now)
+        report.rejected += len(rejections)
+        room = keep_rejections - len(report.rejections)
+        report.rejections += [replace(r, index=r.index + start) for r in rejections[:room]]
+        valid_parts.append(valid)
+        applied = store.apply(valid, validated=True)
         report.accepted += applied.accepted
         report.duplicate += applied.duplicate
         accepted_ids += applied.accepted_ids
         if on_progress is not None:
-            on_progress(len(batch))
+            on_progress(len(chunk))
+    report.valid = (
+        pd.concat(valid_parts, ignore_index=True) if valid_parts else validate_frame(frame)[0]
+    )
     if data_dir is not None and accepted_ids:
-        kept = valid[valid["event_id"].isin(set(accepted_ids))]
+        kept = report.valid[report.valid["event_id"].isin(set(accepted_ids))]
         report.part_file = write_event_part(kept, data_dir)
     return report

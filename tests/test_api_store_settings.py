@@ -47,7 +47,8 @@ def test_user_ttl_days_sets_a_shoppers_expiry(
     service_settings: MakeSettings, redis_client: redis.Redis, bearer: Bearer
 ) -> None:
     with _api(service_settings, redis_client, user_ttl_days=2) as client:
-        _send(client, bearer, _view("e1", time.time() - 60))
+        bought = _view("e2", time.time() - 30) | {"type": "purchase"}
+        _send(client, bearer, _view("e1", time.time() - 60), bought)
     for key in keys.user_keys("u1"):
         assert DAY < redis_client.ttl(key) <= 2 * DAY, key
 

@@ -50,7 +50,8 @@ CASES = [
     (_bad(position=-1), "position", "must not be negative"),
     (_bad(query="q" * 513), "query", "longer than 512"),
     (_bad(ts=_DROP), "ts", "is required"),
-    (_bad(ts=900_000_000.0), "ts", "before 2000-01-01"),
+    (_bad(ts=-1.0), "ts", "before 1970-01-01"),
+    (_bad(ts="1969-12-31T23:59:59Z"), "ts", "before 1970-01-01"),
     (_bad(ts=NOW + 301), "ts", "more than 5 minutes in the future"),
     (_bad(ts="yesterday"), "ts", "epoch seconds or an RFC 3339"),
     (_bad(ts=math.inf), "ts", "must be finite"),
@@ -71,6 +72,15 @@ def test_each_rule_rejects_with_the_field_named(
     valid, frame_rejections = validate_frame(pd.DataFrame([GOOD, row, GOOD]), now=NOW)
     assert len(valid) == 2
     assert frame_rejections == rejections
+
+
+@pytest.mark.parametrize("ts", [0, 0.0, 820_454_400.0, "1995-01-01T00:00:00Z", "1970-01-01"])
+def test_old_history_is_valid_from_1970_on(ts: object) -> None:
+    events, rejections = parse_events([{**GOOD, "ts": ts}], now=NOW)
+    assert rejections == []
+    valid, frame_rejections = validate_frame(pd.DataFrame([{**GOOD, "ts": ts}]), now=NOW)
+    assert frame_rejections == []
+    assert valid["ts"].tolist() == [events[0].ts]
 
 
 def test_rfc3339_and_epoch_timestamps_are_the_same_moment() -> None:

@@ -126,9 +126,11 @@ def test_recent_items_purchases_and_buckets_are_capped(store_client: StoreClient
 
 def test_inactive_shoppers_expire(store_client: StoreClient) -> None:
     store = OnlineFeatureStore(store_client, CATALOG, StoreConfig(user_ttl_seconds=1))
-    store.apply(pd.DataFrame([_event(1, BASE_TS)]))
+    store.apply(pd.DataFrame([_event(1, BASE_TS), _event(2, BASE_TS + 1, "purchase")]))
     assert store.user_state("ann", BASE_TS).known
-    assert all(0 < ttl <= 1 for ttl in store.user_ttls("ann"))
+    ttls = store.user_ttls("ann")
+    assert len(ttls) == len(keys.user_keys("ann"))
+    assert all(0 < ttl <= 1 for ttl in ttls)
     deadline = time.monotonic() + 5
     while store_client.exists(*keys.user_keys("ann")) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -12,9 +12,10 @@ from features.catalog import Catalog
 from features.events.schema import EVENT_FIELDS
 from features.ingest import interest_events
 from features.offline import OfflineFeatureEngine
-from models.ranking.decisions import DecisionPoints, decision_points, split_decisions, split_time
+from models.ranking.decisions import DecisionPoints, decision_points, split_decisions
 from models.ranking.features import RankingFeatures
 from models.ranking.replay import Checkpoint, CheckpointedSources, Replay
+from models.ranking.splits import choose_holdout
 from models.ranking.training_set import TrainingSet, build_training_set
 from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.text_match import QueryIndex
@@ -103,7 +104,7 @@ def _planted(
 
 def _first_decisions(events: pd.DataFrame, catalog: Catalog, n: int) -> DecisionPoints:
     points = decision_points(events, catalog)
-    train, _ = split_decisions(points, split_time(events))
+    train, _ = split_decisions(points, choose_holdout(events, 7).start_ts)
     return train.subset(np.arange(len(train) - n, len(train)))  # late ones: rich histories
 
 
@@ -189,5 +190,6 @@ def test_a_log_too_short_to_split_is_a_clear_error(small_world: Path) -> None:
     events, _ = _load(small_world)
     short = events[events["ts"] < events["ts"].min() + 5 * 86_400]
     with pytest.raises(DataTooSmall, match="spans") as caught:
-        split_time(short, test_days=7)
-    assert caught.value.field == "events"
+        choose_holdout(short, test_days=7)
+    assert caught.value.field == "test_days"
+    assert "drop --test-days" in caught.value.message

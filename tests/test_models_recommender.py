@@ -42,7 +42,7 @@ def world_log(small_world: Path) -> EventLog:
 
 @pytest.fixture(scope="module")
 def prepared(world_log: EventLog) -> Prepared:
-    return prepare(world_log)
+    return prepare(world_log, test_days=7)
 
 
 @pytest.fixture(scope="module")

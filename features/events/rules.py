@@ -49,7 +49,7 @@ MAX_ID_LENGTH = 128
 MAX_QUERY_LENGTH = 512
 MAX_COUNT = 1_000_000_000  # quantities and positions; keeps them inside int64 downstream
 FUTURE_TOLERANCE_SECONDS = 300.0
-EARLIEST_TS = 946_684_800.0  # 2000-01-01T00:00:00Z
+EARLIEST_TS = 0.0  # 1970-01-01T00:00:00Z: a shop's history may be decades old
 
 # Canonical column order; a row's rejection names the first failing field in this order.
 EVENT_FIELDS: tuple[str, ...] = (
@@ -85,7 +85,7 @@ NOT_FINITE = "must be finite"
 NEGATIVE = "must not be negative"
 TOO_LARGE_COUNT = f"is larger than {MAX_COUNT:,}"
 BAD_TIMESTAMP = "must be epoch seconds or an RFC 3339 timestamp"
-TOO_EARLY = "is before 2000-01-01"
+TOO_EARLY = "is before 1970-01-01"
 IN_FUTURE = "is more than 5 minutes in the future"
 UNKNOWN_TYPE = "unknown event type (expected one of: " + ", ".join(t.value for t in EventType)
 UNKNOWN_TYPE += ")"

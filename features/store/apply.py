@@ -31,6 +31,8 @@ from features.folds import group_codes, latest_recent, log_sum, window_counts
 from features.state import N_SLOTS
 from features.store import keys
 from features.store.calls import Call, Flow, command, script
+from features.store.owned import history_members
+from features.store.state_fields import packed_slot
 
 _WINDOW_SPEC = ",".join(f"{w.code}:{w.bucket_seconds}:{w.buckets}" for w in WINDOWS)
 
@@ -109,17 +111,23 @@ def _user_calls(
         keep = np.zeros(len(batch), dtype=bool)
         keep[rows] = True
     decayed = log_sum(_rows_of(c.decayed, keep), ["user_id", "field"])
+    slots = [packed_slot(name) for name in decayed["field"].tolist()]
+    decayed = decayed.assign(
+        packed=pd.Series([stored for stored, _ in slots], dtype=object, index=decayed.index),
+        slot=[slot for _, slot in slots],
+    )
     windows = window_counts(_rows_of(c.windows, keep), ["user_id"])
     recent = latest_recent(_rows_of(c.recent, keep), ["user_id", "product_id"])
     members = _latest(_rows_of(c.members, keep))
     parts = (
-        (2, _by_user(decayed, ["field", "exponent"], "fe")),
+        (3, _by_user(decayed, ["packed", "slot", "exponent"], "fne")),
         (2, _by_user(windows, ["field", "counts"], "ff")),
         (3, _by_user(recent, ["product_id", "rank", "ts"], "fnt")),
         (2, _by_user(members, ["field", "ts"], "ft")),
     )
     users = batch["user_id"].to_numpy(dtype=object)[rows]
     ts = batch["ts"].to_numpy(dtype=np.float64)[rows]
+    history = history_members(batch, rows)
     offsets = np.floor(ts - TIME_ORIGIN).astype(np.int64).tolist()
     head = (
         config.user_ttl_seconds,
@@ -142,6 +150,8 @@ def _user_calls(
             found = part.get(user, [])
             args.append(len(found) // width)
             args += found
+        bought_or_seen = history.get(user, [])
+        args += [len(bought_or_seen), *bought_or_seen]
         call = script("user_apply", keys.user_keys(user), args)
         calls.append((user, rows[positions], call))
     return calls

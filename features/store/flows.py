@@ -16,6 +16,7 @@ from features.catalog import Catalog
 from features.state import N_SLOTS, STATS_FORMAT, ProductFeatures, UserState, decode_user_state
 from features.store import keys
 from features.store.calls import Call, Flow, command, scored, text
+from features.store.state_fields import raw_fields
 
 
 def _user_calls(user_id: str) -> list[Call]:
@@ -30,10 +31,11 @@ def user_state_flow(user_id: str, at: float) -> Flow[UserState]:
     return decode_user_state(user_id, *decode_user_replies(replies), at)
 
 
-def decode_user_replies(replies: Sequence[Any]) -> tuple[dict[str, str], list[tuple[str, float]]]:
-    raw_fields, raw_recent = replies
-    fields = {text(k): text(v) for k, v in dict(raw_fields).items()}
-    return fields, scored(raw_recent)
+def decode_user_replies(
+    replies: Sequence[Any],
+) -> tuple[dict[str, str | float], list[tuple[str, float]]]:
+    stored, raw_recent = replies
+    return raw_fields(dict(stored)), scored(raw_recent)
 
 
 def _product_calls(catalog: Catalog, positions: np.ndarray, cluster: bool) -> list[Call]:

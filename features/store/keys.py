@@ -12,6 +12,10 @@ import re
 from urllib.parse import quote, unquote
 
 PREFIX = "shopmode:v1"
+# The keys events are folded into (a shopper's state, recent and seen) carry their own
+# layout version: v2 packs the decayed sums and the dedup log (docs/redis-keys.md). A v1
+# store is upgraded by re-ingesting the event log; the v1 keys expire on their TTL.
+SHOPPER_PREFIX = "shopmode:v2"
 _SAFE = " -._~@+=,!()&'/"
 # What quote() never changes (its always-safe ASCII set plus _SAFE): most ids.
 _PLAIN = re.compile(r"[A-Za-z0-9_.~ @+=,!()&'/-]*")
@@ -34,23 +38,29 @@ def user_tag(user_id: str) -> str:
 
 def user_state(user_id: str) -> str:
     """Hash: decayed sums, window buckets, interests, purchases, last event time."""
-    return f"{PREFIX}:{user_tag(user_id)}:state"
+    return f"{SHOPPER_PREFIX}:{user_tag(user_id)}:state"
 
 
 def user_recent(user_id: str) -> str:
     """Sorted set: interaction rank + product id → time of the latest interaction, capped."""
-    return f"{PREFIX}:{user_tag(user_id)}:recent"
+    return f"{SHOPPER_PREFIX}:{user_tag(user_id)}:recent"
 
 
 def user_seen(user_id: str) -> str:
-    """String: packed (event time, 8-byte digest of the event id) records, pruned to the
-    dedup horizon (see features/lua/user_apply.lua)."""
-    return f"{PREFIX}:{user_tag(user_id)}:seen"
+    """String: the dedup log, (event time, 7-byte digest of the event id) records with
+    time as varint deltas, pruned to the dedup horizon (features/store/lua/user_apply.lua)."""
+    return f"{SHOPPER_PREFIX}:{user_tag(user_id)}:seen"
+
+
+def user_history(user_id: str) -> str:
+    """Set: the products the shopper bought, viewed, clicked or carted, over their whole
+    history, as small integers (``features.store.owned``)."""
+    return f"{SHOPPER_PREFIX}:{user_tag(user_id)}:history"
 
 
 def every_user_state() -> str:
     """The SCAN pattern of every shopper's ``user_state`` hash."""
-    return f"{PREFIX}:{{u:*}}:state"
+    return f"{SHOPPER_PREFIX}:{{u:*}}:state"
 
 
 def user_of_state(key: str) -> str:
@@ -60,7 +70,12 @@ def user_of_state(key: str) -> str:
 
 
 def user_keys(user_id: str) -> list[str]:
-    return [user_state(user_id), user_recent(user_id), user_seen(user_id)]
+    return [
+        user_state(user_id),
+        user_recent(user_id),
+        user_seen(user_id),
+        user_history(user_id),
+    ]
 
 
 def user_profile(user_id: str) -> str:
@@ -105,10 +120,14 @@ def event_stream() -> str:
     return f"{PREFIX}:{{events}}:live"
 
 
+EVENT_DIGEST_BYTES = 7  # as DIGEST in lua/user_apply.lua
+
+
 def event_hash(event_id: str) -> bytes:
-    """A 64-bit digest of an event id: what the dedup set stores (ids may be 128 chars;
-    8 raw bytes keep a shopper's dedup set small, and a collision needs ~2^32 ids)."""
-    return hashlib.blake2b(event_id.encode(), digest_size=8).digest()
+    """A 56-bit digest of an event id: what the dedup log stores (ids may be 128 chars).
+    A new event is taken for a duplicate when its digest equals one of the shopper's
+    remembered ones: with n remembered, a chance of n / 2^56 (1 in 10^14 at n = 500)."""
+    return hashlib.blake2b(event_id.encode(), digest_size=EVENT_DIGEST_BYTES).digest()
 
 
 def served_recommendation(recommendation_id: str) -> str:

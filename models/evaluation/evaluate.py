@@ -46,6 +46,7 @@ from models.ranking.training_set import RetrievalRecall
 from models.recommend.diversity import mmr_order
 from models.retrieval.candidates import candidates_for
 from models.retrieval.interactions import histories_at
+from shopmode.errors import DataTooSmall
 from world.truth import Truth
 
 IntArray = npt.NDArray[np.int64]
@@ -69,6 +70,7 @@ class Evaluation:
     retrieval: dict[str, float] = field(default_factory=dict)
     exclude_seen: bool = False
     peers: PeerEvaluation | None = None
+    peers_skipped: str | None = None  # why no peers were scored, when asked for
 
     def gap_closed(self, oracle: str = "oracle") -> float | None:
         """(ranker − popularity) / (oracle − popularity) on NDCG@10; None without an oracle."""
@@ -113,6 +115,8 @@ class Evaluation:
             out["best_peer"] = best
             out["ranker_vs_best_peer"] = self.ranker_vs(best) if best else None
             out["ranker_vs_popularity_all_time"] = self.ranker_vs("popularity_all_time")
+        if self.peers_skipped is not None:
+            out["peers_skipped"] = self.peers_skipped
         return out
 
 
@@ -182,7 +186,10 @@ def evaluate_estimator(
             exclude_seen,
         )
     if peers is not None:
-        result.peers = peers_for(prepared, points, peers)
+        try:
+            result.peers = peers_for(prepared, points, peers)
+        except DataTooSmall as exc:
+            result.peers_skipped = exc.message
     return result
 
 

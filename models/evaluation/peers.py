@@ -30,8 +30,8 @@ from features.catalog import Catalog
 from models.evaluation.metrics import ndcg_at_k
 from models.evaluation.peer_scorers import PeerContext, scorer, served
 from models.evaluation.scoring import HEADLINE, SystemScores, score_ranked, training_popularity
-from models.evaluation.validation_slice import validation_start as validation_from
 from models.ranking.decisions import DecisionPoints
+from models.ranking.splits import validation_split
 from models.ranking.training import Prepared, sample
 
 FloatArray = npt.NDArray[np.float64]
@@ -185,18 +185,22 @@ def evaluate_peers(
 
 
 def peers_for(prepared: Prepared, points: DecisionPoints, settings: PeerSettings) -> PeerEvaluation:
-    """The peers on ``points`` (sessions after the split), tuned on the validation slice."""
+    """The peers on ``points`` (sessions after the split), tuned on the validation slice
+    carved from the training part (``validation_split``); ``DataTooSmall`` when the
+    training part is too short to carve one."""
     events = prepared.engine.events_
-    start = validation_from(events, prepared.split_ts)
+    carved = validation_split(events, prepared.split)
     train = prepared.train
-    validation = train.subset(np.flatnonzero(train.ts >= start))
-    return evaluate_peers(
+    inside = (train.ts >= carved.start_ts) & (train.ts < carved.end_ts)
+    result = evaluate_peers(
         events,
         prepared.log.catalog,
-        validation,
-        start,
+        train.subset(np.flatnonzero(inside)),
+        carved.start_ts,
         points,
         prepared.split_ts,
         training_popularity(prepared),
         settings,
     )
+    result.validation["validation_days"] = float(carved.days)
+    return result

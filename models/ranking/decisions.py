@@ -5,8 +5,8 @@ first event (features are read strictly before it), for that shopper, with the r
 text when the session opened with a search. Its label is what the shopper did in that
 session, graded per product: purchase 3 > add to cart 2 > click or view 1.
 
-The time split is by day boundaries: train on decisions before ``split_ts``, evaluate on
-those after; never random.
+The time split is by day boundaries (chosen in ``models.ranking.splits``): train on
+decisions before ``split_ts``, evaluate on those after; never random.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ GAIN: dict[str, float] = {
 DAY = 86_400.0
 MIN_DAYS = 4
 MIN_DECISIONS = 50
+DECIDED_BEFORE = 1e-3  # seconds before a session's first event
 
 
 @dataclass(frozen=True)
@@ -61,13 +62,35 @@ class DecisionPoints:
         )
 
 
-def decision_points(events: pd.DataFrame, catalog: Catalog) -> DecisionPoints:
-    """Every session with product engagement, as a decision point with graded labels."""
-    frame = events[["user_id", "type", "product_id", "ts", "query"]].copy()
-    if "session_id" in events.columns:
-        frame["session_id"] = events["session_id"]
+def _sessioned(events: pd.DataFrame) -> pd.DataFrame:
+    """The columns decisions need, sorted by (user_id, ts), with a ``session`` number:
+    the logged ``session_id`` where there is one, else a 30-minute inactivity gap."""
+    frame = events[["user_id", "type", "ts"]].copy()
+    for optional in ("product_id", "query", "session_id"):  # a raw file may lack them
+        if optional in events.columns:
+            frame[optional] = events[optional]
+        elif optional != "session_id":
+            frame[optional] = None
     frame = frame.sort_values(["user_id", "ts"], kind="stable").reset_index(drop=True)
     frame["session"] = sessions_of(frame)
+    return frame
+
+
+def decision_times(events: pd.DataFrame) -> FloatArray:
+    """When each session with product engagement would have been decided (sorted): the
+    instants ``decision_points`` gives, counted without a catalog (to choose a split)."""
+    if events.empty:
+        return np.empty(0, dtype=np.float64)
+    frame = _sessioned(events)
+    start = frame.groupby("session", sort=False)["ts"].min()
+    engaged = frame["type"].isin(list(GAIN)) & frame["product_id"].notna()
+    sessions = np.unique(frame.loc[engaged, "session"].to_numpy(np.int64))
+    return np.sort(start.loc[sessions.tolist()].to_numpy(np.float64)) - DECIDED_BEFORE
+
+
+def decision_points(events: pd.DataFrame, catalog: Catalog) -> DecisionPoints:
+    """Every session with product engagement, as a decision point with graded labels."""
+    frame = _sessioned(events)
     start = frame.groupby("session", sort=False).agg(
         user_id=("user_id", "first"),
         ts=("ts", "min"),
@@ -98,32 +121,10 @@ def decision_points(events: pd.DataFrame, catalog: Catalog) -> DecisionPoints:
     return DecisionPoints(
         user_id=meta["user_id"].to_numpy(dtype=object),
         # Just before the session's first event: the session itself is never a feature.
-        ts=meta["ts"].to_numpy(np.float64) - 1e-3,
+        ts=meta["ts"].to_numpy(np.float64) - DECIDED_BEFORE,
         query=queries,
         truth=Judgements(items=items, gains=grades),
     )
-
-
-def split_time(events: pd.DataFrame, test_days: int = 7) -> float:
-    """The start of the held-out days: the log's last ``test_days`` whole days.
-
-    Raises ``DataTooSmall`` when the log spans fewer than ``test_days`` + ``MIN_DAYS``
-    days (too short to learn anything before the split).
-    """
-    if events.empty:
-        raise DataTooSmall("the event log is empty", field="events")
-    first, last = float(events["ts"].min()), float(events["ts"].max())
-    span_days = (last - first) / DAY
-    if test_days < 1:
-        raise DataTooSmall("must be at least 1", field="test_days")
-    if span_days < test_days + MIN_DAYS - 1:
-        raise DataTooSmall(
-            f"the event log spans {span_days:.1f} days; need at least "
-            f"{test_days + MIN_DAYS - 1} to hold out {test_days} days and train on the rest",
-            field="events",
-        )
-    end_day = np.ceil(last / DAY) * DAY
-    return float(end_day - test_days * DAY)
 
 
 def split_decisions(
@@ -136,7 +137,8 @@ def split_decisions(
         if len(rows) < MIN_DECISIONS:
             raise DataTooSmall(
                 f"only {len(rows)} {name} sessions with product engagement "
-                f"(need {MIN_DECISIONS}); generate or import a larger log",
+                f"(need {MIN_DECISIONS}) among the catalog's products: hold out other days "
+                "with --test-days, or import a larger log",
                 field="events",
             )
     return points.subset(before), points.subset(after)

@@ -62,6 +62,11 @@ class ModelMetadata(BaseModel):
     )
     split_ts: float = Field(description="Train on events before, evaluate on events after.")
     test_days: int = Field(default=7, description="Held-out days after split_ts.")
+    split_chosen: bool | None = Field(
+        default=None,
+        description="True when the held-out days were chosen from the log, False when "
+        "--test-days gave them (None: a model from before the choice existed).",
+    )
     metrics: dict[str, float] = Field(default_factory=dict)
     params: dict[str, Any] = Field(default_factory=dict)
     time_scales: dict[str, Any] | None = Field(

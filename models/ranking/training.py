@@ -1,6 +1,7 @@
 """Training end to end: a log in, a registered model out.
 
-    log ─► decision points ─► time split (last ``test_days`` held out)
+    log ─► decision points ─► time split (``models.ranking.splits``: chosen from the log,
+        or the last ``test_days`` held out)
         ─► time scales from the log's cadence (stored with the model)
         ─► replay (point-in-time states, product snapshots, co-occurrence checkpoints)
         ─► candidates ─► features + graded labels ─► ShopRanker ─► registry
@@ -25,10 +26,11 @@ import pandas as pd
 
 from features.catalog import Catalog
 from features.offline import OfflineFeatureEngine
-from models.ranking.decisions import DecisionPoints, decision_points, split_decisions, split_time
+from models.ranking.decisions import DecisionPoints, decision_points, split_decisions
 from models.ranking.features import RANKING_FEATURES, REASON_GROUPS, RankingFeatures
 from models.ranking.ranker import ShopRanker, one_thread
 from models.ranking.replay import Replay
+from models.ranking.splits import Split, choose_holdout
 from models.ranking.training_set import TrainingSet, build_training_set
 from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.text_match import QueryIndex
@@ -47,7 +49,7 @@ class TrainConfig:
     """How to train; ``objective`` is ``pointwise`` or ``lambdarank`` (see ``ShopRanker``)."""
 
     objective: str = DEFAULT_OBJECTIVE
-    test_days: int = 7
+    test_days: int | None = None  # None: the holdout is chosen from the log
     max_train_decisions: int = 8_000
     negatives: int = 15
     seed: int = 0
@@ -84,7 +86,7 @@ class Prepared:
 
     log: EventLog
     engine: OfflineFeatureEngine
-    split_ts: float
+    split: Split
     train: DecisionPoints
     test: DecisionPoints
     replay: Replay
@@ -92,6 +94,11 @@ class Prepared:
     cooccurrence: CooccurrenceLog
     scales: TimeScales = field(default_factory=TimeScales)
     seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def split_ts(self) -> float:
+        """The first held-out instant."""
+        return self.split.start_ts
 
 
 def fingerprint(events: pd.DataFrame) -> str:
@@ -124,27 +131,29 @@ def code_version() -> str:
             return "unknown"
 
 
-def prepare(log: EventLog, test_days: int = 7) -> Prepared:
-    """Replay machinery over ``log`` and its time split; ``DataTooSmall`` when too small."""
+def prepare(log: EventLog, test_days: int | None = None) -> Prepared:
+    """Replay machinery over ``log`` and its time split (the last ``test_days`` whole days,
+    or, with None, a holdout chosen from the log); ``DataTooSmall`` when too small."""
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    split_ts = split_time(log.events, test_days)
     engine = OfflineFeatureEngine(log.events, log.catalog)
+    # From the engine's validated events: a raw file's times may be text, columns missing.
+    split = choose_holdout(engine.events_, test_days)
     seconds["feature_engine"] = time.perf_counter() - start
     start = time.perf_counter()
     points = decision_points(engine.events_, log.catalog)
-    train, test = split_decisions(points, split_ts)
+    train, test = split_decisions(points, split.start_ts)
     cooccurrence = CooccurrenceLog.from_events(engine.events_, log.catalog)
     seconds["decisions_and_cooccurrence"] = time.perf_counter() - start
     start = time.perf_counter()
     # From the training part only: the held-out days must not shape what is learned.
-    scales = TimeScales.from_events(engine.events_[engine.events_["ts"] < split_ts])
+    scales = TimeScales.from_events(engine.events_[engine.events_["ts"] < split.start_ts])
     seconds["time_scales"] = time.perf_counter() - start
     replay = Replay(engine, log.catalog, cooccurrence, QueryIndex(log.catalog), scales=scales)
     return Prepared(
         log=log,
         engine=engine,
-        split_ts=split_ts,
+        split=split,
         train=train,
         test=test,
         replay=replay,
@@ -248,7 +257,8 @@ def train_ranker(
         "events_source": log.events_source,
         "catalog_source": log.catalog_source,
         "split_ts": prepared.split_ts,
-        "test_days": config.test_days,
+        "test_days": prepared.split.days,
+        "split_chosen": prepared.split.chosen,
         "metrics": metrics,
         "params": {**estimator.get_params(), "negatives": config.negatives},
         "time_scales": prepared.replay.scales.as_metadata(),

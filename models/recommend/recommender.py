@@ -31,6 +31,7 @@ from models.recommend.cold_start import (
     declared_matches,
     has_declared_interests,
 )
+from models.recommend.owned import OwnedIndex, excluded_ids, owned_mask
 from models.recommend.reasoning import Reasoner
 from models.recommend.request import (
     MAX_K,
@@ -59,6 +60,7 @@ class Recommender:
         self.model = model
         self.query_index = QueryIndex(catalog)
         self.features = RankingFeatures(catalog)
+        self.owned = OwnedIndex(catalog)
         self._snapshot: tuple[int, float, RetrievalSnapshot] | None = None
         self.score = Scorer(model)
         self.reasoner = Reasoner(catalog, model) if model is not None else None
@@ -84,16 +86,18 @@ class Recommender:
 
     def allowed(self, state: UserState, context: RecommendContext) -> npt.NDArray[np.bool_]:
         """The context's hard filters over the catalog (``InvalidInput`` naming the field
-        of an unknown category or brand), less what the shopper bought when asked to."""
-        bought = state.purchased if context.exclude_purchased else ()
+        of an unknown category or brand), less what the shopper has (bought, or also
+        seen) when asked to."""
+        which = {"purchased": context.exclude_purchased, "seen": context.exclude_seen}
         product_filter = ProductFilter(
             category=context.category,
             brand=context.brand,
             min_price=context.min_price,
             max_price=context.max_price,
-            excluded=frozenset(bought),
+            excluded=excluded_ids(state, **which),
         )
-        return product_filter.check(self.catalog).mask(self.catalog)
+        mask = product_filter.check(self.catalog).mask(self.catalog)
+        return mask & ~owned_mask(self.owned, context.owned, **which)
 
     def recommend(
         self,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from features.catalog import Catalog
+from features.store.owned import OwnedProducts
 from models.evidence import Evidence, Reason
 from models.recommend.exploration import ExplorationPolicy
 
@@ -22,6 +23,9 @@ class RecommendContext:
     min_price: float | None = None
     max_price: float | None = None
     exclude_purchased: bool = True
+    exclude_seen: bool = False  # also what the shopper viewed, clicked or carted
+    # What the shopper has over their whole history (``features.store.owned``).
+    owned: OwnedProducts = field(default_factory=OwnedProducts)
     k: int = 10
     # Shopping mode (models.recommend: diversity, exploration, cold_start):
     diversity: float = 0.0

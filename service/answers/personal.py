@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from features.catalog import Catalog
 from features.store.neighbours import neighbours_of
+from features.store.owned import OwnedProducts, owned_flow
 from features.store.regions import region_of, trending_in_region
 from models.evidence import Evidence
 from models.intent import Intent, ProductFilter
@@ -61,6 +62,12 @@ async def personal_items(
         raise StoreUnavailable("the feature store is not ready")
     runner = state.runner
     user = await store.user_state(request.user_id)
+    asked = request.context
+    owned = (
+        await runner.run(owned_flow(request.user_id))
+        if asked.exclude_purchased or asked.exclude_seen
+        else OwnedProducts()
+    )
     timer.lap("user_state")
     recent = recommender.recent_products(user)
     neighbours = await runner.run(neighbours_of(recent, NEIGHBOURS)) if recent else {}
@@ -77,7 +84,9 @@ async def personal_items(
         # Category, brand and price travel in ``allowed`` (case-insensitive, with the
         # query's understood filters); only the leftover words rank by text.
         query=(intent.relevance_text or None) if intent is not None else request.context.query,
-        exclude_purchased=request.context.exclude_purchased,
+        exclude_purchased=asked.exclude_purchased,
+        exclude_seen=asked.exclude_seen,
+        owned=owned,
         k=request.k,
         diversity=request.diversity,
         exploration=ExplorationPolicy(

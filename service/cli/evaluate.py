@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -125,6 +126,16 @@ def evaluate_command(
             field = exc.field if isinstance(exc, InvalidInput) else None
             raise fail(field, exc.message if isinstance(exc, InvalidInput) else str(exc)) from None
         truth = world_truth(store, log)
+    # The model's own split: the days it was trained without (recorded in its metadata).
+    split = replace(prepared.split, chosen=bool(model.metadata.split_chosen))
+    if not as_json:
+        typer.echo(split.describe())
+        if abs(split.start_ts - model.metadata.split_ts) > 1.0:
+            typer.echo(
+                "note: the log's end moved since training (held out from "
+                f"{split.start_ts:.0f}, trained before {model.metadata.split_ts:.0f}): "
+                "retrain for a clean holdout"
+            )
     with progress_bar() as bar:
 
         def stage(name: str, total: int) -> Callable[[int], None]:
@@ -158,7 +169,19 @@ def evaluate_command(
     out = write_report(result, config.reports_dir, model.version, source)
     if as_json:
         note = {} if truth is not None else {"oracle": NO_ORACLE}
-        document = {"model": model.version, "report": str(out), **result.to_json(), **note}
+        held_out = {
+            "start_ts": split.start_ts,
+            "days": split.days,
+            "sessions": split.sessions,
+            "chosen": split.chosen,
+        }
+        document = {
+            "model": model.version,
+            "report": str(out),
+            "split": held_out,
+            **result.to_json(),
+            **note,
+        }
         typer.echo(json.dumps(document))
         return
     width = max(len(name) for name in result.systems)
@@ -170,6 +193,8 @@ def evaluate_command(
     typer.echo(" ".join([f"{'system':<{width}}", *(f"{c:>12}" for c in COLUMNS)]))
     for row in table_rows(result):
         typer.echo(" ".join([f"{row[0]:<{width}}", *(f"{v:>12}" for v in row[1:])]))
+    if result.peers_skipped is not None:
+        typer.echo(f"no peers: {result.peers_skipped}")
     if result.peers is not None:
         typer.echo("peers (same sessions; hyper-parameters chosen on the validation slice):")
         for name, ndcg, validation, params in peer_rows(result):

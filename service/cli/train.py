@@ -107,8 +107,11 @@ def train(
     users: Path | None = typer.Option(
         None, "--users", help="Shoppers file; declared interests count as interest events."
     ),
-    test_days: int = typer.Option(
-        7, "--test-days", help="Last whole days held out for evaluation."
+    test_days: int | None = typer.Option(
+        None,
+        "--test-days",
+        help="Last whole days held out for evaluation. Default: chosen from the log (its "
+        "last 10% of time, widened until 50 sessions are held out).",
     ),
     max_decisions: int = typer.Option(
         8_000, "--max-decisions", help="Training sessions sampled (more: slower, a bit better)."
@@ -121,10 +124,12 @@ def train(
         help="pointwise (regression on graded gain) or lambdarank (LambdaMART per session).",
     ),
 ) -> None:
-    """Train a ranker on all but the last days of the log and make it the current model."""
+    """Train a ranker on all but the last days of the log and make it the current model.
+
+    With no --test-days, the held-out days are chosen from the log and printed."""
     if objective not in OBJECTIVES:
         raise fail("objective", f"must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
-    if test_days < 1:
+    if test_days is not None and test_days < 1:
         raise fail("test_days", "must be at least 1")
     if max_decisions < 100:
         raise fail("max_decisions", "must be at least 100")
@@ -137,9 +142,10 @@ def train(
             log = read_log(store, config, data, events, catalog, users)
             typer.echo(f"log: {len(log.events):,} events, {len(log.catalog):,} products")
             prepared = prepare(log, test_days)
+            typer.echo(prepared.split.describe())
             typer.echo(
                 f"decisions: {len(prepared.train):,} training sessions, "
-                f"{len(prepared.test):,} held out (last {test_days} days)"
+                f"{len(prepared.test):,} held out"
             )
             typer.echo(prepared.scales.describe())
             warning = prepared.scales.store_warning()

@@ -27,6 +27,10 @@ import redis
 from shopmode.errors import StoreUnavailable
 
 _STATE_FILE = "server.json"
+# A shopper's state hash can hold a few hundred small fields (purchases, brands and
+# categories are capped at 100 each): kept in one listpack (ziplist before Redis 7), not a
+# hash table several times its size (docs/redis-keys.md, "Memory"). Redis 7 knows the name.
+COMPACT_HASHES = ("--hash-max-ziplist-entries", "512", "--hash-max-ziplist-value", "64")
 
 
 def redis_server_binary() -> str:
@@ -132,7 +136,7 @@ class EmbeddedRedis:
                 args += ["--save", "300 1", "--dbfilename", "dump.rdb"]
             else:
                 args += ["--appendonly", "no", "--save", ""]
-            args += list(self.extra_args)
+            args += [*COMPACT_HASHES, *self.extra_args]
             self.process = subprocess.Popen(
                 args,
                 stdin=subprocess.DEVNULL,

@@ -38,7 +38,7 @@ class EventCreate(BaseModel):
         default=None, max_length=128, description="Required for product events."
     )
     ts: float | str = Field(
-        description="Epoch seconds or RFC 3339; not before 2000, at most 5 minutes ahead."
+        description="Epoch seconds or RFC 3339; not before 1970, at most 5 minutes ahead."
     )
     price: float | None = Field(default=None, ge=0)
     quantity: int | None = Field(default=None, ge=0)

@@ -39,7 +39,16 @@ class RecommendationContext(BaseModel):
     min_price: float | None = Field(default=None, ge=0, le=_MAX_PRICE, strict=True)
     max_price: float | None = Field(default=None, ge=0, le=_MAX_PRICE, strict=True)
     exclude_purchased: bool = Field(
-        default=True, strict=True, description="Leave out products the shopper already bought."
+        default=True,
+        strict=True,
+        description="Leave out products the shopper already bought (their whole history).",
+    )
+    exclude_seen: bool = Field(
+        default=False,
+        strict=True,
+        description="Also leave out products the shopper viewed, clicked or carted (their "
+        "whole history); off by default: a shop where shoppers return to what they looked at "
+        "loses its best candidates.",
     )
 
     @field_validator("query", "category", "brand")

@@ -1,18 +1,22 @@
 -- Fold one batch of a shopper's events into their keys, atomically and idempotently.
--- KEYS: state (hash), recent (zset), seen (string). All share the hash tag {u:<id>}.
+-- KEYS: state (hash), recent (zset), seen (string), history (set).
+-- All share the hash tag {u:<id>}.
 -- ARGV: ttl, horizon, recent_cap, member_cap, windows ("m:600:6,h:3600:24,..."),
 --   time origin, newest event time in the batch, n_ids, (id digest, whole seconds)*,
---   n_dec, (field, exponent)*, n_win, (field, "c1,c2,...")*,
---   n_rec, (product_id, rank, ts)*, n_mem, (field, ts)*
+--   n_dec, (stored field, slot, exponent)*, n_win, (field, "c1,c2,...")*,
+--   n_rec, (product_id, rank, ts)*, n_mem, (field, ts)*,
+--   n_his, (history member)*
 -- Returns {1} applied, {0} every event already seen, {2, dup_1, ..., dup_n} some seen
 -- (nothing applied: the caller folds the unseen ones again and retries).
--- seen: 12-byte records, a little-endian int32 (seconds since the time origin) then the
--- 8-byte digest of the event id; a string is ~3x smaller than a sorted set here.
-local state, recent, seen = KEYS[1], KEYS[2], KEYS[3]
+-- seen: a little-endian int32 (seconds since the time origin of the oldest record), then
+-- per record, oldest first, the seconds since the previous record as a varint (LEB128)
+-- and the 7-byte digest of the event id: ~8.3 bytes per event.
+local state, recent, seen, history = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local ttl, horizon = tonumber(ARGV[1]), tonumber(ARGV[2])
 local recent_cap, member_cap = tonumber(ARGV[3]), tonumber(ARGV[4])
 local origin = tonumber(ARGV[6])
 local LN2 = math.log(2)
+local DIGEST = 7
 
 local function logaddexp2(a, b)
   if a < b then a, b = b, a end
@@ -20,13 +24,20 @@ local function logaddexp2(a, b)
 end
 
 local log = redis.call('GET', seen) or ''
-local function was_seen(digest)
-  local start = 1
-  while true do
-    local at = string.find(log, digest, start, true)
-    if not at then return false end
-    if (at - 5) % 12 == 0 then return true end
-    start = at + 1
+local records, known = {}, {}
+if #log >= 4 then
+  local second, at = struct.unpack('<i4', log, 1)
+  while at <= #log do
+    local delta, scale, byte = 0, 1, 128
+    while byte >= 128 do
+      byte = string.byte(log, at)
+      at, delta, scale = at + 1, delta + (byte % 128) * scale, scale * 128
+    end
+    second = second + delta
+    local digest = string.sub(log, at, at + DIGEST - 1)
+    at = at + DIGEST
+    records[#records + 1] = {second, digest}
+    known[digest] = true
   end
 end
 
@@ -34,7 +45,7 @@ local i = 8
 local n_ids = tonumber(ARGV[i])
 local dup, n_dup = {}, 0
 for k = 1, n_ids do
-  if was_seen(ARGV[i + 2 * k - 1]) then
+  if known[ARGV[i + 2 * k - 1]] then
     dup[k], n_dup = 1, n_dup + 1
   else
     dup[k] = 0
@@ -47,34 +58,77 @@ if n_dup > 0 then
   return out
 end
 
-local newest = tonumber(redis.call('HGET', state, 't') or '-inf')
+-- Times (t, p:, f:, l:) are stored as one little-endian float64 each: exact, 8 bytes.
+local function stored_time(packed)
+  if not packed then return -math.huge end
+  return (struct.unpack('<d', packed))
+end
+local newest = stored_time(redis.call('HGET', state, 't'))
 if tonumber(ARGV[7]) > newest then
   newest = tonumber(ARGV[7])
-  redis.call('HSET', state, 't', ARGV[7])
+  redis.call('HSET', state, 't', struct.pack('<d', newest))
 end
--- Keep the ids still inside the horizon, then add this batch's.
+-- Keep the ids still inside the horizon, add this batch's, write them back oldest first.
 local cutoff = newest - horizon - origin
 local kept = {}
-for at = 1, #log, 12 do
-  if struct.unpack('<i4', log, at) >= cutoff then kept[#kept + 1] = string.sub(log, at, at + 11) end
+for _, record in ipairs(records) do
+  if record[1] >= cutoff then kept[#kept + 1] = record end
 end
 for k = 1, n_ids do
   local seconds = tonumber(ARGV[i + 2 * k])
-  if seconds >= cutoff then
-    kept[#kept + 1] = struct.pack('<i4', seconds) .. ARGV[i + 2 * k - 1]
+  if seconds >= cutoff then kept[#kept + 1] = {seconds, ARGV[i + 2 * k - 1]} end
+end
+table.sort(kept, function(a, b)
+  if a[1] ~= b[1] then return a[1] < b[1] end
+  return a[2] < b[2]
+end)
+local out = {}
+if #kept > 0 then
+  local previous = kept[1][1]
+  out[1] = struct.pack('<i4', previous)
+  for _, record in ipairs(kept) do
+    local delta = record[1] - previous
+    previous = record[1]
+    repeat
+      local byte = delta % 128
+      delta = (delta - byte) / 128
+      if delta > 0 then byte = byte + 128 end
+      out[#out + 1] = string.char(byte)
+    until delta == 0
+    out[#out + 1] = record[2]
   end
 end
-redis.call('SET', seen, table.concat(kept), 'EX', ttl)
+redis.call('SET', seen, table.concat(out), 'EX', ttl)
 i = i + 2 * n_ids + 1
 
+-- Decayed sums: a field packs one target's sums as float64 slots (-inf: none yet).
 local n = tonumber(ARGV[i])
+local sums, order = {}, {}
 for k = 1, n do
-  local field, e = ARGV[i + 2 * k - 1], tonumber(ARGV[i + 2 * k])
-  local old = redis.call('HGET', state, field)
-  if old then e = logaddexp2(tonumber(old), e) end
-  redis.call('HSET', state, field, string.format('%.15g', e))
+  local field, slot, e = ARGV[i + 3 * k - 2], tonumber(ARGV[i + 3 * k - 1]), tonumber(ARGV[i + 3 * k])
+  local slots = sums[field]
+  if not slots then
+    slots = {}
+    local old = redis.call('HGET', state, field)
+    if old then
+      for s = 1, #old / 8 do slots[s] = struct.unpack('<d', old, 8 * s - 7) end
+    end
+    sums[field], order[#order + 1] = slots, field
+  end
+  local old = slots[slot]
+  if old and old > -math.huge then e = logaddexp2(old, e) end
+  slots[slot] = e
 end
-i = i + 2 * n + 1
+for _, field in ipairs(order) do
+  local slots, width = sums[field], 0
+  for s in pairs(slots) do
+    if s > width then width = s end
+  end
+  local packed = {}
+  for s = 1, width do packed[s] = struct.pack('<d', slots[s] or -math.huge) end
+  redis.call('HSET', state, field, table.concat(packed))
+end
+i = i + 3 * n + 1
 
 n = tonumber(ARGV[i])
 for k = 1, n do
@@ -116,8 +170,17 @@ if size > recent_cap then redis.call('ZREMRANGEBYRANK', recent, 0, size - recent
 n = tonumber(ARGV[i])
 for k = 1, n do
   local field, ts = ARGV[i + 2 * k - 1], ARGV[i + 2 * k]
-  local old = redis.call('HGET', state, field)
-  if not old or tonumber(ts) > tonumber(old) then redis.call('HSET', state, field, ts) end
+  local t = tonumber(ts)
+  if t > stored_time(redis.call('HGET', state, field)) then
+    redis.call('HSET', state, field, struct.pack('<d', t))
+  end
+end
+i = i + 2 * n + 1
+
+-- The whole history: 2 * product code (+1 for a purchase), small integers (an intset).
+n = tonumber(ARGV[i])
+for from = i + 1, i + n, 1000 do  -- unpack in chunks: Lua's stack is small
+  redis.call('SADD', history, unpack(ARGV, from, math.min(from + 999, i + n)))
 end
 
 -- Prune: window buckets that left every window, members beyond their cap.
@@ -135,7 +198,7 @@ for k = 1, #all, 2 do
     if first[code] and tonumber(bucket) < first[code] then redis.call('HDEL', state, field) end
   elseif head == 'p:' or head == 'f:' or head == 'l:' then
     members[head] = members[head] or {}
-    table.insert(members[head], {tonumber(all[k + 1]), field})
+    table.insert(members[head], {stored_time(all[k + 1]), field})
   end
 end
 for _, entries in pairs(members) do
@@ -149,4 +212,5 @@ for _, entries in pairs(members) do
 end
 redis.call('EXPIRE', state, ttl)
 redis.call('EXPIRE', recent, ttl)
+redis.call('EXPIRE', history, ttl)
 return {1}

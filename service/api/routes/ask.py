@@ -62,7 +62,16 @@ class AskCreate(BaseModel):
         strict=True,
         description="0 keeps the ranking; 1 spreads brands/categories.",
     )
-    exclude_purchased: bool = Field(default=True, strict=True)
+    exclude_purchased: bool = Field(
+        default=True,
+        strict=True,
+        description="Leave out products the shopper already bought (their whole history).",
+    )
+    exclude_seen: bool = Field(
+        default=False,
+        strict=True,
+        description="Also leave out products the shopper viewed, clicked or carted.",
+    )
 
     @field_validator("user_id")
     @classmethod
@@ -107,7 +116,11 @@ async def ask(body: AskCreate, caller: RecommendCaller, state: StateDep) -> AskP
         k=body.k,
         explain=body.explain,
         diversity=body.diversity,
-        context=RecommendationContext(query=text or None, exclude_purchased=body.exclude_purchased),
+        context=RecommendationContext(
+            query=text or None,
+            exclude_purchased=body.exclude_purchased,
+            exclude_seen=body.exclude_seen,
+        ),
     )
     answer = await recommend(state, request)
     return AskPublic(**answer.model_dump(), intent=intent)

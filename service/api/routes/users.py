@@ -41,7 +41,14 @@ class RecommendationQuery(BaseModel):
     brand: str | None = Field(default=None, min_length=1, max_length=128)
     min_price: float | None = Field(default=None, ge=0, le=10_000_000, allow_inf_nan=False)
     max_price: float | None = Field(default=None, ge=0, le=10_000_000, allow_inf_nan=False)
-    exclude_purchased: bool = True
+    exclude_purchased: bool = Field(
+        default=True,
+        description="Leave out products the shopper already bought (their whole history).",
+    )
+    exclude_seen: bool = Field(
+        default=False,
+        description="Also leave out products the shopper viewed, clicked or carted.",
+    )
     explain: ExplainMode = "template"
     diversity: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
 
@@ -74,6 +81,7 @@ async def get_recommendations(
                 min_price=params.min_price,
                 max_price=params.max_price,
                 exclude_purchased=params.exclude_purchased,
+                exclude_seen=params.exclude_seen,
             ),
         )
     except ValidationError as exc:
