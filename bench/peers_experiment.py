@@ -27,12 +27,10 @@ import numpy as np
 from bench.peers_ranker import candidate_rows, evaluate_ranker
 from bench.peers_sources import (
     FIXED,
-    GRIDS,
     KIND,
     Context,
     Split,
     allow_old_events,
-    filled,
     fused,
     load,
     purchases_only,
@@ -47,6 +45,8 @@ from bench.peers_sources import (
     tune_quota,
     window,
 )
+from models.evaluation.peer_scorers import filled
+from models.evaluation.peers import tune as tune_peers
 from models.ranking.decisions import DAY
 from models.retrieval.interactions import top_unseen
 
@@ -94,24 +94,9 @@ def timescales(events: Any, points: Any) -> dict[str, float]:
 
 
 def tune(val_ctx: Context) -> tuple[dict[str, dict[str, Any]], dict[str, list[Any]]]:
-    chosen: dict[str, dict[str, Any]] = {}
-    trials: dict[str, list[Any]] = {}
-    for name, grid in GRIDS.items():
-        trials[name] = []
-        for params in grid:
-            began = time.perf_counter()
-            scores = scorer(KIND[name], params)(val_ctx)
-            lists = ranked(scores, val_ctx, name in NEIGHBOUR_MODELS)
-            score = quality(lists, val_ctx.points.truth)["ndcg@10"]
-            trials[name].append(
-                {**params, "ndcg@10": score, "seconds": time.perf_counter() - began}
-            )
-        chosen[name] = {
-            k: v
-            for k, v in max(trials[name], key=lambda t: t["ndcg@10"]).items()
-            if k not in ("ndcg@10", "seconds")
-        }
-    return chosen, trials
+    """The production tuning (``models.evaluation.peers.tune``): chosen settings, grids."""
+    tuned = tune_peers(val_ctx)
+    return {n: p for n, (p, _, _) in tuned.items()}, {n: t for n, (_, _, t) in tuned.items()}
 
 
 def all_scores(ctx: Context, chosen: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -145,10 +130,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "timescales": timescales(events, points),
     }
     began = time.perf_counter()
-    last = float(events["ts"].max()) + 1.0
-    val_ctx = Context.build(events, catalog, val_pts, split.validation, split.test, args.refits)
-    test_ctx = Context.build(events, catalog, test_pts, split.test, last, args.refits)
-    val_ctx.exclude_seen = test_ctx.exclude_seen = not args.keep_seen
+    exclude = not args.keep_seen
+    before_test = events[events["ts"] < split.test]
+    val_ctx = Context.build(before_test, catalog, val_pts, split.validation, args.refits, exclude)
+    test_ctx = Context.build(events, catalog, test_pts, split.test, args.refits, exclude)
     result["exclude_seen"] = not args.keep_seen
     chosen, trials = tune(val_ctx)
     result["tuned"] = chosen
@@ -203,8 +188,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     # still all before the holdout, with sources refitted along it.
     ranker_from = split.test - args.ranker_span * (split.test - split.first)
     fit_pts = window(points, ranker_from, split.test, args.max_eval * 2, args.seed)
-    fit_ctx = Context.build(events, catalog, fit_pts, ranker_from, split.test, args.refits)
-    fit_ctx.exclude_seen = not args.keep_seen
+    fit_ctx = Context.build(before_test, catalog, fit_pts, ranker_from, args.refits, exclude)
     fit_scores = all_scores(fit_ctx, chosen)
     fit_lists = {
         n: top_unseen(s, fit_ctx.seen(), RETRIEVAL_DEPTH, positive_only=n in NEIGHBOUR_MODELS)

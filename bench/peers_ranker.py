@@ -19,7 +19,8 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits
 
-from bench.peers_sources import DEPTH, Context, FloatArray, IntArray, quality, rows_of
+from bench.peers_sources import Context, FloatArray, IntArray, quality, rows_of
+from models.evaluation.peer_scorers import DEPTH
 from models.ranking.decisions import DAY
 
 RANK_CAP = 5000.0

@@ -1,11 +1,14 @@
-"""The peers experiment's parts: the log, its sessions and split, and every scorer.
+"""The peers experiment's parts: the log, its sessions and split, retrieval unions.
 
-Used by ``bench.peers_experiment``; research code (it may be folded into ``models`` later).
+Used by ``bench.peers_experiment``; research code. The peers themselves (the context of a
+stretch of decisions, popularity over a window, ALS, item-kNN, EASE, their grids and the
+first-visit fill) are the production ones, ``models.evaluation.peer_scorers`` and
+``models.evaluation.peers``, which ``shopmode evaluate`` runs; only the content scorer,
+which ``evaluate`` does not rank with, is added here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import scipy.sparse as sp
 
 from features.catalog import Catalog
 from features.events import rules as event_rules
@@ -21,20 +23,16 @@ from features.events.frame import validate_frame
 from features.events.rules import EVENT_FIELDS
 from features.ingest import interest_events, read_events
 from models.evaluation.metrics import ndcg_at_k, recall_at_k
+from models.evaluation.peer_scorers import DEPTH, PeerContext, Scorer
+from models.evaluation.peer_scorers import scorer as peer_scorer
+from models.evaluation.peers import KIND as PEER_KIND
 from models.ranking.decisions import DAY, DecisionPoints, decision_points
 from models.ranking.judgements import Judgements
-from models.retrieval.collaborative import ALS, EASE, ItemKNN
 from models.retrieval.content import ContentIndex
-from models.retrieval.interactions import (
-    INTERACTION_WEIGHTS,
-    InteractionMatrix,
-    histories_at,
-    top_unseen,
-)
+from models.retrieval.interactions import top_unseen
 
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
-DEPTH = 50
 
 
 def allow_old_events() -> None:
@@ -95,107 +93,17 @@ def purchases_only(truth: Judgements) -> Judgements:
     )
 
 
-@dataclass
-class Context:
-    """What every scorer sees for a set of decisions: the log, their histories, and for
-    each decision the time its models were fitted at (they learn from events before it)."""
-
-    events: pd.DataFrame
-    catalog: Catalog
-    points: DecisionPoints
-    fit_at: npt.NDArray[np.float64]
-    histories: sp.csr_matrix  # each decision's history strictly before its own time
-    exclude_seen: bool = True
-
-    @classmethod
-    def build(
-        cls,
-        events: pd.DataFrame,
-        catalog: Catalog,
-        points: DecisionPoints,
-        start: float,
-        end: float,
-        refits: int,
-    ) -> Context:
-        """Models refitted ``refits`` times over [start, end): as a nightly retrain would,
-        coarser; every decision uses the last fit at or before it."""
-        bounds = start + (end - start) * np.arange(refits) / refits
-        fit_at = bounds[np.searchsorted(bounds, points.ts, side="right") - 1]
-        histories = histories_at(events, catalog, points.user_id, points.ts)
-        return cls(events, catalog, points, fit_at, histories)
-
-    def seen(self) -> sp.csr_matrix:
-        """What may not be recommended: the history, or nothing (``--keep-seen``)."""
-        if self.exclude_seen:
-            return self.histories
-        return sp.csr_matrix(self.histories.shape, dtype=np.float32)
-
-    def interactions(self, before: float) -> sp.csr_matrix:
-        return InteractionMatrix.from_events(self.events, self.catalog, before).matrix
-
-
-def popularity_at(ctx: Context, days: float | None) -> FloatArray:
-    """Weighted engagement per product in the ``days`` before each decision (None: ever)."""
-    kept = ctx.events[ctx.events["type"].isin(list(INTERACTION_WEIGHTS))]
-    product = ctx.catalog.index_of(kept["product_id"].astype(str))
-    ok = product >= 0
-    ts = kept["ts"].to_numpy(np.float64)[ok]
-    weight = kept["type"].map(dict(INTERACTION_WEIGHTS)).to_numpy(np.float64)[ok]
-    product = product[ok]
-    order = np.argsort(ctx.points.ts, kind="stable")
-    out = np.zeros((len(ctx.points), len(ctx.catalog)), dtype=np.float32)
-    counts = np.zeros(len(ctx.catalog))
-    added = removed = 0
-    for row in order:
-        at = ctx.points.ts[row]
-        stop = int(np.searchsorted(ts, at, side="left"))
-        np.add.at(counts, product[added:stop], weight[added:stop])
-        added = stop
-        if days is not None:
-            gone = int(np.searchsorted(ts, at - days * DAY, side="left"))
-            np.add.at(counts, product[removed:gone], -weight[removed:gone])
-            removed = gone
-        out[row] = counts
-    return out
-
-
-Scorer = Callable[[Context], FloatArray]
+Context = PeerContext
 
 
 def scorer(kind: str, params: dict[str, Any], seed: int = 0) -> Scorer:
-    """A function from a context to scores (decisions × products) for one peer."""
-    if kind == "popularity":
-        return lambda ctx: popularity_at(ctx, params.get("days"))
+    """A production peer's scorer, or the content one (TF-IDF over the catalog)."""
     if kind == "content":
         return lambda ctx: ContentIndex().fit(ctx.catalog).scores(ctx.histories)
-    model: Callable[[], Any] = {
-        "als": lambda: ALS(seed=seed, **params),
-        "item_knn": lambda: ItemKNN(**params),
-        "ease": lambda: EASE(**params),
-    }[kind]
-
-    def rolling(ctx: Context) -> FloatArray:
-        out = np.zeros((len(ctx.points), len(ctx.catalog)), dtype=np.float32)
-        for at in np.unique(ctx.fit_at):
-            rows = np.flatnonzero(ctx.fit_at == at)
-            fitted = model().fit(ctx.interactions(float(at)))
-            out[rows] = fitted.scores(ctx.histories[rows])
-        return out
-
-    return rolling
+    return peer_scorer(kind, params, seed)
 
 
-GRIDS: dict[str, list[dict[str, Any]]] = {
-    "popularity_recent": [{"days": d} for d in (1, 7, 30, 90, 365, 1095)],
-    "als": [
-        {"factors": f, "regularization": 0.05, "alpha": a, "iterations": 15}
-        for f in (32, 64, 128)
-        for a in (1.0, 10.0)
-    ],
-    "item_knn": [{"weighting": w, "k": k} for w in ("bm25", "cosine") for k in (50, 500)],
-    "ease": [{"l2": lam, "max_items": 3000} for lam in (100.0, 500.0, 2000.0)],
-}
-KIND = {"popularity_recent": "popularity", "als": "als", "item_knn": "item_knn", "ease": "ease"}
+KIND = {**PEER_KIND}
 FIXED: dict[str, tuple[str, dict[str, Any]]] = {
     "popularity_all_time": ("popularity", {"days": None}),
     "popularity_30d": ("popularity", {"days": 30}),
@@ -262,20 +170,6 @@ def tune_quota(
 
         quota[max(lists, key=gain)] += step
     return {n: q for n, q in quota.items() if q > 0}
-
-
-def filled(lists: IntArray, fallback: IntArray) -> IntArray:
-    """``lists`` with each row's empty tail filled from ``fallback`` (no repeats): what a
-    peer serves a shopper it cannot score (a first visit) or scores few products for."""
-    out = lists.copy()
-    for row in range(len(out)):
-        have = out[row][out[row] >= 0]
-        if len(have) == out.shape[1]:
-            continue
-        extra = fallback[row][(fallback[row] >= 0) & ~np.isin(fallback[row], have)]
-        merged = np.concatenate([have, extra])[: out.shape[1]]
-        out[row, : len(merged)] = merged
-    return out
 
 
 def rows_of(truth: Judgements, rows: IntArray) -> Judgements:

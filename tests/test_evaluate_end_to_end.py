@@ -12,6 +12,7 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
+from features.store import keys
 from features.store.neighbours import neighbours_of
 from features.store.runner import SyncRunner
 from models.ranking.registry import CURRENT_KEY, list_versions, load_current
@@ -46,6 +47,10 @@ def test_train_then_evaluate_beats_popularity(
     assert cooc_keys
     product = cooc_keys[0].split("{p:")[1].split("}")[0]
     assert SyncRunner(redis_client).run(neighbours_of([product], 30))[product]
+    # ...and the learned sources' (item-kNN per product, the fitted-window popularity).
+    assert any(redis_client.scan_iter("shopmode:v1:{p:*}:knn"))
+    assert redis_client.zcard(keys.popular_window()) > 0
+    assert "candidate quotas tuned on" in trained.output
 
     evaluated = runner.invoke(
         app, ["evaluate", "--json", "--max-decisions", "400", "--compare-objectives"]
@@ -72,10 +77,38 @@ def test_train_then_evaluate_beats_popularity(
     assert systems["oracle"]["ndcg@10"] > ranker
     assert result["gap_closed"] is not None
     assert result["gap_closed"] > 0.6
+    # The peers ranked the very same held-out sessions, tuned before the split.
+    peers = result["peers"]
+    assert set(peers) == {"popularity_all_time", "popularity_recent", "als", "item_knn", "ease"}
+    tuning = result["peer_tuning"]
+    assert tuning["holdout_sessions"] == result["decisions"]
+    assert tuning["validation_to"] == result["split_ts"] > tuning["validation_from"]
+    for name in ("als", "item_knn", "ease"):
+        assert peers[name]["ndcg@10"] > popular
+        assert peers[name]["validation_ndcg@10"] > 0
+        assert peers[name]["params"] in [
+            {k: v for k, v in trial.items() if k != "ndcg@10"} for trial in peers[name]["grid"]
+        ]
+    assert ranker > max(peer["ndcg@10"] for peer in peers.values())
+    assert result["ranker_vs_best_peer"] > 1
+    assert result["exclude_seen"] is False
     report = Path(result["report"])
     for name in ("report.md", "metric_by_k.png", "feature_importance.png", "calibration.png"):
         assert (report / name).stat().st_size > 0
-    assert "gap_closed" in (report / "report.md").read_text()
+    text = (report / "report.md").read_text()
+    assert "gap_closed" in text
+    assert "## Peers" in text
+    assert "item_knn" in text
+    # This world's shoppers come back to what they viewed: leaving seen products out of
+    # every list costs the ranker what it finds deep in its list.
+    unseen = runner.invoke(
+        app, ["evaluate", "--json", "--max-decisions", "400", "--exclude-seen", "--no-peers"]
+    )
+    assert unseen.exit_code == 0, unseen.output
+    without = json.loads(unseen.output.strip().splitlines()[-1])
+    assert without["exclude_seen"] is True
+    assert "peers" not in without
+    assert without["systems"]["ranker"]["recall@50"] < systems["ranker"]["recall@50"]
 
 
 def test_train_refuses_an_unknown_objective(small_world: Path, cli_env: Path) -> None:
@@ -109,6 +142,12 @@ def test_evaluate_without_a_model_says_to_train(cli_env: Path) -> None:
     assert "shopmode train" in result.output
 
 
+def test_evaluate_refuses_a_bad_refit_count(cli_env: Path) -> None:
+    result = CliRunner().invoke(app, ["evaluate", "--peer-refits", "0"])
+    assert result.exit_code == 2
+    assert "--peer-refits" in result.output
+
+
 def _ingest(world: Path) -> None:
     result = CliRunner().invoke(
         app,
@@ -139,8 +178,10 @@ def test_evaluate_after_ingesting_a_world_shows_the_oracle(
     assert {"oracle", "oracle_utility"} <= set(result["systems"])
     assert result["gap_closed"] is not None
     assert "oracle" not in result  # no note: nothing is missing
-    text = CliRunner().invoke(app, ["evaluate", "--max-decisions", "200"])
+    text = CliRunner().invoke(app, ["evaluate", "--max-decisions", "200", "--exclude-seen"])
     assert "gap_closed = " in text.output
+    assert "seen products excluded" in text.output
+    assert "ranker vs best peer" in text.output
 
 
 def test_evaluate_without_world_truth_says_how_to_get_the_oracle(

@@ -13,11 +13,12 @@ from features.events.schema import EVENT_FIELDS
 from features.ingest import interest_events
 from features.offline import OfflineFeatureEngine
 from models.ranking.decisions import DecisionPoints, decision_points, split_decisions
-from models.ranking.features import RankingFeatures
+from models.ranking.features import RANKING_FEATURES, RankingFeatures
 from models.ranking.replay import Checkpoint, CheckpointedSources, Replay
 from models.ranking.splits import choose_holdout
 from models.ranking.training_set import TrainingSet, build_training_set
 from models.retrieval.cooccurrence import CooccurrenceLog
+from models.retrieval.learned_timeline import LearnedTimeline
 from models.retrieval.text_match import QueryIndex
 from shopmode.errors import DataTooSmall
 
@@ -37,14 +38,28 @@ def _with_interests(world: Path) -> tuple[pd.DataFrame, Catalog]:
 DAY = 86_400.0
 
 
-def _replay(events: pd.DataFrame, catalog: Catalog, **cadence: int) -> Replay:
+def _replay(
+    events: pd.DataFrame,
+    catalog: Catalog,
+    learned: LearnedTimeline | None = None,
+    **cadence: int,
+) -> Replay:
     engine = OfflineFeatureEngine(events, catalog)
     return Replay(
         engine,
         catalog,
         CooccurrenceLog.from_events(engine.events_, catalog),
         QueryIndex(catalog),
+        learned=learned,
         **cadence,
+    )
+
+
+def _learned(events: pd.DataFrame, catalog: Catalog, last: float) -> LearnedTimeline:
+    """Item-kNN and window popularity fitted a day apart, the last one at ``last``."""
+    first = last - 3 * 86_400.0
+    return LearnedTimeline.build(
+        events, catalog, first, first + 4 * 86_400.0, last, window_days=7.0, fits=4
     )
 
 
@@ -166,6 +181,32 @@ def test_coarse_cadences_never_look_past_a_decision(small_world: Path) -> None:
     # ...and the coarse cadence is visible: neighbours or popularity older than daily.
     daily = build_training_set(_replay(events, catalog), points, rows)
     assert not np.array_equal(clean.X, daily.X)
+
+
+def test_learned_sources_use_the_last_fit_before_each_decision(small_world: Path) -> None:
+    events, catalog = _load(small_world)
+    points = _first_decisions(events, catalog, 80)
+    rows = RankingFeatures(catalog)
+    # Fits a day apart, the last one a second after the latest decision: a fit that leaked
+    # into a decision's future would read the burst planted right after that decision.
+    later = float(points.ts.max())
+    users = sorted(set(points.user_id.astype(str).tolist()))
+    dirty_events = _planted(events, catalog, users, [later] * len(users))
+    clean_timeline = _learned(events, catalog, later + 1.0)
+    dirty_timeline = _learned(dirty_events, catalog, later + 1.0)
+    clean = build_training_set(_replay(events, catalog, clean_timeline), points, rows)
+    dirty = build_training_set(_replay(dirty_events, catalog, dirty_timeline), points, rows)
+    knn = list(RANKING_FEATURES).index("knn_score")
+    window = list(RANKING_FEATURES).index("log_popularity_window")
+    assert (clean.X[:, knn] > 0).any()
+    assert (clean.X[:, window] > 0).any()
+    _same(clean, dirty)
+    # ...while the fit after the burst does see it (the test can fail).
+    seen, unseen = dirty_timeline.fit_for(later + 1.0), clean_timeline.fit_for(later + 1.0)
+    assert seen is not None
+    assert unseen is not None
+    assert seen.at == later + 1.0
+    assert not np.array_equal(seen.popular[1], unseen.popular[1])
 
 
 def test_the_decisions_own_session_never_reaches_its_user_state(small_world: Path) -> None:

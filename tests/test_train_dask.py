@@ -126,6 +126,35 @@ def test_the_global_inputs_match_the_whole_log(built: Built) -> None:
     assert meta["metrics"]["dask_parts"] == 5
 
 
+def test_the_learned_sources_are_fitted_and_tuned_as_the_local_ones(built: Built) -> None:
+    local, remote = built.prepared.replay.learned, built.dask.learned
+    assert local is not None
+    assert remote is not None
+    assert local.quota is not None  # tuned on the validation slice
+    assert (remote.window_days, remote.k, remote.quota, remote.half_life) == (
+        local.window_days,
+        local.k,
+        local.quota,
+        local.half_life,
+    )
+    assert [f.at for f in remote.fits] == [f.at for f in local.fits]
+    np.testing.assert_array_equal(remote.log.ts, local.log.ts)
+    np.testing.assert_array_equal(remote.log.product, local.log.product)
+    for ours, theirs in zip(remote.fits, local.fits, strict=True):
+        np.testing.assert_array_equal(ours.knn_index, theirs.knn_index)
+        np.testing.assert_allclose(ours.knn_score, theirs.knn_score, rtol=1e-12)
+        np.testing.assert_array_equal(ours.popular[0], theirs.popular[0])
+        np.testing.assert_allclose(ours.popular[1], theirs.popular[1], rtol=1e-12)
+    params = built.dask.model.metadata["params"]
+    assert built.prepared.tuned["validation_decisions"] > 20
+    for name, value in built.prepared.tuned.items():
+        assert params[name] == value, name
+    assert (params["popularity_window_days"], params["knn_k"]) == (local.window_days, local.k)
+    # The learned sources reach the rows both paths built (equal row for row above).
+    learned = [built.local.feature_names.index(n) for n in ("knn_score", "source_item_knn")]
+    assert np.count_nonzero(built.local.X[:, learned]) > 100
+
+
 def test_the_model_trained_through_dask_scores_as_the_local_one(built: Built) -> None:
     rows = built.local.X
     local = built.local_model.predict(rows)

@@ -101,6 +101,18 @@ def product_cooc(product_id: str) -> str:
     return f"{PREFIX}:{{p:{escape(product_id)}}}:cooc"
 
 
+def product_knn(product_id: str) -> str:
+    """Sorted set: neighbour product -> item-kNN similarity (TTL 14d;
+    features.store.neighbours)."""
+    return f"{PREFIX}:{{p:{escape(product_id)}}}:knn"
+
+
+def popular_window() -> str:
+    """Sorted set: product -> weighted engagement over the fitted window (TTL 14d;
+    features.store.neighbours)."""
+    return f"{PREFIX}:{{popular}}:window"
+
+
 def category_popular(category: str) -> str:
     """Sorted set: product → log2 decayed popularity (a ranking valid at every time)."""
     return f"{PREFIX}:{{c:{escape(category)}}}:popular"

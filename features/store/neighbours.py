@@ -1,14 +1,18 @@
-"""Co-occurrence neighbours in Redis: one sorted set per product
-(``keys.product_cooc``: member = neighbour product id, score = neighbour score).
+"""Neighbours fitted by training, in Redis: one sorted set per product and family
+(member = neighbour product id, score = neighbour score): ``cooc`` (``keys.product_cooc``,
+learned by ``models.retrieval.cooccurrence``) and ``knn`` (``keys.product_knn``, item-kNN
+from ``models.retrieval.learned``); and the popularity over the fitted window
+(``keys.popular_window``).
 
-Written by every ``shopmode train`` (``models.retrieval.cooccurrence`` learns them); read
-by the service for the shopper's recent products. The sets expire after
-``NEIGHBOURS_TTL_SECONDS``: left to go rather than go stale if training stops.
+Written by every ``shopmode train``; read by the service for the shopper's recent
+products. Every key expires after ``NEIGHBOURS_TTL_SECONDS``: left to go rather than go
+stale if training stops.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from itertools import islice
 
 from features.store import keys
@@ -16,19 +20,23 @@ from features.store.calls import Call, Flow, command, scored
 
 NEIGHBOURS_TTL_SECONDS = 14 * 86_400
 NeighbourMap = dict[str, list[tuple[str, float]]]
+_FAMILY = {"cooc": keys.product_cooc, "knn": keys.product_knn}
 
 
 def save_neighbours(
-    lists: Iterable[tuple[str, Sequence[tuple[str, float]]]], batch: int = 500
+    lists: Iterable[tuple[str, Sequence[tuple[str, float]]]],
+    batch: int = 500,
+    family: str = "cooc",
 ) -> Flow[int]:
-    """Replace each product's neighbour set (an empty list deletes it), ``batch`` products
-    per round trip; returns how many sets were written."""
+    """Replace each product's neighbour set of ``family`` (an empty list deletes it),
+    ``batch`` products per round trip; returns how many sets were written."""
+    key_of = _FAMILY[family]
     written = 0
     pending = iter(lists)
     while chunk := list(islice(pending, batch)):
         calls: list[Call] = []
         for product_id, pairs in chunk:
-            key = keys.product_cooc(product_id)
+            key = key_of(product_id)
             calls.append(command("DEL", key))
             if pairs:
                 flat = [x for neighbour, score in pairs for x in (float(score), neighbour)]
@@ -41,9 +49,52 @@ def save_neighbours(
     return written
 
 
-def neighbours_of(product_ids: Sequence[str], width: int) -> Flow[NeighbourMap]:
+def neighbours_of(
+    product_ids: Sequence[str], width: int, family: str = "cooc"
+) -> Flow[NeighbourMap]:
     """The ``width`` strongest neighbours of each product, in one pipelined round trip."""
+    key_of = _FAMILY[family]
     replies = yield [
-        command("ZREVRANGE", keys.product_cooc(p), 0, width - 1, "WITHSCORES") for p in product_ids
+        command("ZREVRANGE", key_of(p), 0, width - 1, "WITHSCORES") for p in product_ids
     ]
     return {p: scored(reply) for p, reply in zip(product_ids, replies, strict=True)}
+
+
+def save_popular_window(ranked: Sequence[tuple[str, float]]) -> Flow[int]:
+    """Replace the fitted-window popularity ranking; returns how many products it holds."""
+    key = keys.popular_window()
+    calls = [command("DEL", key)]
+    if ranked:
+        flat = [x for product, score in ranked for x in (float(score), product)]
+        calls += [command("ZADD", key, *flat), command("EXPIRE", key, NEIGHBOURS_TTL_SECONDS)]
+    yield calls
+    return len(ranked)
+
+
+@dataclass(frozen=True)
+class LearnedInputs:
+    """What one request reads of the training-fitted sources."""
+
+    cooc: NeighbourMap
+    knn: NeighbourMap
+    popular_window: list[tuple[str, float]]
+
+
+def learned_inputs(
+    recent: Sequence[str], history: Sequence[str], width: int, knn_width: int, depth: int
+) -> Flow[LearnedInputs]:
+    """Co-occurrence neighbours of ``recent``, kNN neighbours of ``history`` and the
+    fitted-window popularity's top ``depth``, in one pipelined round trip."""
+    calls = [command("ZREVRANGE", keys.product_cooc(p), 0, width - 1, "WITHSCORES") for p in recent]
+    calls += [
+        command("ZREVRANGE", keys.product_knn(p), 0, knn_width - 1, "WITHSCORES") for p in history
+    ]
+    calls.append(command("ZREVRANGE", keys.popular_window(), 0, depth - 1, "WITHSCORES"))
+    replies = yield calls
+    cooc = replies[: len(recent)]
+    knn = replies[len(recent) : len(recent) + len(history)]
+    return LearnedInputs(
+        cooc={p: scored(r) for p, r in zip(recent, cooc, strict=True)},
+        knn={p: scored(r) for p, r in zip(history, knn, strict=True)},
+        popular_window=scored(replies[-1]),
+    )

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from features.catalog import Catalog
+from models.evaluation.scoring import unseen
 from models.ranking.decisions import DecisionPoints
 from models.retrieval.candidates import RetrievalSnapshot, ShopperSignals
 from world.engagement import expected_gains
@@ -23,23 +25,37 @@ def pad(ranked: IntArray, depth: int = DEPTH) -> IntArray:
     return out
 
 
-def fill(first: IntArray, snapshot: RetrievalSnapshot) -> IntArray:
-    """``first``, then popular products not already in it, to ``DEPTH``."""
-    rest = snapshot.by_popularity[: DEPTH + len(first)]
-    rest = rest[~np.isin(rest, first)]
+def fill(first: IntArray, snapshot: RetrievalSnapshot, seen: IntArray | None = None) -> IntArray:
+    """``first``, then popular products not already in it, to ``DEPTH``; none of ``seen``."""
+    if seen is not None and len(seen):
+        first = unseen(first, seen)
+        rest = unseen(snapshot.by_popularity, np.concatenate([seen, first]))
+    else:
+        rest = snapshot.by_popularity[: DEPTH + len(first)]
+        rest = rest[~np.isin(rest, first)]
     return pad(np.concatenate([first, rest]))
 
 
-def top_category_ranking(signals: ShopperSignals, snapshot: RetrievalSnapshot) -> IntArray:
+def top_category_ranking(
+    signals: ShopperSignals, snapshot: RetrievalSnapshot, seen: IntArray | None = None
+) -> IntArray:
     order = np.argsort(-signals.category_affinity, kind="stable")
     order = order[signals.category_affinity[order] > 0][:5]
     picks = [snapshot.category_top[c] for c in order if c < len(snapshot.category_top)]
-    first = np.concatenate(picks)[:DEPTH] if picks else np.zeros(0, dtype=np.int64)
-    return fill(first, snapshot)
+    first = np.concatenate(picks) if picks else np.zeros(0, dtype=np.int64)
+    if seen is not None and len(seen):
+        first = unseen(first, seen)
+    return fill(first[:DEPTH], snapshot, seen)
 
 
-def oracle_rankings(truth: Truth, points: DecisionPoints, catalog: Catalog) -> dict[str, IntArray]:
-    """The references from the world's hidden truth, over the whole catalog.
+def oracle_rankings(
+    truth: Truth,
+    points: DecisionPoints,
+    catalog: Catalog,
+    seen: sp.csr_matrix | None = None,
+) -> dict[str, IntArray]:
+    """The references from the world's hidden truth, over the whole catalog (without the
+    products of each decision's row of ``seen``, when given).
 
     ``oracle_utility`` ranks by true utility at the decision (tastes only). ``oracle``
     ranks by the simulator's own expected gain for the decision's session (intent,
@@ -65,6 +81,9 @@ def oracle_rankings(truth: Truth, points: DecisionPoints, catalog: Catalog) -> d
             tie = 1e-9 / (1.0 + np.exp(-np.clip(utility, -50.0, 50.0)))
             scores.append(("oracle", gains + tie))
         for name, score in scores:
+            if seen is not None:
+                rows, cols = seen[lo:hi].nonzero()
+                score[rows, cols] = -np.inf
             top = np.argpartition(-score, DEPTH - 1, axis=1)[:, :DEPTH]
             best = np.take_along_axis(score, top, axis=1)
             out[name].append(np.take_along_axis(top, np.argsort(-best, axis=1), axis=1))

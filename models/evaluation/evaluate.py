@@ -25,18 +25,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from features.catalog import Catalog
-from features.events.rules import ENGAGEMENT_TYPES
 from models.evaluation.baselines import DEPTH, fill, oracle_rankings, pad, top_category_ranking
 from models.evaluation.calibration import calibration
-from models.evaluation.metrics import (
-    catalog_coverage,
-    hit_rate_at_k,
-    intra_list_diversity,
-    map_at_k,
-    ndcg_at_k,
-    novelty,
-    recall_at_k,
+from models.evaluation.peers import PeerEvaluation, PeerSettings, peers_for
+from models.evaluation.scoring import (
+    HEADLINE,
+    SystemScores,
+    score_ranked,
+    seen_row,
+    training_popularity,
+    unseen,
 )
 from models.ranking.decisions import DecisionPoints
 from models.ranking.features import group_columns
@@ -47,6 +45,8 @@ from models.ranking.training import Prepared, sample
 from models.ranking.training_set import RetrievalRecall
 from models.recommend.diversity import mmr_order
 from models.retrieval.candidates import candidates_for
+from models.retrieval.interactions import histories_at
+from shopmode.errors import DataTooSmall
 from world.truth import Truth
 
 IntArray = npt.NDArray[np.int64]
@@ -56,17 +56,8 @@ FloatArray = npt.NDArray[np.float64]
 # what spreading brands and categories costs in relevance, on the same decisions.
 DIVERSITY_SETTINGS = (0.1, 0.3, 0.6, 1.0)
 DIVERSITY_POOL = 60
-KS = (1, 3, 5, 10, 20, 50)
-HEADLINE = "ndcg@10"
 IMPORTANCE_DECISIONS = 300
 Advance = Callable[[int], None]
-
-
-@dataclass
-class SystemScores:
-    name: str
-    metrics: dict[str, float]
-    by_k: dict[str, dict[int, float]]
 
 
 @dataclass
@@ -77,6 +68,9 @@ class Evaluation:
     importance: dict[str, float] = field(default_factory=dict)
     calibration: list[tuple[float, float, int]] = field(default_factory=list)
     retrieval: dict[str, float] = field(default_factory=dict)
+    exclude_seen: bool = False
+    peers: PeerEvaluation | None = None
+    peers_skipped: str | None = None  # why no peers were scored, when asked for
 
     def gap_closed(self, oracle: str = "oracle") -> float | None:
         """(ranker − popularity) / (oracle − popularity) on NDCG@10; None without an oracle."""
@@ -86,44 +80,44 @@ class Evaluation:
         gap = values[oracle] - values["popularity"]
         return (values["ranker"] - values["popularity"]) / gap if gap > 0 else None
 
+    def ranker_vs(self, name: str) -> float | None:
+        """The ranker's NDCG@10 over a system's or peer's; None when it is not there."""
+        peers = self.peers.peers if self.peers is not None else {}
+        other = self.systems.get(name) or (peers[name].scores if name in peers else None)
+        if other is None:
+            return None
+        return self.systems["ranker"].metrics[HEADLINE] / max(other.metrics[HEADLINE], 1e-12)
+
+    def best_peer(self) -> str | None:
+        found = self.peers.peers if self.peers is not None else {}
+        return max(found, key=lambda n: found[n].scores.metrics[HEADLINE], default=None)
+
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "decisions": self.decisions,
             "split_ts": self.split_ts,
+            "exclude_seen": self.exclude_seen,
             "systems": {n: s.metrics for n, s in self.systems.items()},
             "by_k": {n: s.by_k for n, s in self.systems.items()},
             "gap_closed": self.gap_closed(),
             "gap_closed_vs_oracle_utility": self.gap_closed("oracle_utility"),
-            "ranker_vs_popularity": self.systems["ranker"].metrics[HEADLINE]
-            / max(self.systems["popularity"].metrics[HEADLINE], 1e-12),
+            "ranker_vs_popularity": self.ranker_vs("popularity"),
             "retrieval": self.retrieval,
             "importance": self.importance,
             "calibration": [
                 {"predicted": p, "actual": a, "count": c} for p, a, c in self.calibration
             ],
         }
-
-
-def score_ranked(
-    ranked: IntArray, truth: DecisionPoints, catalog: Catalog, popularity: FloatArray
-) -> SystemScores:
-    judgements = truth.truth
-    attributes = [np.asarray(catalog.category_code), np.asarray(catalog.brand_code)]
-    metrics = {
-        "ndcg@10": ndcg_at_k(ranked, judgements, 10),
-        "recall@10": recall_at_k(ranked, judgements, 10),
-        "recall@50": recall_at_k(ranked, judgements, 50),
-        "map@10": map_at_k(ranked, judgements, 10),
-        "hit_rate@10": hit_rate_at_k(ranked, judgements, 10),
-        "coverage@10": catalog_coverage(ranked, len(catalog), 10),
-        "diversity@10": intra_list_diversity(ranked, attributes, 10),
-        "novelty@10": novelty(ranked, popularity, 10),
-    }
-    by_k = {
-        "ndcg": {k: ndcg_at_k(ranked, judgements, k) for k in KS},
-        "recall": {k: recall_at_k(ranked, judgements, k) for k in KS},
-    }
-    return SystemScores(name="", metrics=metrics, by_k=by_k)
+        if self.peers is not None:
+            best = self.best_peer()
+            out["peers"] = self.peers.to_json()
+            out["peer_tuning"] = self.peers.tuning_json()
+            out["best_peer"] = best
+            out["ranker_vs_best_peer"] = self.ranker_vs(best) if best else None
+            out["ranker_vs_popularity_all_time"] = self.ranker_vs("popularity_all_time")
+        if self.peers_skipped is not None:
+            out["peers_skipped"] = self.peers_skipped
+        return out
 
 
 def evaluate(
@@ -134,8 +128,15 @@ def evaluate(
     seed: int = 0,
     advance: Advance | None = None,
     challengers: Mapping[str, ShopRanker] | None = None,
+    *,
+    exclude_seen: bool = False,
+    peers: PeerSettings | None = None,
 ) -> Evaluation:
-    """Every system on (a sample of) the held-out decisions."""
+    """Every system on (a sample of) the held-out decisions; with ``peers``, the peers too.
+
+    ``exclude_seen`` drops from every list the products its shopper engaged with before
+    the decision (fair on a log where a product is engaged with once, e.g. ratings).
+    """
     meta = model.metadata
     groups = {k: list(v) for k, v in meta.feature_groups.items()}
     # Replay with the model's own request-time scales, as the service serves it.
@@ -150,6 +151,8 @@ def evaluate(
         seed,
         advance,
         challengers,
+        exclude_seen=exclude_seen,
+        peers=peers,
     )
 
 
@@ -163,36 +166,50 @@ def evaluate_estimator(
     seed: int = 0,
     advance: Advance | None = None,
     challengers: Mapping[str, ShopRanker] | None = None,
+    *,
+    exclude_seen: bool = False,
+    peers: PeerSettings | None = None,
 ) -> Evaluation:
     """``evaluate`` for an estimator not (yet) in the registry."""
+    points = sample(prepared.test, max_decisions, seed)
     # Hundreds of small scoring calls: threads cost more in wake-ups than they save.
     with one_thread():
-        return _evaluate(
+        result = _evaluate(
             prepared,
+            points,
             estimator,
             groups,
             baseline,
             truth,
-            max_decisions,
-            seed,
             advance,
             dict(challengers or {}),
+            exclude_seen,
         )
+    if peers is not None:
+        try:
+            result.peers = peers_for(prepared, points, peers)
+        except DataTooSmall as exc:
+            result.peers_skipped = exc.message
+    return result
 
 
 def _evaluate(
     prepared: Prepared,
+    points: DecisionPoints,
     estimator: ShopRanker,
     groups: dict[str, list[int]],
     baseline: FloatArray,
     truth: Truth | None,
-    max_decisions: int,
-    seed: int,
     advance: Advance | None,
     challengers: dict[str, ShopRanker],
+    exclude_seen: bool,
 ) -> Evaluation:
-    points = sample(prepared.test, max_decisions, seed)
     catalog = prepared.log.catalog
+    histories = (
+        histories_at(prepared.engine.events_, catalog, points.user_id, points.ts)
+        if exclude_seen
+        else None
+    )
     lists: dict[str, list[IntArray]] = {
         "ranker": [],
         "popularity": [],
@@ -210,6 +227,7 @@ def _evaluate(
     explained = 0
     for inputs in prepared.replay(points):
         snap = inputs.snapshot
+        seen = seen_row(histories, inputs.row)
         found = candidates_for(inputs.signals, snap, inputs.neighbour_map(), inputs.query_scores)
         items = points.truth.items[inputs.row]
         gains = points.truth.gains[inputs.row]
@@ -217,10 +235,10 @@ def _evaluate(
         rows = prepared.features.rows(inputs.state, found, inputs.products, inputs.at)
         scores = estimator.score_rows(rows)
         order = np.argsort(-scores, kind="stable")
-        lists["ranker"].append(pad(found.products[order]))
+        lists["ranker"].append(pad(unseen(found.products[order], seen)))
         for name, challenger in challengers.items():
             theirs = np.argsort(-challenger.score_rows(rows), kind="stable")
-            lists[name].append(pad(found.products[theirs]))
+            lists[name].append(pad(unseen(found.products[theirs], seen)))
         pool = order[:DIVERSITY_POOL]
         for weight in DIVERSITY_SETTINGS:
             pooled = found.products[pool]
@@ -232,10 +250,10 @@ def _evaluate(
                 len(pool),
             )
             spread = np.concatenate([pooled[picked], found.products[order[len(pool) :]]])
-            lists[f"ranker_diversity_{weight}"].append(pad(spread))
-        lists["popularity"].append(pad(snap.by_popularity))
-        lists["trending"].append(fill(snap.by_trending[:DEPTH], snap))
-        lists["top_category"].append(top_category_ranking(inputs.signals, snap))
+            lists[f"ranker_diversity_{weight}"].append(pad(unseen(spread, seen)))
+        lists["popularity"].append(pad(unseen(snap.by_popularity, seen)))
+        lists["trending"].append(fill(snap.by_trending[:DEPTH], snap, seen))
+        lists["top_category"].append(top_category_ranking(inputs.signals, snap, seen))
         gain_of = dict(zip(items.tolist(), gains.tolist(), strict=True))
         predicted.append(scores)
         actual.append(np.array([gain_of.get(int(p), 0.0) for p in found.products]))
@@ -249,8 +267,8 @@ def _evaluate(
             advance(1)
     ranked = {name: np.vstack(parts) for name, parts in lists.items()}
     if truth is not None:
-        ranked.update(oracle_rankings(truth, points, catalog))
-    popularity = _training_popularity(prepared)
+        ranked.update(oracle_rankings(truth, points, catalog, histories))
+    popularity = training_popularity(prepared)
     systems: dict[str, SystemScores] = {}
     for name, matrix in ranked.items():
         scores_ = score_ranked(matrix, points, catalog, popularity)
@@ -264,16 +282,5 @@ def _evaluate(
         importance={k: v / total for k, v in sorted(importance.items(), key=lambda kv: -kv[1])},
         calibration=calibration(np.concatenate(predicted), np.concatenate(actual)),
         retrieval=recall.summary(),
+        exclude_seen=exclude_seen,
     )
-
-
-def _training_popularity(prepared: Prepared) -> FloatArray:
-    """Engagement counts per product before the split (for novelty)."""
-    events = prepared.engine.events_
-    engaged = events[
-        (events["ts"] < prepared.split_ts)
-        & events["type"].isin([kind.value for kind in ENGAGEMENT_TYPES])
-    ]
-    positions = prepared.log.catalog.index_of(engaged["product_id"].astype(str))
-    counts = np.bincount(positions[positions >= 0], minlength=len(prepared.log.catalog))
-    return counts.astype(np.float64)

@@ -14,7 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from models.evaluation.evaluate import KS, Evaluation
+from models.evaluation.evaluate import Evaluation
+from models.evaluation.scoring import KS
 
 COLUMNS = (
     "ndcg@10",
@@ -40,6 +41,53 @@ def markdown_table(evaluation: Evaluation) -> str:
     rule = "|" + " --- |" * (len(COLUMNS) + 1)
     body = ["| " + " | ".join(row) + " |" for row in table_rows(evaluation)]
     return "\n".join([head, rule, *body])
+
+
+def peer_rows(evaluation: Evaluation) -> list[list[str]]:
+    """Per peer: name, NDCG@10 on the holdout, on validation, and the chosen settings."""
+    if evaluation.peers is None:
+        return []
+    rows = []
+    for name, peer in evaluation.peers.peers.items():
+        validation = "-" if peer.validation_ndcg is None else f"{peer.validation_ndcg:.4f}"
+        params = ", ".join(f"{k}={v}" for k, v in peer.params.items()) or "-"
+        rows.append([name, f"{peer.scores.metrics['ndcg@10']:.4f}", validation, params])
+    return rows
+
+
+def peer_section(evaluation: Evaluation) -> list[str]:
+    """The peers' table (same columns as the systems'), their tuning, and the ratios."""
+    peers = evaluation.peers
+    if peers is None:
+        return []
+    tuning = peers.tuning_json()
+    lines = [
+        "## Peers",
+        "",
+        "Well-known recommenders on the same held-out sessions. Each hyper-parameter was "
+        f"chosen by NDCG@10 on a validation slice of the training part only "
+        f"({int(tuning['validation_sessions'])} sessions from "
+        f"{_day(tuning['validation_from'])} to the split), then refitted "
+        f"{tuning['refits']} time(s) along the holdout. A first visit "
+        f"({int(tuning['holdout_first_visits'])} held-out sessions) gets the tuned recent "
+        "popularity from every peer.",
+        "",
+        "| peer | " + " | ".join(COLUMNS) + " |",
+        "|" + " --- |" * (len(COLUMNS) + 1),
+    ]
+    for name, peer in peers.peers.items():
+        values = " | ".join(f"{peer.scores.metrics[c]:.4f}" for c in COLUMNS)
+        lines.append(f"| {name} | {values} |")
+    lines += ["", "| peer | validation ndcg@10 | chosen |", "| --- | --- | --- |"]
+    lines += [f"| {n} | {v} | {p} |" for n, _, v, p in peer_rows(evaluation)]
+    best = evaluation.best_peer()
+    if best is not None:
+        lines += ["", f"Ranker vs the best peer ({best}): {evaluation.ranker_vs(best):.2f}×."]
+    return [*lines, ""]
+
+
+def _day(ts: float) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
 
 
 def _plot_by_k(evaluation: Evaluation, path: Path) -> None:
@@ -105,7 +153,8 @@ def write_report(
         "",
         f"Data: {source}. Held-out decisions: {evaluation.decisions} sessions after "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(evaluation.split_ts))} "
-        "(time split; the model never saw them).",
+        "(time split; the model never saw them). Products the shopper engaged with before "
+        f"a session were {'excluded from' if evaluation.exclude_seen else 'kept in'} every list.",
         "",
         markdown_table(evaluation),
         "",
@@ -119,6 +168,7 @@ def write_report(
         lines.append(f"gap_closed vs the taste oracle (true utility only): {gap_taste:.3f}")
     if gap is None:
         lines.append("No oracle: the log has no world truth (an imported log).")
+    lines += ["", *peer_section(evaluation)]
     retrieval = evaluation.retrieval
     lines += [
         "",

@@ -16,15 +16,21 @@ from features.catalog import Catalog
 from features.state import ProductFeatures, UserState
 from features.vector import FEATURE_GROUPS, FEATURE_NAMES, feature_matrix
 from models.retrieval.candidates import SOURCES, CandidateSet
+from models.retrieval.learned import LEARNED_FEATURES, ShopperHistory
 
 FloatArray = npt.NDArray[np.float64]
 
 SOURCE_FEATURES: tuple[str, ...] = tuple(f"source_{name}" for name in SOURCES)
+# The shopper's history (``ShopperHistory``): its size, the share of it in the product's
+# category, and the days since the shopper's last event.
+HISTORY_FEATURES: tuple[str, ...] = ("log_history_size", "history_category_share", "log_idle_days")
 REQUEST_FEATURES: tuple[str, ...] = (
     "query_match",
     "cooc_score",
     "log_paid_vs_category",
     *SOURCE_FEATURES,
+    *LEARNED_FEATURES,
+    *HISTORY_FEATURES,
 )
 RANKING_FEATURES: tuple[str, ...] = (*FEATURE_NAMES, *REQUEST_FEATURES)
 
@@ -41,6 +47,18 @@ _FOLD_INTO = {
     "source_trending": "trending",
     "source_new": "freshness",
     "source_popular": "popularity",
+    "source_popular_window": "popularity",
+    "log_popularity_window": "popularity",
+    "log_popularity_window_rank": "popularity",
+    "history_category_share": "category_affinity",
+    "log_history_size": "activity",
+    "log_idle_days": "activity",
+    # Neighbours and look-alikes of the history: said as "similar to <a recent item>".
+    "knn_score": "similarity_to_recent",
+    "log_knn_rank": "similarity_to_recent",
+    "source_item_knn": "similarity_to_recent",
+    "content_similarity": "similarity_to_recent",
+    "source_content": "similarity_to_recent",
     "log_paid_vs_category": "price_fit",
 }
 for _feature, _group in _FOLD_INTO.items():
@@ -72,12 +90,22 @@ class RankingFeatures:
     ) -> npt.NDArray[np.float32]:
         """``(len(candidates), len(RANKING_FEATURES))`` float32 rows."""
         base = feature_matrix(state, candidates.products, products, self.catalog, at)
+        history = ShopperHistory.of(state, self.catalog)
+        categories = np.asarray(self.catalog.category_code)[candidates.products]
+        share = history.category_count[categories] / max(history.category_count.sum(), 1.0)
+        shopper = np.array(
+            [np.log1p(history.size), 0.0, np.log1p(history.idle_days) if history.size else -1.0]
+        )
+        shopper_rows = np.tile(shopper, (len(candidates), 1))
+        shopper_rows[:, 1] = share
         request = np.column_stack(
             [
                 candidates.query_score,
                 candidates.cooc_score,
                 self.log_paid_vs_category[candidates.products],
                 candidates.sources.astype(np.float64),
+                candidates.learned_features(),
+                shopper_rows,
             ]
         ).astype(np.float32)
         return np.hstack([base, request])

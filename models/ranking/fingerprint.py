@@ -1,4 +1,5 @@
-"""A log's data fingerprint: sha256 over its event ids and times, order-independent.
+"""Where a model came from: its log's data fingerprint (sha256 over the event ids and
+times, order-independent) and the code's version.
 
 The same log gives the same print however it is split: ``fingerprint_of`` the
 ``event_hashes`` of its parts (as ``shopmode train --dask`` gathers them) equals
@@ -8,12 +9,14 @@ The same log gives the same print however it is split: ``fingerprint_of`` the
 from __future__ import annotations
 
 import hashlib
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["event_hashes", "fingerprint", "fingerprint_of"]
+__all__ = ["code_version", "event_hashes", "fingerprint", "fingerprint_of"]
 
 
 def fingerprint(events: pd.DataFrame) -> str:
@@ -31,3 +34,25 @@ def event_hashes(events: pd.DataFrame) -> npt.NDArray[np.uint64]:
 def fingerprint_of(parts: list[npt.NDArray[np.uint64]]) -> str:
     combined = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
     return hashlib.sha256(combined.tobytes()).hexdigest()
+
+
+def code_version() -> str:
+    """The git commit of the code that trained (with ``+dirty``), or the package version."""
+    here = Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        return head or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return f"shopmode-{version('shopmode')}"
+        except PackageNotFoundError:
+            return "unknown"

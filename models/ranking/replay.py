@@ -29,6 +29,7 @@ from features.state import ProductFeatures, UserState
 from models.ranking.decisions import DecisionPoints
 from models.retrieval.candidates import RetrievalSnapshot, ShopperSignals
 from models.retrieval.cooccurrence import CooccurrenceLog, NeighbourLookup
+from models.retrieval.learned_timeline import LearnedTimeline
 from models.retrieval.neighbour_timeline import MAX_CHECKPOINTS, NeighbourTimeline
 from models.retrieval.signals import signals_from_state, snapshot_from_products
 from models.retrieval.text_match import QueryIndex
@@ -119,6 +120,7 @@ class Replay:
         max_checkpoints: int = MAX_CHECKPOINTS,
         max_snapshots: int = MAX_PRODUCT_SNAPSHOTS,
         scales: TimeScales | None = None,
+        learned: LearnedTimeline | None = None,
     ) -> None:
         self.engine = engine
         # The model's request-time scales (``prepare`` derives them; evaluation sets the
@@ -135,6 +137,15 @@ class Replay:
         self.last_ts = float(ts.max()) if len(ts) else 0.0
         self.max_checkpoints = max_checkpoints
         self.snapshot_seconds = snapshot_seconds(self.first_ts, self.last_ts, max_snapshots)
+        self.learned = learned
+
+    def signals(self, state: UserState) -> ShopperSignals:
+        """The shopper's retrieval signals, with the learned sources of the last fit at or
+        before ``state.at`` when this replay has them (``LearnedTimeline``)."""
+        signals = signals_from_state(state, self.catalog, self.scales)
+        if self.learned is None:
+            return signals
+        return self.learned.signals(signals, state, self.catalog)
 
     def sources(self) -> CheckpointedSources:
         """A fresh walk through the checkpoints of this log (one per replay)."""
@@ -176,7 +187,7 @@ class Replay:
                 row=row,
                 at=at,
                 state=states[row],
-                signals=signals_from_state(states[row], self.catalog, self.scales),
+                signals=self.signals(states[row]),
                 products=ProductFeatures(
                     at=at, positions=products.positions, log_sums=products.log_sums
                 ),

@@ -12,7 +12,6 @@ judge it on the held-out days. Serving uses the same candidate and feature code.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,12 +26,14 @@ from features.catalog import Catalog
 from features.offline import OfflineFeatureEngine
 from models.ranking.decisions import DecisionPoints, decision_points, split_decisions
 from models.ranking.features import RANKING_FEATURES, REASON_GROUPS, RankingFeatures
-from models.ranking.fingerprint import fingerprint
+from models.ranking.fingerprint import code_version, fingerprint
 from models.ranking.ranker import ShopRanker, one_thread
 from models.ranking.replay import Replay
+from models.ranking.source_tuning import fit_learned_sources
 from models.ranking.splits import Split, choose_holdout
 from models.ranking.training_set import TrainingSet, build_training_set
 from models.retrieval.cooccurrence import CooccurrenceLog
+from models.retrieval.learned_timeline import LearnedTimeline
 from models.retrieval.text_match import QueryIndex
 from models.retrieval.time_scales import TimeScales
 from shopmode.errors import DataTooSmall
@@ -94,33 +95,12 @@ class Prepared:
     cooccurrence: CooccurrenceLog
     scales: TimeScales = field(default_factory=TimeScales)
     seconds: dict[str, float] = field(default_factory=dict)
+    tuned: dict[str, Any] = field(default_factory=dict)
 
     @property
     def split_ts(self) -> float:
         """The first held-out instant."""
         return self.split.start_ts
-
-
-def code_version() -> str:
-    """The git commit of the code that trained (with ``+dirty``), or the package version."""
-    here = Path(__file__).resolve().parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        return head or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return f"shopmode-{version('shopmode')}"
-        except PackageNotFoundError:
-            return "unknown"
 
 
 def prepare(log: EventLog, test_days: int | None = None) -> Prepared:
@@ -141,7 +121,10 @@ def prepare(log: EventLog, test_days: int | None = None) -> Prepared:
     # From the training part only: the held-out days must not shape what is learned.
     scales = TimeScales.from_events(engine.events_[engine.events_["ts"] < split.start_ts])
     seconds["time_scales"] = time.perf_counter() - start
+    start = time.perf_counter()
     replay = Replay(engine, log.catalog, cooccurrence, QueryIndex(log.catalog), scales=scales)
+    tuned = fit_learned_sources(replay, points, train, split)
+    seconds["learned_sources"] = time.perf_counter() - start
     return Prepared(
         log=log,
         engine=engine,
@@ -153,6 +136,7 @@ def prepare(log: EventLog, test_days: int | None = None) -> Prepared:
         cooccurrence=cooccurrence,
         scales=scales,
         seconds=seconds,
+        tuned=tuned,
     )
 
 
@@ -235,6 +219,8 @@ def train_ranker(
         seconds={**prepared.seconds, "build": build_seconds},
         data_fingerprint=fingerprint(prepared.log.events),
         scales=prepared.replay.scales,
+        learned=prepared.replay.learned,
+        tuned=prepared.tuned,
         progress=progress,
     )
 
@@ -248,11 +234,14 @@ def model_from_rows(
     seconds: dict[str, float],
     data_fingerprint: str,
     scales: TimeScales,
+    learned: LearnedTimeline | None = None,
+    tuned: dict[str, Any] | None = None,
     progress: Stage | None = None,
 ) -> TrainedModel:
     """Fit on built rows; metadata (sources, timings as ``<stage>_seconds``) for the registry.
 
-    ``log`` names the sources; its ``events`` are not read (``data_fingerprint`` is given).
+    ``log`` names the sources; its ``events`` are not read (``data_fingerprint`` is given);
+    ``learned`` and ``tuned``: the learned sources replayed and what their tuning chose.
     """
     fit_step = progress("fitting ranker", 1) if progress else None
     start = time.perf_counter()
@@ -282,7 +271,13 @@ def model_from_rows(
         "test_days": split.days,
         "split_chosen": split.chosen,
         "metrics": metrics,
-        "params": {**estimator.get_params(), "negatives": config.negatives},
+        "params": {
+            **estimator.get_params(),
+            "negatives": config.negatives,
+            "popularity_window_days": learned.window_days if learned else None,
+            "knn_k": learned.k if learned else None,
+            **(tuned or {}),
+        },
         "time_scales": scales.as_metadata(),
         "code_version": code_version(),
     }

@@ -137,12 +137,7 @@ def _build(
         )
         rate = len(keep_neg) / max(len(negative), 1)
         chosen = np.concatenate([positive, keep_neg])
-        subset = CandidateSet(
-            products=found.products[chosen],
-            sources=found.sources[chosen],
-            cooc_score=found.cooc_score[chosen],
-            query_score=found.query_score[chosen],
-        )
+        subset = found.take(chosen)
         blocks.append(rows.rows(inputs.state, subset, inputs.products, inputs.at))
         labels.append(y[chosen])
         weights.append(

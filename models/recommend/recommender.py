@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from features.catalog import Catalog
 from features.state import ProductFeatures, UserState
-from features.store.neighbours import NeighbourMap
+from features.store.neighbours import LearnedInputs, NeighbourMap
 from models.intent import ProductFilter
 from models.ranking.features import RankingFeatures
 from models.ranking.registry import LoadedModel
@@ -31,6 +31,7 @@ from models.recommend.cold_start import (
     declared_matches,
     has_declared_interests,
 )
+from models.recommend.fitted import FittedSources
 from models.recommend.owned import OwnedIndex, excluded_ids, owned_mask
 from models.recommend.reasoning import Reasoner
 from models.recommend.request import (
@@ -63,6 +64,7 @@ class Recommender:
         self.owned = OwnedIndex(catalog)
         self._snapshot: tuple[int, float, RetrievalSnapshot] | None = None
         self.score = Scorer(model)
+        self.fitted = FittedSources.for_model(catalog, model)
         self.reasoner = Reasoner(catalog, model) if model is not None else None
         # The model's request-time scales: the ones its training replay used.
         self.scales = model.scales if model is not None else TimeScales()
@@ -106,16 +108,20 @@ class Recommender:
         neighbours: NeighbourMap,
         context: RecommendContext,
         allowed: npt.NDArray[np.bool_] | None = None,
+        learned: LearnedInputs | None = None,
     ) -> Recommendations:
         """Top ``context.k`` products for the shopper as of ``state.at``.
 
         ``allowed`` (a mask over catalog positions) adds the caller's own hard filters to
-        the context's; nothing outside either is returned.
+        the context's; nothing outside either is returned. ``learned`` is what the store
+        holds of the training-fitted sources (item-kNN, window popularity) for them.
         """
         if not 1 <= context.k <= MAX_K:
             raise InvalidInput(f"must be between 1 and {MAX_K}", field="k")
         at = state.at
-        signals = signals_from_state(state, self.catalog, self.scales)
+        signals = self.fitted.signals(
+            signals_from_state(state, self.catalog, self.scales), state, learned
+        )
         query_scores = self.query_index.scores(context.query) if context.query else None
         neighbour_index = neighbours_from_map(self.catalog, neighbours)
         mask = self.allowed(state, context)

@@ -13,7 +13,12 @@ Sources, in the order of ``SOURCES``:
 - ``trending``: products whose last-day engagement outpaces their weekly rate;
 - ``new``: recently launched products (exploration);
 - ``query``: TF-IDF matches of the shopper's free-text request;
-- ``popular``: global popularity, the fallback that always fills the set.
+- ``popular``: global popularity, the fallback that always fills the set;
+- ``item_knn``: item-item neighbours (implicit, BM25) of the shopper's history;
+- ``content``: products whose text reads like the shopper's history (TF-IDF);
+- ``popular_window``: popularity over a window fitted to the log's cadence.
+
+The last three come from ``models.retrieval.learned`` (``LearnedScores``), fitted at train.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from models.retrieval.learned import LEARNED_FEATURES, LearnedScores, learned_rows
+from models.retrieval.quota import CandidateQuota as CandidateQuota
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -36,6 +44,9 @@ SOURCES: tuple[str, ...] = (
     "new",
     "query",
     "popular",
+    "item_knn",
+    "content",
+    "popular_window",
 )
 NEW_PRODUCT_SECONDS = 14 * 86_400.0
 
@@ -131,6 +142,7 @@ class ShopperSignals:
     recent_weight: FloatArray
     category_affinity: FloatArray
     brand_affinity: FloatArray
+    learned: LearnedScores | None = None  # the sources fitted at train, scored for them
 
     @classmethod
     def cold(cls, n_categories: int, n_brands: int) -> ShopperSignals:
@@ -143,19 +155,6 @@ class ShopperSignals:
 
 
 @dataclass(frozen=True)
-class CandidateQuota:
-    co_occurrence: int = 100
-    top_category: int = 120
-    top_categories: int = 3
-    brand: int = 45
-    top_brands: int = 3
-    trending: int = 30
-    new: int = 20
-    query: int = 100
-    popular: int = 60
-
-
-@dataclass(frozen=True)
 class CandidateSet:
     """Candidates (catalog positions) with a row of source flags each, and the raw
     retrieval scores the ranker uses as request features."""
@@ -164,9 +163,24 @@ class CandidateSet:
     sources: BoolArray  # (n, len(SOURCES))
     cooc_score: FloatArray
     query_score: FloatArray
+    learned: FloatArray | None = None  # (n, len(LEARNED_FEATURES)), None: no learned sources
 
     def __len__(self) -> int:
         return len(self.products)
+
+    def take(self, rows: IntArray) -> CandidateSet:
+        return CandidateSet(
+            products=self.products[rows],
+            sources=self.sources[rows],
+            cooc_score=self.cooc_score[rows],
+            query_score=self.query_score[rows],
+            learned=None if self.learned is None else self.learned[rows],
+        )
+
+    def learned_features(self) -> FloatArray:
+        if self.learned is None:
+            return np.zeros((len(self.products), len(LEARNED_FEATURES)))
+        return self.learned
 
     def sources_of(self, row: int) -> list[str]:
         return [name for name, on in zip(SOURCES, self.sources[row], strict=True) if on]
@@ -213,6 +227,8 @@ def candidates_for(
     query_scores: FloatArray | None = None,
     quota: CandidateQuota = CandidateQuota(),
     allowed: BoolArray | None = None,
+    learned: LearnedScores | None = None,
+    with_features: bool = True,
 ) -> CandidateSet:
     """Candidates for one shopper at ``snapshot.at``; never includes unlaunched products.
 
@@ -220,8 +236,15 @@ def candidates_for(
     ``Neighbours`` offline or from Redis online; ``query_scores`` is the request's
     ``QueryIndex.scores`` (None without a request text). ``allowed`` (a mask over the
     catalog) applies the request's hard filters inside every source, so a narrow filter
-    still yields a full candidate set.
+    still yields a full candidate set. ``learned`` (default: ``signals.learned``) adds
+    the item-kNN, content and window-popularity sources and their scores
+    (``CandidateSet.learned``; ``with_features=False`` skips those scores when only the
+    products and flags are wanted).
     """
+    if learned is None:
+        learned = signals.learned
+    if learned is not None and learned.quota is not None:
+        quota = learned.quota  # tuned with the fitted sources on this log
     n = snapshot.n_products
     available = snapshot.available()
     if allowed is not None:
@@ -249,6 +272,10 @@ def candidates_for(
     if query_scores is not None:
         flags[5, _top(query_scores, quota.query, available)] = True
     flags[6, pick(snapshot.by_popularity, quota.popular)] = True
+    if learned is not None:
+        flags[7, _top(learned.knn, quota.item_knn, available)] = True
+        flags[8, _top(learned.content, quota.content, available)] = True
+        flags[9, _top(learned.popular_window, quota.popular_window, available)] = True
 
     products = np.flatnonzero(flags.any(axis=0) & available).astype(np.int64)
     return CandidateSet(
@@ -256,4 +283,5 @@ def candidates_for(
         sources=np.ascontiguousarray(flags[:, products].T),
         cooc_score=cooc[products],
         query_score=query[products],
+        learned=None if learned is None or not with_features else learned_rows(learned, products),
     )

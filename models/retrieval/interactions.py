@@ -149,3 +149,64 @@ def top_unseen(
     top = np.take_along_axis(top, order, axis=1)
     best = np.take_along_axis(best, order, axis=1)
     return np.where(np.isfinite(best), top, -1).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class InteractionLog:
+    """The weighted interactions of a log as time-sorted arrays, read once: interaction
+    matrices and windowed counts for any time are slices of it (a learned source fitted
+    at several times must not re-read a million-row frame per fit)."""
+
+    ts: npt.NDArray[np.float64]
+    user: IntArray  # codes in sorted user-id order
+    product: IntArray
+    weight: FloatArray
+    n_products: int
+
+    @classmethod
+    def from_events(
+        cls,
+        events: pd.DataFrame,
+        catalog: Catalog,
+        weights: Mapping[str, float] = INTERACTION_WEIGHTS,
+    ) -> InteractionLog:
+        kept = events[events["type"].isin(list(weights))]
+        product = catalog.index_of(kept["product_id"].astype(str))
+        kept, product = kept[product >= 0], product[product >= 0]
+        codes, _ = pd.factorize(kept["user_id"].astype(str), sort=True)
+        ts = kept["ts"].to_numpy(np.float64)
+        order = np.argsort(ts, kind="stable")
+        return cls(
+            ts=ts[order],
+            user=codes.astype(np.int64)[order],
+            product=product.astype(np.int64)[order],
+            weight=kept["type"].map(dict(weights)).to_numpy(np.float32)[order],
+            n_products=len(catalog),
+        )
+
+    def last_ts(self) -> float:
+        return float(self.ts[-1]) if len(self.ts) else 0.0
+
+    def matrix_before(self, at: float) -> sp.csr_matrix:
+        """What ``InteractionMatrix.from_events(events, catalog, before=at).matrix`` is:
+        one row per shopper with an interaction before ``at``, in user-id order."""
+        end = int(np.searchsorted(self.ts, at, side="left"))
+        _, rows = np.unique(self.user[:end], return_inverse=True)
+        n_rows = int(rows.max()) + 1 if end else 0
+        matrix = sp.csr_matrix(
+            (self.weight[:end], (rows.ravel(), self.product[:end])),
+            shape=(n_rows, self.n_products),
+            dtype=np.float32,
+        )
+        matrix.sum_duplicates()
+        return matrix
+
+    def counts_between(self, start: float, end: float) -> npt.NDArray[np.float64]:
+        """Weighted interactions per product with ``start <= ts < end``."""
+        lo = int(np.searchsorted(self.ts, start, side="left"))
+        hi = int(np.searchsorted(self.ts, end, side="left"))
+        return np.bincount(
+            self.product[lo:hi],
+            weights=self.weight[lo:hi].astype(np.float64),
+            minlength=self.n_products,
+        ).astype(np.float64)

@@ -1,15 +1,18 @@
 """The personalised path: the shopper's state from Redis, ranked by the recommender.
 
-Two round trips at most for a known shopper (their state, then the co-occurrence
-neighbours of their recent products); a shopper with no behaviour yet costs one more for
-their region's trending products. Everything shop-wide is in process. Redis errors
-propagate: the caller answers from the popularity snapshot instead.
+Two round trips at most for a known shopper (their state, then the co-occurrence and
+item-kNN neighbours of their recent products and the fitted-window popularity); a shopper
+with no behaviour yet costs one more for their region's trending products. Everything
+shop-wide is in process. Redis errors propagate: the caller answers from the popularity
+snapshot instead.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from features.catalog import Catalog
-from features.store.neighbours import neighbours_of
+from features.store.neighbours import learned_inputs
 from features.store.owned import OwnedProducts, owned_flow
 from features.store.regions import region_of, trending_in_region
 from models.evidence import Evidence
@@ -18,6 +21,7 @@ from models.recommend.cold_start import has_behaviour
 from models.recommend.exploration import ExplorationPolicy
 from models.recommend.request import Recommendations, RecommendContext
 from models.retrieval.cooccurrence import NEIGHBOURS
+from models.retrieval.learned import KNN_WIDTH, POPULAR_DEPTH
 from service.answers.timing import Timer
 from service.runtime.explaining import explain_items
 from service.runtime.state import ServiceState
@@ -61,16 +65,20 @@ async def personal_items(
     if store is None or snapshot is None or recommender is None or snapshot.products is None:
         raise StoreUnavailable("the feature store is not ready")
     runner = state.runner
-    user = await store.user_state(request.user_id)
     asked = request.context
-    owned = (
-        await runner.run(owned_flow(request.user_id))
-        if asked.exclude_purchased or asked.exclude_seen
-        else OwnedProducts()
-    )
+    if asked.exclude_purchased or asked.exclude_seen:
+        # Two reads at once: the history set costs no extra round trip of waiting.
+        user, owned = await asyncio.gather(
+            store.user_state(request.user_id), runner.run(owned_flow(request.user_id))
+        )
+    else:
+        user, owned = await store.user_state(request.user_id), OwnedProducts()
     timer.lap("user_state")
     recent = recommender.recent_products(user)
-    neighbours = await runner.run(neighbours_of(recent, NEIGHBOURS)) if recent else {}
+    history = recommender.fitted.history_products(user)
+    learned = await runner.run(
+        learned_inputs(recent, history, NEIGHBOURS, KNN_WIDTH, POPULAR_DEPTH)
+    )
     region: str | None = None
     trending: tuple[tuple[str, float], ...] = ()
     if not has_behaviour(user):
@@ -100,9 +108,10 @@ async def personal_items(
     ranked = recommender.recommend(
         user,
         snapshot.products,
-        neighbours,
+        learned.cooc,
         context,
         allowed=product_filter.mask(snapshot.catalog),
+        learned=learned,
     )
     timer.lap("rank")
     catalog = snapshot.catalog

@@ -17,7 +17,8 @@ from features.store.event_log import read_event_log
 from features.store.runner import SyncRunner
 from features.store.sources import ingested_world
 from models.evaluation.evaluate import evaluate
-from models.evaluation.report import COLUMNS, table_rows, write_report
+from models.evaluation.peers import DEFAULT_REFITS, MAX_REFITS, PeerSettings
+from models.evaluation.report import COLUMNS, peer_rows, table_rows, write_report
 from models.ranking.objectives import config_of, objective_rankers
 from models.ranking.registry import LoadedModel, load_current
 from models.ranking.training import EventLog, prepare
@@ -87,11 +88,34 @@ def evaluate_command(
         help="Also fit a pointwise and a lambdarank ranker on the current model's training "
         "rows and report both (ranker_pointwise, ranker_lambdarank).",
     ),
+    exclude_seen: bool = typer.Option(
+        False,
+        "--exclude-seen",
+        help="Leave out of every list (ranker, baselines, peers) the products the shopper "
+        "engaged with before the session: fair on logs where a product is engaged with once "
+        "(ratings); wrong for shops whose shoppers come back to what they viewed.",
+    ),
+    with_peers: bool = typer.Option(
+        True,
+        "--peers/--no-peers",
+        help="Also score well-known recommenders (recent and all-time popularity, implicit "
+        "ALS, item-kNN, EASE) on the same sessions, tuned on a validation slice of the "
+        "training part.",
+    ),
+    peer_refits: int = typer.Option(
+        DEFAULT_REFITS,
+        "--peer-refits",
+        help="Times the peers' models are refitted along the holdout (and along the "
+        "validation slice), as a nightly retrain would: 1 fits once at the split.",
+    ),
 ) -> None:
-    """Score the current model, popularity, trending, top-category and the oracle on the
-    held-out days; write a Markdown report with plots under SHOPMODE_HOME/reports/."""
+    """Score the current model, popularity, trending, top-category, the peers and the oracle
+    on the held-out days; write a Markdown report with plots under SHOPMODE_HOME/reports/."""
     if max_decisions < 50:
         raise fail("max_decisions", "must be at least 50")
+    if not 1 <= peer_refits <= MAX_REFITS:
+        typer.echo(f"error: --peer-refits: must be between 1 and {MAX_REFITS}", err=True)
+        raise typer.Exit(2)
     config = settings()
     with store_runner(config) as store:
         try:
@@ -126,14 +150,21 @@ def evaluate_command(
             )
         except InvalidInput as exc:
             raise fail(exc.field, exc.message) from None
+        advance = stage("evaluating", min(len(prepared.test), max_decisions))
+        peers_done = stage("peers (tuned on validation, scored on the holdout)", 1)
         result = evaluate(
             prepared,
             model,
             truth,
             max_decisions=max_decisions,
-            advance=stage("evaluating", min(len(prepared.test), max_decisions)),
+            advance=advance,
             challengers=challengers,
+            exclude_seen=exclude_seen,
+            peers=PeerSettings(refits=peer_refits, exclude_seen=exclude_seen)
+            if with_peers
+            else None,
         )
+        peers_done(1)
     source = str(log.data_dir or log.events_source)
     out = write_report(result, config.reports_dir, model.version, source)
     if as_json:
@@ -155,10 +186,22 @@ def evaluate_command(
         return
     width = max(len(name) for name in result.systems)
     objective = model.metadata.params.get("objective", "pointwise")
-    typer.echo(f"model {model.version} ({objective}), {result.decisions:,} held-out sessions")
+    seen = "seen products excluded" if exclude_seen else "seen products kept"
+    typer.echo(
+        f"model {model.version} ({objective}), {result.decisions:,} held-out sessions, {seen}"
+    )
     typer.echo(" ".join([f"{'system':<{width}}", *(f"{c:>12}" for c in COLUMNS)]))
     for row in table_rows(result):
         typer.echo(" ".join([f"{row[0]:<{width}}", *(f"{v:>12}" for v in row[1:])]))
+    if result.peers_skipped is not None:
+        typer.echo(f"no peers: {result.peers_skipped}")
+    if result.peers is not None:
+        typer.echo("peers (same sessions; hyper-parameters chosen on the validation slice):")
+        for name, ndcg, validation, params in peer_rows(result):
+            typer.echo(f"  {name:<20} ndcg@10 {ndcg}  validation {validation}  {params}")
+        best = result.best_peer()
+        if best is not None:
+            typer.echo(f"ranker vs best peer ({best}): {result.ranker_vs(best):.2f}x")
     gap = result.gap_closed()
     if gap is not None:
         typer.echo(

@@ -14,7 +14,7 @@ from features.catalog import Catalog
 from features.ingest import read_events, read_interest_events
 from features.store.catalog import load_catalog
 from features.store.event_log import read_event_log
-from features.store.neighbours import save_neighbours
+from features.store.neighbours import save_neighbours, save_popular_window
 from features.store.runner import SyncRunner
 from models.ranking.ranker import OBJECTIVES
 from models.ranking.registry import save_model, set_current
@@ -25,6 +25,8 @@ from models.ranking.training import (
     prepare,
     train_ranker,
 )
+from models.retrieval.candidates import SOURCES
+from models.retrieval.learned import fit_learned
 from service.cli import app
 from service.cli.common import progress_bar, settings, store_runner
 from service.settings import Settings
@@ -192,6 +194,7 @@ def train(
                     stage,
                 )
                 trained, cooccurrence, products = built.model, built.cooccurrence, built.catalog
+                learned = built.learned
             else:
                 log = read_log(store, config, data, events, catalog, users)
                 typer.echo(f"log: {len(log.events):,} events, {len(log.catalog):,} products")
@@ -208,12 +211,17 @@ def train(
                     typer.echo(f"warning: {warning}", err=True)
                 trained = train_ranker(prepared, train_config, progress=stage)
                 cooccurrence, products = prepared.cooccurrence, log.catalog
+                learned = prepared.replay.learned
         except InvalidInput as exc:
             raise fail(exc.field, exc.message) from None
         meta = save_model(config.models_dir, trained.estimator, trained.metadata)
         # Serving reads neighbours of recent products from Redis: built from the whole log.
         neighbours = cooccurrence.as_of(np.inf)
         written = store.run(save_neighbours(neighbours.lists(products)))
+        if learned is not None:
+            fitted = fit_learned(learned.log, np.inf, learned.window_days, learned.k)
+            knn_written = store.run(save_neighbours(fitted.lists(products), family="knn"))
+            store.run(save_popular_window(fitted.popular_ids(products)))
         set_current(store, config.models_dir, meta.version)
     metrics = meta.metrics
     typer.echo(
@@ -224,6 +232,20 @@ def train(
         f"{metrics['train_mean_candidates']:.0f} candidates/session"
     )
     typer.echo(f"co-occurrence: neighbours stored for {written:,} products")
+    if learned is not None:
+        typer.echo(
+            f"item-kNN (K {learned.k}): neighbours stored for {knn_written:,} products; "
+            f"popularity window {learned.window_days:g} days (chosen on the validation slice)"
+        )
+        params = meta.params
+        quota = params.get("candidate_quota")
+        if isinstance(quota, dict):
+            shown = ", ".join(f"{name} {n}" for name, n in quota.items() if n and name in SOURCES)
+            typer.echo(
+                f"candidate quotas tuned on {params['validation_decisions']} validation sessions: "
+                f"{shown} (purchase recall {params['validation_purchase_recall']:.3f}, "
+                f"{params['validation_mean_candidates']:.0f} candidates/session)"
+            )
     typer.echo(
         f"saved {config.models_dir / meta.version} and made it current "
         f"in {time.perf_counter() - began:.1f} s; next: shopmode evaluate"

@@ -25,6 +25,7 @@ from models.ranking.distributed.cluster import dask_client, worker_count
 from models.ranking.distributed.driver import DaskLog, train_on_dask
 from models.ranking.training import Stage, TrainConfig, TrainedModel
 from models.retrieval.cooccurrence import CooccurrenceLog
+from models.retrieval.learned_timeline import LearnedTimeline
 from service.cli.train import log_files, read_catalog
 from service.settings import Settings
 from shopmode.errors import InvalidInput
@@ -38,6 +39,7 @@ class DaskBuilt:
     model: TrainedModel
     cooccurrence: CooccurrenceLog
     catalog: Catalog
+    learned: LearnedTimeline | None
 
 
 def parquet_events(path: Path) -> Path:
@@ -114,4 +116,9 @@ def train_with_dask(
     warning = built.scales.store_warning()
     if warning:
         typer.echo(f"warning: {warning}", err=True)
-    return DaskBuilt(model=built.model, cooccurrence=built.cooccurrence, catalog=log.catalog)
+    return DaskBuilt(
+        model=built.model,
+        cooccurrence=built.cooccurrence,
+        catalog=log.catalog,
+        learned=built.learned,
+    )

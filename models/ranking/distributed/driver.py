@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import pandas as pd
 from distributed import Client, Future, as_completed
 
 from features.catalog import Catalog
-from models.ranking.decisions import split_decisions
+from models.ranking.decisions import DecisionPoints, split_decisions
 from models.ranking.distributed.cluster import worker_count
 from models.ranking.distributed.global_inputs import (
     concat_sets,
@@ -32,6 +32,7 @@ from models.ranking.distributed.global_inputs import (
     merge_points,
     time_scales,
 )
+from models.ranking.distributed.learned_parts import fit_timeline, tune_timeline, validation_of
 from models.ranking.distributed.partitions import (
     chunks_of,
     shopper_part,
@@ -40,11 +41,15 @@ from models.ranking.distributed.partitions import (
 )
 from models.ranking.distributed.shopper_parts import (
     LogWide,
+    PartSummary,
     part_rows,
+    part_slice,
     sum_product_hours,
     summarise_part,
 )
 from models.ranking.fingerprint import fingerprint_of
+from models.ranking.source_tuning import SliceInputs
+from models.ranking.splits import Split
 from models.ranking.training import (
     EventLog,
     Stage,
@@ -55,6 +60,7 @@ from models.ranking.training import (
     sample,
 )
 from models.retrieval.cooccurrence import CooccurrenceLog
+from models.retrieval.learned_timeline import LearnedTimeline
 from models.retrieval.text_match import QueryIndex
 from models.retrieval.time_scales import TimeScales
 
@@ -79,6 +85,7 @@ class DaskTrained:
     model: TrainedModel
     cooccurrence: CooccurrenceLog
     scales: TimeScales
+    learned: LearnedTimeline | None
     train_decisions: int
     test_decisions: int
 
@@ -116,6 +123,62 @@ def partition_log(client: Client, log: DaskLog, root: Path, parts: int) -> int:
     return chunk + len(futures)
 
 
+def learned_sources(
+    client: Client,
+    root: Path,
+    log: DaskLog,
+    summaries: list[PartSummary],
+    whole: LogWide,
+    split: Split,
+    points: DecisionPoints,
+    train: DecisionPoints,
+) -> tuple[LearnedTimeline, dict[str, Any]]:
+    """``fit_learned_sources`` from the parts: the timeline fitted on the driver from their
+    interactions, K and the quotas tuned on the slice replayed by the shoppers' parts."""
+    parts = len(summaries)
+    product_first = min(s.product_first_ts for s in summaries)
+    validation = validation_of(
+        [s.engaged_sessions for s in summaries],
+        product_first,
+        min(s.holdout_first_ts for s in summaries),
+        split,
+    )
+    timeline, window = fit_timeline(
+        [s.interactions for s in summaries],
+        log.catalog,
+        points,
+        split,
+        validation,
+        whole.scales,
+        (product_first, max(s.product_last_ts for s in summaries)),
+    )
+    catalog = client.scatter(log.catalog, broadcast=True)
+    scattered = client.scatter(whole, broadcast=True)
+
+    def replay_slice(sliced: DecisionPoints) -> list[SliceInputs]:
+        owner = shopper_part(pd.Series(sliced.user_id, dtype=object), parts)
+        tasks = []
+        for p in range(parts):
+            rows = np.flatnonzero(owner == p).astype(np.int64)
+            if len(rows):
+                tasks.append(
+                    client.submit(
+                        part_slice,
+                        root,
+                        p,
+                        catalog,
+                        sliced.subset(rows),
+                        rows,
+                        scattered,
+                        pure=False,
+                    )
+                )
+        return [inputs for part in client.gather(tasks) for inputs in part]
+
+    timeline, tuned = tune_timeline(timeline, log.catalog, train, validation, replay_slice)
+    return timeline, {**tuned, **window}
+
+
 def train_on_dask(
     client: Client,
     log: DaskLog,
@@ -139,7 +202,8 @@ def train_on_dask(
     with _timed(seconds, "dask_global"):
         split = holdout(summaries, config.test_days)
         split_ts = split.start_ts
-        train, test = split_decisions(merge_points([s.points for s in summaries]), split_ts)
+        points = merge_points([s.points for s in summaries])
+        train, test = split_decisions(points, split_ts)
         sampled = sample(train, config.max_train_decisions, config.seed)
         cooccurrence = merge_cooccurrence([s.cooccurrence for s in summaries])
         scales = time_scales([s.session_starts for s in summaries], split_ts)
@@ -153,9 +217,12 @@ def train_on_dask(
             first_ts=product_first if np.isfinite(product_first) else 0.0,
             last_ts=product_last if np.isfinite(product_last) else 0.0,
         )
-        scattered = client.scatter(whole, broadcast=True)
         data_fingerprint = fingerprint_of([s.hashes for s in summaries])
-        del summaries
+    with _timed(seconds, "dask_learned_sources"):
+        learned, tuned = learned_sources(client, root, log, summaries, whole, split, points, train)
+        del summaries, points
+        whole = replace(whole, learned=learned)
+        scattered = client.scatter(whole, broadcast=True)
     with _timed(seconds, "dask_build"):
         owner = shopper_part(pd.Series(sampled.user_id, dtype=object), parts)
         tasks = []
@@ -195,6 +262,8 @@ def train_on_dask(
         seconds=seconds,
         data_fingerprint=data_fingerprint,
         scales=scales,
+        learned=learned,
+        tuned=tuned,
         progress=progress,
     )
     # Where the rows were built (the fit is always on the driver).
@@ -204,6 +273,7 @@ def train_on_dask(
         model=model,
         cooccurrence=cooccurrence,
         scales=scales,
+        learned=learned,
         train_decisions=len(train),
         test_decisions=len(test),
     )

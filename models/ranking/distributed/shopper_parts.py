@@ -21,14 +21,21 @@ from features.folds import log_sum
 from features.offline import OfflineFeatureEngine
 from features.state import N_SLOTS, ProductFeatures
 from models.ranking.decisions import DecisionPoints, decision_points, decision_times
+from models.ranking.distributed.learned_parts import (
+    INTERACTION_COLUMNS,
+    engaged_sessions,
+    interactions,
+)
 from models.ranking.distributed.partitions import read_part
 from models.ranking.features import RankingFeatures
 from models.ranking.fingerprint import event_hashes
 from models.ranking.judgements import Judgements
 from models.ranking.replay import HOUR, Replay, snapshot_seconds
+from models.ranking.source_tuning import SliceInputs
 from models.ranking.splits import _product_times
 from models.ranking.training_set import TrainingSet, build_training_set
 from models.retrieval.cooccurrence import CooccurrenceLog, sessions_of
+from models.retrieval.learned_timeline import LearnedTimeline
 from models.retrieval.text_match import QueryIndex
 from models.retrieval.time_scales import TimeScales
 
@@ -115,6 +122,8 @@ class PartSummary:
     decision_times: npt.NDArray[np.float64]  # what ``choose_holdout`` counts
     holdout_first_ts: float  # product events as ``choose_holdout`` spans them
     holdout_last_ts: float
+    interactions: pd.DataFrame  # what the learned sources fit on
+    engaged_sessions: pd.DataFrame  # start, engaged: what the validation slice counts
 
 
 def empty_points() -> DecisionPoints:
@@ -170,6 +179,8 @@ def summarise_part(root: Path, part: int, catalog: Catalog) -> PartSummary:
             decision_times=np.zeros(0),
             holdout_first_ts=np.inf,
             holdout_last_ts=-np.inf,
+            interactions=pd.DataFrame(columns=INTERACTION_COLUMNS),
+            engaged_sessions=pd.DataFrame({"start": [], "engaged": []}),
         )
     engine = OfflineFeatureEngine(raw, catalog)
     events = engine.events_
@@ -190,6 +201,8 @@ def summarise_part(root: Path, part: int, catalog: Catalog) -> PartSummary:
         decision_times=decision_times(events),
         holdout_first_ts=float(holdout_ts.min()) if len(holdout_ts) else np.inf,
         holdout_last_ts=float(holdout_ts.max()) if len(holdout_ts) else -np.inf,
+        interactions=interactions(events),
+        engaged_sessions=engaged_sessions(events),
     )
 
 
@@ -203,6 +216,7 @@ class LogWide:
     scales: TimeScales
     first_ts: float  # the span of product activity
     last_ts: float
+    learned: LearnedTimeline | None = None
 
 
 def part_replay(engine: ShopperEngine, catalog: Catalog, whole: LogWide) -> Replay:
@@ -214,6 +228,7 @@ def part_replay(engine: ShopperEngine, catalog: Catalog, whole: LogWide) -> Repl
         whole.cooccurrence,
         whole.query_index,
         scales=whole.scales,
+        learned=whole.learned,
     )
     replay.first_ts, replay.last_ts = whole.first_ts, whole.last_ts
     replay.snapshot_seconds = snapshot_seconds(whole.first_ts, whole.last_ts)
@@ -238,3 +253,17 @@ def part_rows(
     return build_training_set(
         replay, points, RankingFeatures(catalog), negatives=negatives, seed=seed, ids=ids
     )
+
+
+def part_slice(
+    root: Path,
+    part: int,
+    catalog: Catalog,
+    points: DecisionPoints,
+    ids: IntArray,
+    whole: LogWide,
+) -> list[SliceInputs]:
+    """A worker task: one part's validation decisions replayed for quota tuning (``ids``:
+    their numbers in the slice's sample)."""
+    replay = part_replay(ShopperEngine(read_part(root, part), catalog), catalog, whole)
+    return [SliceInputs.of(inputs, row=int(ids[inputs.row])) for inputs in replay(points)]
