@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,10 +20,11 @@ from features.ingest import interest_events
 from features.offline import OfflineFeatureEngine
 from models.ranking.distributed.driver import DaskLog, DaskTrained, train_on_dask
 from models.ranking.distributed.global_inputs import holdout, time_scales
-from models.ranking.distributed.partitions import write_chunk
+from models.ranking.distributed.learned_parts import engaged_sessions, validation_of
+from models.ranking.distributed.partitions import shopper_part, write_chunk
 from models.ranking.distributed.shopper_parts import summarise_part
 from models.ranking.ranker import ShopRanker
-from models.ranking.splits import choose_holdout
+from models.ranking.splits import _product_times, choose_holdout, validation_split
 from models.ranking.training import (
     EventLog,
     Prepared,
@@ -34,8 +35,10 @@ from models.ranking.training import (
     training_rows,
 )
 from models.ranking.training_set import TrainingSet
+from models.retrieval.learned_timeline import validation_start
 from models.retrieval.time_scales import TimeScales
 from service.cli import app
+from shopmode.errors import DataTooSmall
 from world.config import WorldConfig
 from world.generate import generate_world
 
@@ -153,6 +156,26 @@ def test_the_learned_sources_are_fitted_and_tuned_as_the_local_ones(built: Built
     # The learned sources reach the rows both paths built (equal row for row above).
     learned = [built.local.feature_names.index(n) for n in ("knn_score", "source_item_knn")]
     assert np.count_nonzero(built.local.X[:, learned]) > 100
+
+
+@pytest.mark.parametrize("carved", [True, False])
+def test_the_validation_slice_from_the_parts_is_the_whole_logs(built: Built, carved: bool) -> None:
+    events = built.prepared.engine.events_
+    split = built.prepared.split
+    if not carved:  # an hour of training part: too few sessions for the rule, 10% instead
+        first = float(events.loc[events["product_id"].notna(), "ts"].min())
+        split = replace(split, start_ts=first + 3600.0)
+        with pytest.raises(DataTooSmall):
+            validation_split(events, split)
+        expected = validation_start(events, split.start_ts)
+    else:
+        expected = validation_split(events, split).start_ts
+    owner = shopper_part(events["user_id"], 3)
+    sessions = [engaged_sessions(events[owner == p]) for p in range(3)]
+    products = events.loc[events["product_id"].notna(), "ts"]
+    found = validation_of(sessions, float(products.min()), _product_times(events).min(), split)
+    assert found == expected
+    assert found < split.start_ts
 
 
 def test_the_model_trained_through_dask_scores_as_the_local_one(built: Built) -> None:
