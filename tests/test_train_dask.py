@@ -195,6 +195,9 @@ def test_cli_trains_on_a_local_dask_cluster(
     assert result.exit_code == 0, result.output
     assert "2 workers" in result.output
     assert "made it current" in result.output
+    # The learned sources were fitted through the cluster and their neighbours stored.
+    assert "item-kNN (K " in result.output
+    assert "candidate quotas tuned on " in result.output
     assert not any((shopmode_home / "data" / "dask-parts").glob("*"))
 
 
