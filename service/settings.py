@@ -245,6 +245,17 @@ class Settings(BaseSettings):
         description="How long a generated explanation is cached in Redis (by evidence hash).",
     )
 
+    # --- training on Dask (models/ranking/distributed) -------------------------------
+    dask_address: str | None = Field(
+        default=None,
+        pattern=r"^(local|[a-z]+://\S+)$",
+        description="Dask scheduler `shopmode train` builds the training set on "
+        "(tcp://host:8786), or `local` for a LocalCluster on this machine. Unset: one process.",
+    )
+    dask_local_workers: int = Field(
+        default=2, ge=1, le=64, description="Worker processes of a `local` Dask cluster."
+    )
+
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, value: str | None) -> str | None:

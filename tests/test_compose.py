@@ -212,3 +212,37 @@ def test_health_checks_use_the_shell_form() -> None:
     for name, service in SERVICES.items():
         if "healthcheck" in service:
             assert service["healthcheck"]["test"][0] == "CMD-SHELL", name
+
+
+def _dask_help(command: str) -> str:
+    dask = Path(sys.executable).parent / "dask"
+    return subprocess.run(
+        [str(dask), command, "--help"], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+
+
+def test_dask_profile_runs_a_real_scheduler_and_workers_that_share_the_data() -> None:
+    scheduler, worker = SERVICES["dask-scheduler"], SERVICES["dask-worker"]
+    assert scheduler["profiles"] == worker["profiles"] == ["dask"]
+    assert scheduler["image"] == worker["image"] == SERVICES["api"]["image"]
+    launch = command_words(scheduler)
+    assert launch[:2] == ["dask", "scheduler"]
+    port = launch[launch.index("--port") + 1]
+    assert f"127.0.0.1', {port}" in " ".join(scheduler["healthcheck"]["test"])
+    joins = command_words(worker)
+    assert joins[:3] == ["dask", "worker", f"tcp://dask-scheduler:{port}"]
+    assert worker["depends_on"]["dask-scheduler"]["condition"] == "service_healthy"
+    for words, command in ((launch, "scheduler"), (joins, "worker")):
+        help_text = _dask_help(command)
+        for option in (w for w in words[2:] if w.startswith("--")):
+            assert option in help_text, f"dask {command} has no {option}"
+    # `shopmode train --dask` writes the shopper parts under SHOPMODE_HOME: the workers
+    # must read the same volume at the same path.
+    home = SERVICES["api"]["environment"]["SHOPMODE_HOME"]
+    assert worker["environment"]["SHOPMODE_HOME"] == home
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in worker["volumes"]}
+    assert mounts[home] == "shopmode-data"
+    documented = (ROOT / "docker-compose.yml").read_text()
+    assert f"--dask tcp://dask-scheduler:{port}" in documented
+    help_text = CliRunner().invoke(cli, ["train", "--help"], terminal_width=200).output
+    assert "--dask" in help_text

@@ -7,19 +7,31 @@ quotas (``models.retrieval.quota_tuning.tune_quota``)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
+from features.catalog import Catalog
+from features.state import UserState
 from models.ranking.decisions import DecisionPoints
-from models.ranking.replay import Replay
+from models.ranking.replay import DecisionInputs, Replay
 from models.ranking.splits import Split, validation_split
+from models.retrieval.candidates import RetrievalSnapshot, ShopperSignals
 from models.retrieval.learned import ShopperHistory
-from models.retrieval.learned_timeline import for_training, tune_k, validation_start
+from models.retrieval.learned_timeline import (
+    LearnedTimeline,
+    for_training,
+    tune_k,
+    validation_start,
+)
 from models.retrieval.quota_tuning import SliceDecision, tune_quota
 from shopmode.errors import DataTooSmall
 
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 VALIDATION_DECISIONS = 200
 
 
@@ -47,6 +59,43 @@ def fit_learned_sources(
     return {**tuned, "window_validation_found": {f"{d:g}": v for d, v in window_found.items()}}
 
 
+@dataclass(frozen=True)
+class SliceInputs:
+    """What quota tuning reads of a replayed validation decision (``row``: its number in
+    the slice's sample), small enough to send from a Dask worker."""
+
+    row: int
+    state: UserState
+    signals: ShopperSignals  # without the learned sources
+    snapshot: RetrievalSnapshot
+    neighbours: dict[int, tuple[IntArray, FloatArray]]
+    query_scores: FloatArray | None
+
+    @classmethod
+    def of(cls, inputs: DecisionInputs, row: int | None = None) -> SliceInputs:
+        return cls(
+            row=inputs.row if row is None else row,
+            state=inputs.state,
+            signals=replace(inputs.signals, learned=None),
+            snapshot=inputs.snapshot,
+            neighbours=inputs.neighbour_map(),
+            query_scores=inputs.query_scores,
+        )
+
+
+def slice_rows(
+    train: DecisionPoints,
+    validation_start: float,
+    limit: int = VALIDATION_DECISIONS,
+    seed: int = 0,
+) -> IntArray:
+    """The training decisions in the validation slice that tune the quotas (a sample)."""
+    rows = np.flatnonzero(train.ts >= validation_start)
+    if len(rows) > limit:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
+    return rows.astype(np.int64)
+
+
 def tune_quotas(
     replay: Replay,
     train: DecisionPoints,
@@ -58,29 +107,40 @@ def tune_quotas(
     model's metadata."""
     if replay.learned is None:
         return {}
-    rows = np.flatnonzero(train.ts >= validation_start)
-    if len(rows) > limit:
-        rows = np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
+    rows = slice_rows(train, validation_start, limit, seed)
     if len(rows) == 0:
         return {}
     points = train.subset(rows)
-    seen = list(replay(points))
-    catalog = replay.catalog
-    half_life = replay.learned.half_life
+    seen = [SliceInputs.of(inputs) for inputs in replay(points)]
+    replay.learned, tuned = tune_on_slice(
+        replay.learned, replay.catalog, points, seen, validation_start
+    )
+    return tuned
+
+
+def tune_on_slice(
+    timeline: LearnedTimeline,
+    catalog: Catalog,
+    points: DecisionPoints,
+    seen: Sequence[SliceInputs],
+    validation_start: float,
+) -> tuple[LearnedTimeline, dict[str, Any]]:
+    """``timeline`` with item-kNN's K and the quotas that do best on the replayed slice
+    (``seen``, in ``points``' order); what was found, for the model's metadata."""
+    half_life = timeline.half_life
     histories = [ShopperHistory.of(inputs.state, catalog, half_life) for inputs in seen]
     k, k_found = tune_k(
-        replay.learned.log,
+        timeline.log,
         validation_start,
         [(h, points.truth.items[i.row]) for h, i in zip(histories, seen, strict=True)],
     )
-    if k != replay.learned.k:
-        replay.learned = replay.learned.with_k(k)
-    timeline = replay.learned
+    if k != timeline.k:
+        timeline = timeline.with_k(k)
     decisions = [
         SliceDecision(
-            signals=timeline.signals(replace(inputs.signals, learned=None), inputs.state, catalog),
+            signals=timeline.signals(inputs.signals, inputs.state, catalog),
             snapshot=inputs.snapshot,
-            neighbours=inputs.neighbour_map(),
+            neighbours=inputs.neighbours,
             query_scores=inputs.query_scores,
             items=points.truth.items[inputs.row],
             gains=points.truth.gains[inputs.row],
@@ -88,8 +148,7 @@ def tune_quotas(
         for inputs in seen
     ]
     best, tried = tune_quota(decisions)
-    replay.learned = replace(timeline, quota=best.quota)
-    return {
+    return replace(timeline, quota=best.quota), {
         "knn_validation_found": {str(size): share for size, share in k_found.items()},
         "candidate_quota": asdict(best.quota),
         "validation_decisions": len(decisions),

@@ -12,8 +12,6 @@ judge it on the held-out days. Serving uses the same candidate and feature code.
 
 from __future__ import annotations
 
-import hashlib
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,12 +26,14 @@ from features.catalog import Catalog
 from features.offline import OfflineFeatureEngine
 from models.ranking.decisions import DecisionPoints, decision_points, split_decisions
 from models.ranking.features import RANKING_FEATURES, REASON_GROUPS, RankingFeatures
+from models.ranking.fingerprint import code_version, fingerprint
 from models.ranking.ranker import ShopRanker, one_thread
 from models.ranking.replay import Replay
 from models.ranking.source_tuning import fit_learned_sources
 from models.ranking.splits import Split, choose_holdout
 from models.ranking.training_set import TrainingSet, build_training_set
 from models.retrieval.cooccurrence import CooccurrenceLog
+from models.retrieval.learned_timeline import LearnedTimeline
 from models.retrieval.text_match import QueryIndex
 from models.retrieval.time_scales import TimeScales
 from shopmode.errors import DataTooSmall
@@ -101,36 +101,6 @@ class Prepared:
     def split_ts(self) -> float:
         """The first held-out instant."""
         return self.split.start_ts
-
-
-def fingerprint(events: pd.DataFrame) -> str:
-    """sha256 over the event ids and times, order-independent: the same log, the same print."""
-    ids = pd.util.hash_pandas_object(events["event_id"].astype(str), index=False).to_numpy()
-    ts = pd.util.hash_pandas_object(events["ts"].astype(np.float64), index=False).to_numpy()
-    combined = np.sort(ids ^ (ts * np.uint64(0x9E3779B97F4A7C15)))
-    return hashlib.sha256(combined.tobytes()).hexdigest()
-
-
-def code_version() -> str:
-    """The git commit of the code that trained (with ``+dirty``), or the package version."""
-    here = Path(__file__).resolve().parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        ).stdout.strip()
-        return head or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            return f"shopmode-{version('shopmode')}"
-        except PackageNotFoundError:
-            return "unknown"
 
 
 def prepare(log: EventLog, test_days: int | None = None) -> Prepared:
@@ -205,13 +175,18 @@ def training_rows(
         seed=config.seed,
         progress=advance,
     )
+    check_rows(training)
+    return training
+
+
+def check_rows(training: TrainingSet) -> None:
+    """``DataTooSmall`` when too few candidates were engaged with to learn a ranking."""
     if int((training.y > 0).sum()) < 20:
         raise DataTooSmall(
             f"only {int((training.y > 0).sum())} engaged candidates in the training days; "
             "the log is too small to learn a ranking",
             field="events",
         )
-    return training
 
 
 def fit_ranker(training: TrainingSet, config: TrainConfig) -> ShopRanker:
@@ -236,45 +211,74 @@ def train_ranker(
     start = time.perf_counter()
     training = training_rows(prepared, config, progress)
     build_seconds = time.perf_counter() - start
+    return model_from_rows(
+        training,
+        config,
+        log=prepared.log,
+        split=prepared.split,
+        seconds={**prepared.seconds, "build": build_seconds},
+        data_fingerprint=fingerprint(prepared.log.events),
+        scales=prepared.replay.scales,
+        learned=prepared.replay.learned,
+        tuned=prepared.tuned,
+        progress=progress,
+    )
+
+
+def model_from_rows(
+    training: TrainingSet,
+    config: TrainConfig,
+    *,
+    log: EventLog,
+    split: Split,
+    seconds: dict[str, float],
+    data_fingerprint: str,
+    scales: TimeScales,
+    learned: LearnedTimeline | None = None,
+    tuned: dict[str, Any] | None = None,
+    progress: Stage | None = None,
+) -> TrainedModel:
+    """Fit on built rows; metadata (sources, timings as ``<stage>_seconds``) for the registry.
+
+    ``log`` names the sources; its ``events`` are not read (``data_fingerprint`` is given);
+    ``learned`` and ``tuned``: the learned sources replayed and what their tuning chose.
+    """
     fit_step = progress("fitting ranker", 1) if progress else None
     start = time.perf_counter()
     estimator = fit_ranker(training, config)
     fit_seconds = time.perf_counter() - start
     if fit_step:
         fit_step(1)
-    log = prepared.log
     recall = training.recall.summary()
     metrics: dict[str, float] = {
         "train_decisions": float(training.recall.decisions),
         "train_rows": float(len(training)),
         "train_positive_rows": float((training.y > 0).sum()),
-        "build_seconds": build_seconds,
         "fit_seconds": fit_seconds,
         **{f"train_{k}": v for k, v in recall.items()},
-        **{f"{k}_seconds": v for k, v in prepared.seconds.items()},
+        **{f"{k}_seconds": v for k, v in seconds.items()},
     }
-    learned = prepared.replay.learned
     metadata: dict[str, Any] = {
         "created_at": time.time(),
         "feature_names": list(RANKING_FEATURES),
         "feature_groups": {k: list(v) for k, v in REASON_GROUPS.items()},
         "baseline": population_baseline(training).tolist(),
-        "data_fingerprint": fingerprint(log.events),
+        "data_fingerprint": data_fingerprint,
         "data_dir": str(log.data_dir) if log.data_dir is not None else None,
         "events_source": log.events_source,
         "catalog_source": log.catalog_source,
-        "split_ts": prepared.split_ts,
-        "test_days": prepared.split.days,
-        "split_chosen": prepared.split.chosen,
+        "split_ts": split.start_ts,
+        "test_days": split.days,
+        "split_chosen": split.chosen,
         "metrics": metrics,
         "params": {
             **estimator.get_params(),
             "negatives": config.negatives,
             "popularity_window_days": learned.window_days if learned else None,
             "knn_k": learned.k if learned else None,
-            **prepared.tuned,
+            **(tuned or {}),
         },
-        "time_scales": prepared.replay.scales.as_metadata(),
+        "time_scales": scales.as_metadata(),
         "code_version": code_version(),
     }
     return TrainedModel(estimator=estimator, metadata=metadata, training=training)

@@ -2,7 +2,10 @@
 decision, their features as of then, and graded labels from what the shopper did next.
 
 Negatives are subsampled per decision (every positive kept) and weighted by the inverse
-of their sampling rate, so the fitted expected gain stays unbiased. Positives that
+of their sampling rate, so the fitted expected gain stays unbiased. Each decision draws
+from its own generator, seeded by (seed, decision id): a decision's rows do not depend on
+which other decisions are built beside it, so a shopper partition built elsewhere
+(``models.ranking.distributed``) yields exactly the rows the whole log would. Positives that
 retrieval missed are not rows: the ranker only ever sees retrieved candidates, here as
 in serving; retrieval's misses are reported as its recall instead.
 """
@@ -87,10 +90,17 @@ def build_training_set(
     negatives: int = NEGATIVES_PER_DECISION,
     seed: int = 0,
     progress: Progress | None = None,
+    ids: IntArray | None = None,
 ) -> TrainingSet:
-    """Rows for every decision in ``points`` (features strictly before each decision)."""
+    """Rows for every decision in ``points`` (features strictly before each decision).
+
+    ``ids`` names the decisions (the ``decision`` column and the sampling seed); by
+    default their rows in ``points``.
+    """
+    if ids is None:
+        ids = np.arange(len(points), dtype=np.int64)
     with one_thread():
-        return _build(replay, points, rows, negatives, seed, progress)
+        return _build(replay, points, rows, negatives, seed, progress, ids)
 
 
 def _build(
@@ -100,8 +110,8 @@ def _build(
     negatives: int,
     seed: int,
     progress: Progress | None,
+    ids: IntArray,
 ) -> TrainingSet:
-    rng = np.random.default_rng(seed)
     recall = RetrievalRecall()
     blocks: list[npt.NDArray[np.float32]] = []
     labels: list[FloatArray] = []
@@ -118,6 +128,8 @@ def _build(
         y = np.array([gain_of.get(int(p), 0.0) for p in found.products])
         positive = np.flatnonzero(y > 0)
         negative = np.flatnonzero(y == 0)
+        decision = int(ids[inputs.row])
+        rng = np.random.default_rng((seed, decision))
         keep_neg = (
             rng.choice(negative, size=negatives, replace=False)
             if len(negative) > negatives
@@ -131,7 +143,7 @@ def _build(
         weights.append(
             np.concatenate([np.ones(len(positive)), np.full(len(keep_neg), 1.0 / max(rate, 1e-9))])
         )
-        groups.append(np.full(len(chosen), inputs.row, dtype=np.int64))
+        groups.append(np.full(len(chosen), decision, dtype=np.int64))
         if progress is not None:
             progress(1)
     width = len(RANKING_FEATURES)

@@ -180,13 +180,15 @@ def for_training(
     split_ts: float,
     validation: float,
     scales: TimeScales | None = None,
+    span: tuple[float, float] | None = None,
 ) -> tuple[LearnedTimeline, dict[float, float]]:
     """The timeline a training run replays, its popularity window tuned on the validation
     slice [``validation``, ``split_ts``) (training decisions only: the held-out part is
     never looked at) among multiples of the log's median session gap
     (``scales``'s, else measured here), the history's half-life ``scales``'s recent one;
-    with the found share per window tried."""
-    start, last = _product_span(events, split_ts)
+    with the found share per window tried. ``span``: the first and last product event's
+    times, when ``events`` holds only the interactions (a Dask driver's)."""
+    start, last = span if span is not None else _product_span(events, split_ts)
     rows = np.flatnonzero((decision_ts >= validation) & (decision_ts < split_ts))
     engaged = [(float(decision_ts[r]), decision_items[int(r)]) for r in rows]
     log = InteractionLog.from_events(events, catalog)

@@ -41,6 +41,8 @@ _OPTION = {
     "max_decisions": "--max-decisions",
     "max_iter": "--max-iter",
     "objective": "--objective",
+    "dask": "--dask",
+    "dask_parts": "--dask-parts",
 }
 
 
@@ -48,6 +50,30 @@ def fail(field: str | None, message: str) -> typer.Exit:
     name = _OPTION.get(field or "")
     typer.echo(f"error: {name}: {message}" if name else f"error: {message}", err=True)
     return typer.Exit(2)
+
+
+def log_files(
+    data: Path | None, events: Path | None, catalog: Path | None, users: Path | None
+) -> tuple[Path | None, Path | None, Path | None]:
+    """(events, catalog, users) files: the given ones, else a data directory's."""
+    if data is not None:
+        if not data.is_dir():
+            raise InvalidInput(f"{data}: not a directory", field="data")
+        events = events or data / "events.parquet"
+        catalog = catalog or data / "catalog.parquet"
+        if users is None and (data / "users.parquet").is_file():
+            users = data / "users.parquet"
+    return events, catalog, users
+
+
+def read_catalog(store: SyncRunner, catalog: Path | None) -> tuple[Catalog, str]:
+    """The catalog file, or the one stored by ``shopmode ingest``; and where it came from."""
+    if catalog is not None:
+        return Catalog.read(catalog), str(catalog.resolve())
+    try:
+        return store.run(load_catalog()), "store"
+    except NotFound as exc:
+        raise InvalidInput(str(exc), field="catalog") from None
 
 
 def read_log(
@@ -59,22 +85,8 @@ def read_log(
     users: Path | None,
 ) -> EventLog:
     """The log to learn from: a data directory, given files, or the store's own log."""
-    if data is not None:
-        if not data.is_dir():
-            raise InvalidInput(f"{data}: not a directory", field="data")
-        events = events or data / "events.parquet"
-        catalog = catalog or data / "catalog.parquet"
-        if users is None and (data / "users.parquet").is_file():
-            users = data / "users.parquet"
-    if catalog is not None:
-        products = Catalog.read(catalog)
-        catalog_source = str(catalog.resolve())
-    else:
-        try:
-            products = store.run(load_catalog())
-        except NotFound as exc:
-            raise InvalidInput(str(exc), field="catalog") from None
-        catalog_source = "store"
+    events, catalog, users = log_files(data, events, catalog, users)
+    products, catalog_source = read_catalog(store, catalog)
     if events is not None:
         frame = read_events(events)
         events_source = str(events.resolve())
@@ -125,6 +137,15 @@ def train(
         "--objective",
         help="pointwise (regression on graded gain) or lambdarank (LambdaMART per session).",
     ),
+    dask: str | None = typer.Option(
+        None,
+        "--dask",
+        help="Build the training set on a Dask cluster: a scheduler address "
+        "(tcp://scheduler:8786) or `local`. Default: SHOPMODE_DASK_ADDRESS, else one process.",
+    ),
+    dask_parts: int = typer.Option(
+        0, "--dask-parts", help="Shopper parts the log is split into (0: 4 per worker)."
+    ),
 ) -> None:
     """Train a ranker on all but the last days of the log and make it the current model.
 
@@ -137,50 +158,70 @@ def train(
         raise fail("max_decisions", "must be at least 100")
     if not 1 <= max_iter <= 5000:
         raise fail("max_iter", "must be between 1 and 5000")
+    if not 0 <= dask_parts <= 10_000:
+        raise fail("dask_parts", "must be between 0 (automatic) and 10000")
+    if dask is not None and dask != "local" and "://" not in dask:
+        raise fail(
+            "dask", f"must be `local` or a scheduler address like tcp://host:8786, not {dask!r}"
+        )
     config = settings()
+    address = dask or config.dask_address
+    train_config = TrainConfig(
+        objective=objective,
+        test_days=test_days,
+        max_train_decisions=max_decisions,
+        max_iter=max_iter,
+        seed=seed,
+    )
     began = time.perf_counter()
-    with store_runner(config) as store:
+    with store_runner(config) as store, progress_bar() as bar:
+
+        def stage(name: str, total: int) -> Callable[[int], None]:
+            task = bar.add_task(name, total=total)
+            return lambda n: bar.advance(task, n)
+
         try:
-            log = read_log(store, config, data, events, catalog, users)
-            typer.echo(f"log: {len(log.events):,} events, {len(log.catalog):,} products")
-            prepared = prepare(log, test_days)
-            typer.echo(prepared.split.describe())
-            typer.echo(
-                f"decisions: {len(prepared.train):,} training sessions, "
-                f"{len(prepared.test):,} held out"
-            )
-            typer.echo(prepared.scales.describe())
-            warning = prepared.scales.store_warning()
-            if warning:
-                typer.echo(f"warning: {warning}", err=True)
-            with progress_bar() as bar:
+            if address is not None:
+                from service.cli.train_dask import train_with_dask
 
-                def stage(name: str, total: int) -> Callable[[int], None]:
-                    task = bar.add_task(name, total=total)
-                    return lambda n: bar.advance(task, n)
-
-                trained = train_ranker(
-                    prepared,
-                    TrainConfig(
-                        objective=objective,
-                        test_days=test_days,
-                        max_train_decisions=max_decisions,
-                        max_iter=max_iter,
-                        seed=seed,
-                    ),
-                    progress=stage,
+                built = train_with_dask(
+                    store,
+                    config,
+                    address,
+                    dask_parts,
+                    (data, events, catalog, users),
+                    train_config,
+                    stage,
                 )
+                trained, cooccurrence, products = built.model, built.cooccurrence, built.catalog
+                learned = built.learned
+            else:
+                log = read_log(store, config, data, events, catalog, users)
+                typer.echo(f"log: {len(log.events):,} events, {len(log.catalog):,} products")
+                prepared = prepare(log, test_days)
+                typer.echo(prepared.split.describe())
+                typer.echo(
+                    f"decisions: {len(prepared.train):,} training sessions, "
+                    f"{len(prepared.test):,} held out"
+                )
+                scales = prepared.scales
+                typer.echo(scales.describe())
+                warning = scales.store_warning()
+                if warning:
+                    typer.echo(f"warning: {warning}", err=True)
+                trained = train_ranker(prepared, train_config, progress=stage)
+                cooccurrence, products = prepared.cooccurrence, log.catalog
+                learned = prepared.replay.learned
         except InvalidInput as exc:
             raise fail(exc.field, exc.message) from None
         meta = save_model(config.models_dir, trained.estimator, trained.metadata)
         # Serving reads neighbours of recent products from Redis: built from the whole log.
-        neighbours = prepared.cooccurrence.as_of(np.inf)
-        written = store.run(save_neighbours(neighbours.lists(log.catalog)))
-        learned = prepared.replay.learned
+        neighbours = cooccurrence.as_of(np.inf)
+        written = store.run(save_neighbours(neighbours.lists(products)))
         if learned is not None:
             fitted = fit_learned(learned.log, np.inf, learned.window_days, learned.k)
-            knn_written = store.run(save_neighbours(fitted.lists(log.catalog), family="knn"))
-            store.run(save_popular_window(fitted.popular_ids(log.catalog)))
+            knn_written = store.run(save_neighbours(fitted.lists(products), family="knn"))
+            store.run(save_popular_window(fitted.popular_ids(products)))
         set_current(store, config.models_dir, meta.version)
     metrics = meta.metrics
     typer.echo(
