@@ -50,6 +50,7 @@ def rank_stage(redis_url: str, home: Path, version: str, users: list[str]) -> di
 
     from features.store.catalog import load_catalog
     from features.store.online import OnlineFeatureStore
+    from features.store.runner import SyncRunner
     from models.ranking.ranker import one_thread
     from models.ranking.registry import load_version
     from models.recommend.recommender import Recommender
@@ -57,7 +58,7 @@ def rank_stage(redis_url: str, home: Path, version: str, users: list[str]) -> di
     from models.retrieval.signals import signals_from_state
 
     client = redis.Redis.from_url(redis_url)
-    catalog = load_catalog(client)
+    catalog = SyncRunner(client).run(load_catalog())
     store = OnlineFeatureStore(client, catalog)
     recommender = Recommender(catalog, load_version(home / "models", version))
     reasoner = recommender.reasoner
