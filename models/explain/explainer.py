@@ -83,7 +83,7 @@ class Explainer:
         max_workers: int = 4,
         style: str = DEFAULT_STYLE,
         backend_id: str | None = None,
-        llm_attempts: int = 2,
+        llm_attempts: int = 3,
     ) -> None:
         self.backend = backend
         self.check = check or GroundingCheck()
@@ -163,7 +163,8 @@ class Explainer:
 
     def _rounds(self, mode: str) -> int:
         """Texts asked for per item: ``best_of`` candidates, or the ``llm`` mode's attempts
-        (a second only after a rejection: the first grounded text is the one shown)."""
+        (another only after a rejection, at a warmer temperature: the first grounded text is
+        the one shown)."""
         return self.best_of if mode == "best_of" else self.llm_attempts
 
     async def _cached(self, mode: str, fingerprints: list[str]) -> list[CachedOutcome | None]:
