@@ -177,8 +177,8 @@ def test_a_repeated_page_asks_the_backend_only_for_what_failed(
     store_client: redis.Redis | redis.cluster.RedisCluster,
 ) -> None:
     serial = ScriptedBackend(concurrent=False)
-    # p1's rejected text gets one more try after the others' first: rejected again.
-    serial.enqueue(GOOD, INVENTED, LLMUnavailable("connection reset"), INVENTED)
+    # p1's rejected text gets two more tries after the others' first: rejected each time.
+    serial.enqueue(GOOD, INVENTED, LLMUnavailable("connection reset"), INVENTED, INVENTED)
     items = [boots(f"p{i}") for i in range(3)]
     first = explain_cached(store_client, serial, items, "llm")
     serial.default = SHORT_GOOD
@@ -186,7 +186,7 @@ def test_a_repeated_page_asks_the_backend_only_for_what_failed(
     asked = [prompt.evidence.product_id for prompt, _ in serial.history]
     assert [e and e.source for e in first] == ["llm", "fallback_rejected", "fallback_error"]
     assert [e and e.source for e in second] == ["cache", "fallback_rejected", "llm"]
-    assert asked == ["p0", "p1", "p2", "p1", "p2"]  # the rejected p1 is not asked again
+    assert asked == ["p0", "p1", "p2", "p1", "p1", "p2"]  # the rejected p1 is not asked again
     assert second[0] == Explanation(text=GOOD, source="cache", grounded=True)
     assert second[1] == first[1]
     assert second[1]
