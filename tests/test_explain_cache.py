@@ -73,7 +73,7 @@ def test_generated_texts_are_served_from_redis_the_second_time(store_client: Sto
 
 
 def test_a_rejected_item_is_not_sent_to_the_backend_again(store_client: Store) -> None:
-    backend = ScriptedBackend([INVENTED, INVENTED], default=GOOD)  # rejected, and its retry
+    backend = ScriptedBackend([INVENTED] * 3, default=GOOD)  # rejected, and both retries
     [first] = run(store_client, backend, [tent()])
     [second] = run(store_client, backend, [tent()])
     template = Explanation(
@@ -81,7 +81,7 @@ def test_a_rejected_item_is_not_sent_to_the_backend_again(store_client: Store) -
     )
     assert first == template
     assert second == template  # not the backend's GOOD default: it was never asked
-    assert len(backend.history) == 2
+    assert len(backend.history) == 3
     key = cache_key("scripted", tent().fingerprint())
     assert store_client.hget(key, rejected_field("llm")) == b"1"
     assert store_client.hget(key, "llm") is None
