@@ -68,7 +68,7 @@ choose_bases() {
     fi
     say "no public registry answers: bases made from this host's Debian mirror"
     command -v debootstrap >/dev/null 2>&1 || apt_install debootstrap
-    eval "$(ENGINE=$ENGINE scripts/local-images.sh "$work/host" | tee /dev/stderr \
+    eval "$(ENGINE=$ENGINE scripts/local-images.sh "$work/host" | tee -a /dev/stderr \
         | grep '^SHOPMODE_[A-Z_]*_IMAGE=')"
 }
 
