@@ -15,10 +15,10 @@ from features.store.neighbours import LearnedInputs
 from models.ranking.registry import LoadedModel
 from models.retrieval.candidates import ShopperSignals
 from models.retrieval.content import ContentIndex
+from models.retrieval.cooccurrence import neighbours_from_map
 from models.retrieval.learned import (
     HISTORY_HALF_LIFE,
     ShopperHistory,
-    index_from_map,
     learned_scores,
     popular_from_list,
 )
@@ -65,7 +65,7 @@ class FittedSources:
             return signals
         scores = learned_scores(
             ShopperHistory.of(state, self.catalog, self.half_life),
-            index_from_map(self.catalog, learned.knn),
+            neighbours_from_map(self.catalog, learned.knn),
             popular_from_list(self.catalog, learned.popular_window),
             self.content,
             self.quota,

@@ -222,22 +222,6 @@ def fit_learned(
     )
 
 
-def index_from_map(
-    catalog: Catalog, fetched: Mapping[str, list[tuple[str, float]]]
-) -> dict[int, tuple[IntArray, FloatArray]]:
-    """Fetched neighbour lists as catalog positions (unknown products dropped)."""
-    out: dict[int, tuple[IntArray, FloatArray]] = {}
-    for product_id, pairs in fetched.items():
-        i = catalog.position(product_id)
-        if i < 0 or not pairs:
-            continue
-        index = catalog.index_of([p for p, _ in pairs])
-        score = np.array([s for _, s in pairs], dtype=np.float64)
-        keep = index >= 0
-        out[i] = (index[keep], score[keep])
-    return out
-
-
 def popular_from_list(
     catalog: Catalog, fetched: list[tuple[str, float]]
 ) -> tuple[IntArray, FloatArray]:
