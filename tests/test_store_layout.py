@@ -143,9 +143,17 @@ def test_a_shoppers_hash_and_recent_items_stay_compactly_encoded(
 def test_a_heavy_shoppers_hash_stays_compact_on_a_server_set_as_documented(
     redis_client: redis.Redis,
 ) -> None:
-    configured = redis_client.config_get("hash-max-ziplist-entries")
-    if int(configured.get("hash-max-ziplist-entries", 0)) < 512:
-        pytest.skip("SHOPMODE_TEST_REDIS_URL server lacks hash-max-listpack-entries 512")
+    # The embedded server starts set so; a throwaway server from SHOPMODE_TEST_REDIS_URL is
+    # set here the way docs/redis-keys.md tells an operator to (and put back afterwards).
+    before = redis_client.config_get("hash-max-ziplist-entries")["hash-max-ziplist-entries"]
+    redis_client.config_set("hash-max-ziplist-entries", max(int(before), 512))
+    try:
+        _apply_a_heavy_shopper(redis_client)
+    finally:
+        redis_client.config_set("hash-max-ziplist-entries", before)
+
+
+def _apply_a_heavy_shopper(redis_client: redis.Redis) -> None:
     store = OnlineFeatureStore(redis_client, CATALOG)
     rows: list[dict[str, object]] = []
     for i in range(100):  # each: a followed/liked field and an affinity field
