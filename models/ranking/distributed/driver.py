@@ -156,23 +156,7 @@ def learned_sources(
     scattered = client.scatter(whole, broadcast=True)
 
     def replay_slice(sliced: DecisionPoints) -> list[SliceInputs]:
-        owner = shopper_part(pd.Series(sliced.user_id, dtype=object), parts)
-        tasks = []
-        for p in range(parts):
-            rows = np.flatnonzero(owner == p).astype(np.int64)
-            if len(rows):
-                tasks.append(
-                    client.submit(
-                        part_slice,
-                        root,
-                        p,
-                        catalog,
-                        sliced.subset(rows),
-                        rows,
-                        scattered,
-                        pure=False,
-                    )
-                )
+        tasks = _submit_by_part(client, part_slice, sliced, parts, root, catalog, scattered)
         return [inputs for part in client.gather(tasks) for inputs in part]
 
     timeline, tuned = tune_timeline(timeline, log.catalog, train, validation, replay_slice)
@@ -224,25 +208,17 @@ def train_on_dask(
         whole = replace(whole, learned=learned)
         scattered = client.scatter(whole, broadcast=True)
     with _timed(seconds, "dask_build"):
-        owner = shopper_part(pd.Series(sampled.user_id, dtype=object), parts)
-        tasks = []
-        for p in range(parts):
-            rows = np.flatnonzero(owner == p).astype(np.int64)
-            if len(rows):
-                tasks.append(
-                    client.submit(
-                        part_rows,
-                        root,
-                        p,
-                        catalog,
-                        sampled.subset(rows),
-                        rows,
-                        scattered,
-                        config.negatives,
-                        config.seed,
-                        pure=False,
-                    )
-                )
+        tasks = _submit_by_part(
+            client,
+            part_rows,
+            sampled,
+            parts,
+            root,
+            catalog,
+            scattered,
+            config.negatives,
+            config.seed,
+        )
         advance = progress("building training set", len(tasks)) if progress else None
         training = concat_sets(_wait_all(tasks, advance))
         check_rows(training)
@@ -277,3 +253,28 @@ def train_on_dask(
         train_decisions=len(train),
         test_decisions=len(test),
     )
+
+
+def _submit_by_part(
+    client: Client,
+    task: Callable[..., Any],
+    points: DecisionPoints,
+    parts: int,
+    root: Any,
+    catalog: Any,
+    scattered: Any,
+    *extra: Any,
+) -> list[Any]:
+    """One ``task(root, part, catalog, its decisions, their rows, scattered, *extra)`` per
+    shopper part that owns any of ``points``."""
+    owner = shopper_part(pd.Series(points.user_id, dtype=object), parts)
+    tasks = []
+    for p in range(parts):
+        rows = np.flatnonzero(owner == p).astype(np.int64)
+        if len(rows):
+            tasks.append(
+                client.submit(
+                    task, root, p, catalog, points.subset(rows), rows, scattered, *extra, pure=False
+                )
+            )
+    return tasks
