@@ -19,7 +19,7 @@ from features.store.calls import Call, Flow, command, scored, text
 from features.store.state_fields import raw_fields
 
 
-def _user_calls(user_id: str) -> list[Call]:
+def user_calls(user_id: str) -> list[Call]:
     return [
         command("HGETALL", keys.user_state(user_id)),
         command("ZRANGE", keys.user_recent(user_id), 0, -1, "WITHSCORES"),
@@ -27,7 +27,7 @@ def _user_calls(user_id: str) -> list[Call]:
 
 
 def user_state_flow(user_id: str, at: float) -> Flow[UserState]:
-    replies = yield _user_calls(user_id)
+    replies = yield user_calls(user_id)
     return decode_user_state(user_id, *decode_user_replies(replies), at)
 
 
@@ -64,7 +64,7 @@ def request_flow(
     user_id: str, catalog: Catalog, positions: np.ndarray, at: float, *, cluster: bool
 ) -> Flow[tuple[UserState, ProductFeatures]]:
     """The user's state and the candidates' vectors, in one pipelined round trip."""
-    replies = yield _user_calls(user_id) + _product_calls(catalog, positions, cluster)
+    replies = yield user_calls(user_id) + _product_calls(catalog, positions, cluster)
     state = decode_user_state(user_id, *decode_user_replies(replies[:2]), at)
     blobs = _blobs(replies[2:], cluster)
     features = ProductFeatures(at=at, positions=np.asarray(positions), log_sums=unpack_stats(blobs))

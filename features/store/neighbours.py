@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
 from features.store import keys
 from features.store.calls import Call, Flow, command, scored
@@ -85,16 +86,36 @@ def learned_inputs(
 ) -> Flow[LearnedInputs]:
     """Co-occurrence neighbours of ``recent``, kNN neighbours of ``history`` and the
     fitted-window popularity's top ``depth``, in one pipelined round trip."""
+    calls = neighbour_calls(recent, history, width, knn_width)
+    replies = yield [*calls, popular_window_call(depth)]
+    return decode_learned(recent, history, replies[:-1], replies[-1])
+
+
+def neighbour_calls(
+    recent: Sequence[str], history: Sequence[str], width: int, knn_width: int
+) -> list[Call]:
+    """The co-occurrence neighbours of ``recent`` then the kNN ones of ``history``."""
     calls = [command("ZREVRANGE", keys.product_cooc(p), 0, width - 1, "WITHSCORES") for p in recent]
-    calls += [
+    return calls + [
         command("ZREVRANGE", keys.product_knn(p), 0, knn_width - 1, "WITHSCORES") for p in history
     ]
-    calls.append(command("ZREVRANGE", keys.popular_window(), 0, depth - 1, "WITHSCORES"))
-    replies = yield calls
-    cooc = replies[: len(recent)]
-    knn = replies[len(recent) : len(recent) + len(history)]
+
+
+def popular_window_call(depth: int) -> Call:
+    return command("ZREVRANGE", keys.popular_window(), 0, depth - 1, "WITHSCORES")
+
+
+def decode_learned(
+    recent: Sequence[str],
+    history: Sequence[str],
+    neighbour_replies: Sequence[Any],
+    popular_reply: Any,
+) -> LearnedInputs:
+    """``LearnedInputs`` from the replies to ``neighbour_calls`` and ``popular_window_call``."""
+    cooc = neighbour_replies[: len(recent)]
+    knn = neighbour_replies[len(recent) :]
     return LearnedInputs(
         cooc={p: scored(r) for p, r in zip(recent, cooc, strict=True)},
         knn={p: scored(r) for p, r in zip(history, knn, strict=True)},
-        popular_window=scored(replies[-1]),
+        popular_window=scored(popular_reply),
     )

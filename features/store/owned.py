@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +21,7 @@ import pandas as pd
 
 from features.events.rules import EventType
 from features.store import keys
-from features.store.calls import Flow, command
+from features.store.calls import Call, Flow, command
 
 PURCHASE = EventType.PURCHASE.value
 ENGAGED_NOT_BOUGHT = frozenset(
@@ -62,7 +63,15 @@ def history_members(batch: pd.DataFrame, rows: npt.NDArray[np.int64]) -> dict[st
 
 def owned_flow(user_id: str) -> Flow[OwnedProducts]:
     """What the shopper bought and otherwise engaged with, over their whole history."""
-    (reply,) = yield [command("SMEMBERS", keys.user_history(user_id))]
+    (reply,) = yield [owned_call(user_id)]
+    return decode_owned(reply)
+
+
+def owned_call(user_id: str) -> Call:
+    return command("SMEMBERS", keys.user_history(user_id))
+
+
+def decode_owned(reply: Any) -> OwnedProducts:
     members = [int(member) for member in reply]
     return OwnedProducts(
         purchased=frozenset(m >> 1 for m in members if m & 1),

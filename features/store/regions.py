@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from features.store import keys
 from features.store.calls import Call, Flow, command, optional_text, scored
@@ -37,12 +38,23 @@ def save_regions(
 
 
 def region_of(user_id: str) -> Flow[str | None]:
-    (value,) = yield [command("HGET", keys.user_profile(user_id), "region")]
+    (value,) = yield [region_call(user_id)]
     return optional_text(value)
+
+
+def region_call(user_id: str) -> Call:
+    return command("HGET", keys.user_profile(user_id), "region")
 
 
 def trending_in_region(region: str, k: int) -> Flow[list[tuple[str, float]]]:
     """The region's ``k`` most trending products with their scores, best first."""
-    key = keys.region_trending(region)
-    (reply,) = yield [command("ZREVRANGE", key, 0, max(k, 1) - 1, "WITHSCORES")]
+    (reply,) = yield [trending_call(region, k)]
+    return decode_trending(reply)
+
+
+def trending_call(region: str, k: int) -> Call:
+    return command("ZREVRANGE", keys.region_trending(region), 0, max(k, 1) - 1, "WITHSCORES")
+
+
+def decode_trending(reply: Any) -> list[tuple[str, float]]:
     return [(product_id, score) for product_id, score in scored(reply) if math.isfinite(score)]

@@ -1,20 +1,19 @@
 """The personalised path: the shopper's state from Redis, ranked by the recommender.
 
-Two round trips at most for a known shopper (their state, then the co-occurrence and
-item-kNN neighbours of their recent products and the fitted-window popularity); a shopper
-with no behaviour yet costs one more for their region's trending products. Everything
-shop-wide is in process. Redis errors propagate: the caller answers from the popularity
-snapshot instead.
+Two round trips at most (``features.store.shopper_reads``): the shopper's state, history
+set, region and the fitted-window popularity; then the co-occurrence and item-kNN
+neighbours of their recent products, or for a shopper with no behaviour yet their region's
+trending products. Everything else shop-wide is in process. Redis errors propagate: the
+caller answers from the popularity snapshot instead.
 """
 
 from __future__ import annotations
 
-import asyncio
+import time
 
 from features.catalog import Catalog
-from features.store.neighbours import learned_inputs
-from features.store.owned import OwnedProducts, owned_flow
-from features.store.regions import region_of, trending_in_region
+from features.state import UserState
+from features.store.shopper_reads import NextReads, ReadWidths, shopper_reads
 from models.evidence import Evidence
 from models.intent import Intent, ProductFilter
 from models.recommend.cold_start import has_behaviour
@@ -33,6 +32,9 @@ from service.schemas.recommendations import (
 from shopmode.errors import StoreUnavailable
 
 _REGION_TRENDING = 50
+_WIDTHS = ReadWidths(
+    neighbours=NEIGHBOURS, knn=KNN_WIDTH, popular_depth=POPULAR_DEPTH, trending=_REGION_TRENDING
+)
 
 
 def explainable(pack: Evidence, intent: Intent | None, catalog: Catalog) -> Evidence:
@@ -64,27 +66,30 @@ async def personal_items(
     store, snapshot, recommender = state.store, state.snapshot, state.recommender
     if store is None or snapshot is None or recommender is None or snapshot.products is None:
         raise StoreUnavailable("the feature store is not ready")
-    runner = state.runner
     asked = request.context
-    if asked.exclude_purchased or asked.exclude_seen:
-        # Two reads at once: the history set costs no extra round trip of waiting.
-        user, owned = await asyncio.gather(
-            store.user_state(request.user_id), runner.run(owned_flow(request.user_id))
+    fitted = recommender.fitted
+
+    def next_reads(user: UserState) -> NextReads:
+        timer.lap("user_state")
+        return NextReads(
+            recent=recommender.recent_products(user),
+            history=fitted.history_products(user),
+            region_trending=not has_behaviour(user),
         )
-    else:
-        user, owned = await store.user_state(request.user_id), OwnedProducts()
-    timer.lap("user_state")
-    recent = recommender.recent_products(user)
-    history = recommender.fitted.history_products(user)
-    learned = await runner.run(
-        learned_inputs(recent, history, NEIGHBOURS, KNN_WIDTH, POPULAR_DEPTH)
+
+    # One round trip for the shopper's own keys and the fitted-window popularity, one for
+    # what their state points at (neighbours; a newcomer's region trending).
+    reads = await state.runner.run(
+        shopper_reads(
+            request.user_id,
+            time.time(),
+            _WIDTHS,
+            next_reads,
+            owned=asked.exclude_purchased or asked.exclude_seen,
+        )
     )
-    region: str | None = None
-    trending: tuple[tuple[str, float], ...] = ()
-    if not has_behaviour(user):
-        region = await runner.run(region_of(request.user_id))
-        if region is not None:
-            trending = tuple(await runner.run(trending_in_region(region, _REGION_TRENDING)))
+    user, owned, learned = reads.state, reads.owned, reads.learned
+    region, trending = reads.region, reads.trending
     timer.lap("neighbours")
     intent = product_filter.intent
     settings = state.settings

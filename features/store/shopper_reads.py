@@ -1,0 +1,92 @@
+"""Everything one recommendation reads of a shopper, in two pipelined round trips at most.
+
+The first batch reads what needs nothing but the shopper's id: their state (hash and
+recent set), their whole-history set when the request excludes what they have, their
+region, and the fitted-window popularity. What the second reads depends on that state,
+so the caller's ``NextReads`` decides it: the co-occurrence neighbours of the recent
+products, the item-kNN neighbours of the history, and the region's trending products
+for a shopper with no behaviour yet. A second batch with nothing in it costs no round
+trip (the runners send nothing for an empty batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from features.state import UserState, decode_user_state
+from features.store.calls import Call, Flow, optional_text
+from features.store.flows import decode_user_replies, user_calls
+from features.store.neighbours import (
+    LearnedInputs,
+    decode_learned,
+    neighbour_calls,
+    popular_window_call,
+)
+from features.store.owned import OwnedProducts, decode_owned, owned_call
+from features.store.regions import decode_trending, region_call, trending_call
+
+
+@dataclass(frozen=True)
+class NextReads:
+    """What the second batch reads, decided from the shopper's state."""
+
+    recent: Sequence[str]  # whose co-occurrence neighbours
+    history: Sequence[str]  # whose item-kNN neighbours
+    region_trending: bool  # the region's trending products (a shopper with no behaviour)
+
+
+@dataclass(frozen=True)
+class ReadWidths:
+    """How much of each list a request reads."""
+
+    neighbours: int  # co-occurrence neighbours per recent product
+    knn: int  # item-kNN neighbours per history product
+    popular_depth: int  # the fitted-window popularity's top
+    trending: int  # the region's trending products
+
+
+@dataclass(frozen=True)
+class ShopperReads:
+    state: UserState
+    owned: OwnedProducts  # empty unless asked for
+    learned: LearnedInputs
+    region: str | None  # read only for a shopper whose region's trending was asked for
+    trending: tuple[tuple[str, float], ...]
+
+
+def shopper_reads(
+    user_id: str,
+    at: float,
+    widths: ReadWidths,
+    next_reads: Callable[[UserState], NextReads],
+    *,
+    owned: bool,
+) -> Flow[ShopperReads]:
+    """The shopper's state (as of ``at``), what they own (``owned``), the learned sources'
+    inputs and, when ``next_reads`` asks, their region's trending products."""
+    first: list[Call] = [
+        *user_calls(user_id),
+        region_call(user_id),
+        popular_window_call(widths.popular_depth),
+    ]
+    if owned:
+        first.append(owned_call(user_id))
+    replies = yield first
+    state = decode_user_state(user_id, *decode_user_replies(replies[:2]), at)
+    stored_region, popular = optional_text(replies[2]), replies[3]
+    found = decode_owned(replies[4]) if owned else OwnedProducts()
+    then = next_reads(state)
+    region = stored_region if then.region_trending else None
+    second = neighbour_calls(then.recent, then.history, widths.neighbours, widths.knn)
+    if region is not None:
+        second.append(trending_call(region, widths.trending))
+    more = yield second
+    n = len(then.recent) + len(then.history)
+    return ShopperReads(
+        state=state,
+        owned=found,
+        learned=decode_learned(then.recent, then.history, more[:n], popular),
+        region=region,
+        trending=tuple(decode_trending(more[n])) if region is not None else (),
+    )
