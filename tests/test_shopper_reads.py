@@ -69,7 +69,7 @@ def _plan(recent: Sequence[str], history: Sequence[str]) -> Any:
 
 def _read(runner: SyncRunner, user: str, next_reads: Any, owned: bool) -> tuple[Any, list]:
     batches: list[list[Call]] = []
-    flow = shopper_reads(user, AT, WIDTHS, next_reads, owned=owned)
+    flow = shopper_reads(user, AT, WIDTHS, next_reads, owned=owned, cluster=runner.cluster)
     found: ShopperReads = runner.run(_counted(flow, batches))
     return found, [batch for batch in batches if batch]
 
@@ -81,6 +81,8 @@ def test_a_shoppers_reads_match_the_separate_flows_in_two_round_trips(
     next_reads, seen = _plan(["p1"], ["p{3}", "p1"])
     found, sent = _read(runner, "ann", next_reads, owned=True)
     assert len(sent) == 2
+    # Three neighbour lists: one script call on a server, a ZREVRANGE each on a cluster.
+    assert len(sent[1]) == (3 if runner.cluster else 1)
     state = OnlineFeatureStore(runner, CATALOG).user_state("ann", AT)
     assert seen == [state]
     assert found.state == state

@@ -17,7 +17,7 @@ from itertools import islice
 from typing import Any
 
 from features.store import keys
-from features.store.calls import Call, Flow, command, scored
+from features.store.calls import Call, Flow, command, scored, script
 
 NEIGHBOURS_TTL_SECONDS = 14 * 86_400
 NeighbourMap = dict[str, list[tuple[str, float]]]
@@ -92,13 +92,29 @@ def learned_inputs(
 
 
 def neighbour_calls(
-    recent: Sequence[str], history: Sequence[str], width: int, knn_width: int
+    recent: Sequence[str],
+    history: Sequence[str],
+    width: int,
+    knn_width: int,
+    *,
+    cluster: bool = True,
 ) -> list[Call]:
-    """The co-occurrence neighbours of ``recent`` then the kNN ones of ``history``."""
-    calls = [command("ZREVRANGE", keys.product_cooc(p), 0, width - 1, "WITHSCORES") for p in recent]
-    return calls + [
-        command("ZREVRANGE", keys.product_knn(p), 0, knn_width - 1, "WITHSCORES") for p in history
-    ]
+    """The co-occurrence neighbours of ``recent`` then the kNN ones of ``history``: one
+    ZREVRANGE each on a cluster (a slot each), one ``top_members`` script call on a
+    standalone server (one command to send and parse, not one per list);
+    ``neighbour_replies`` gives one reply per list either way."""
+    lists = [(keys.product_cooc(p), width) for p in recent]
+    lists += [(keys.product_knn(p), knn_width) for p in history]
+    if cluster or len(lists) < 2:
+        return [command("ZREVRANGE", key, 0, n - 1, "WITHSCORES") for key, n in lists]
+    return [script("top_members", [key for key, _ in lists], [n for _, n in lists])]
+
+
+def neighbour_replies(replies: Sequence[Any], lists: int, *, cluster: bool = True) -> list[Any]:
+    """One reply per list from the replies to ``neighbour_calls`` (``lists`` of them)."""
+    if cluster or lists < 2:
+        return list(replies[:lists])
+    return list(replies[0])
 
 
 def popular_window_call(depth: int) -> Call:

@@ -4,8 +4,9 @@ The first batch reads what needs nothing but the shopper's id: their state (hash
 recent set), their whole-history set when the request excludes what they have, their
 region, and the fitted-window popularity. What the second reads depends on that state,
 so the caller's ``NextReads`` decides it: the co-occurrence neighbours of the recent
-products, the item-kNN neighbours of the history, and the region's trending products
-for a shopper with no behaviour yet. A second batch with nothing in it costs no round
+products, the item-kNN neighbours of the history (one script call for all the lists on a
+standalone server, one ZREVRANGE per list on a cluster), and the region's trending
+products for a shopper with no behaviour yet. A second batch with nothing in it costs no round
 trip (the runners send nothing for an empty batch).
 """
 
@@ -21,6 +22,7 @@ from features.store.neighbours import (
     LearnedInputs,
     decode_learned,
     neighbour_calls,
+    neighbour_replies,
     popular_window_call,
 )
 from features.store.owned import OwnedProducts, decode_owned, owned_call
@@ -62,6 +64,7 @@ def shopper_reads(
     next_reads: Callable[[UserState], NextReads],
     *,
     owned: bool,
+    cluster: bool,
 ) -> Flow[ShopperReads]:
     """The shopper's state (as of ``at``), what they own (``owned``), the learned sources'
     inputs and, when ``next_reads`` asks, their region's trending products."""
@@ -78,15 +81,18 @@ def shopper_reads(
     found = decode_owned(replies[4]) if owned else OwnedProducts()
     then = next_reads(state)
     region = stored_region if then.region_trending else None
-    second = neighbour_calls(then.recent, then.history, widths.neighbours, widths.knn)
+    second = neighbour_calls(
+        then.recent, then.history, widths.neighbours, widths.knn, cluster=cluster
+    )
+    sent = len(second)
     if region is not None:
         second.append(trending_call(region, widths.trending))
     more = yield second
-    n = len(then.recent) + len(then.history)
+    lists = neighbour_replies(more[:sent], len(then.recent) + len(then.history), cluster=cluster)
     return ShopperReads(
         state=state,
         owned=found,
-        learned=decode_learned(then.recent, then.history, more[:n], popular),
+        learned=decode_learned(then.recent, then.history, lists, popular),
         region=region,
-        trending=tuple(decode_trending(more[n])) if region is not None else (),
+        trending=tuple(decode_trending(more[sent])) if region is not None else (),
     )

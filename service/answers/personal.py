@@ -86,6 +86,7 @@ async def personal_items(
             _WIDTHS,
             next_reads,
             owned=asked.exclude_purchased or asked.exclude_seen,
+            cluster=state.runner.cluster,
         )
     )
     user, owned, learned = reads.state, reads.owned, reads.learned
