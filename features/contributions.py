@@ -16,12 +16,15 @@ from features.catalog import Catalog
 from features.definitions import (
     AFFINITY_WEIGHTS,
     COUNTED_TYPES,
+    FIRST_SEEN,
+    FIRST_SEEN_SCALE,
     HALF_LIVES,
     INTEREST_WEIGHT,
     POPULARITY_WEIGHTS,
     PRICE_HALF_LIFE,
     PRICE_MOMENTS,
     PRICE_VIEWED_TYPES,
+    PRODUCT_HALF_LIVES,
     PRODUCT_SIGNALS,
     RANKING_HALF_LIFE,
     RECENT_RANK,
@@ -183,15 +186,25 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
         else:
             counted = np.ones(len(events))
             mask = has_product & (kinds == signal)
-        for label, half_life in HALF_LIVES.items():
+        # Rows in slot order (PRODUCT_SLOTS): the rankings below take theirs by slot.
+        for label in PRODUCT_HALF_LIVES if signal == "popularity" else HALF_LIVES:
             product_rows.append(
                 {
                     "row": rows[mask],
                     "product_id": products[mask],
                     "slot": SLOT_INDEX[(signal, label)],
-                    "exponent": np.log2(counted[mask]) + (ts[mask] - TIME_ORIGIN) / half_life,
+                    "exponent": np.log2(counted[mask])
+                    + (ts[mask] - TIME_ORIGIN) / PRODUCT_HALF_LIVES[label],
                 }
             )
+    product_rows.append(
+        {
+            "row": rows[has_product],
+            "product_id": products[has_product],
+            "slot": SLOT_INDEX[FIRST_SEEN],
+            "exponent": -(ts[has_product] - TIME_ORIGIN) / FIRST_SEEN_SCALE,
+        }
+    )
     popular = _frame(**product_rows[SLOT_INDEX[("popularity", RANKING_HALF_LIFE)]])
     ranked = popular.assign(category=pd.Series(category[popular["row"].to_numpy()], dtype=object))
     ranked = ranked[ranked["category"] != ""]
