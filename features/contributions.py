@@ -24,11 +24,11 @@ from features.definitions import (
     PRICE_HALF_LIFE,
     PRICE_MOMENTS,
     PRICE_VIEWED_TYPES,
-    PRODUCT_HALF_LIVES,
     PRODUCT_SIGNALS,
     RANKING_HALF_LIFE,
     RECENT_RANK,
     SLOT_INDEX,
+    SUM_HALF_LIVES,
     TIME_ORIGIN,
     WINDOWS,
     Contributions,
@@ -113,7 +113,7 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
     weight[interest] = INTEREST_WEIGHT
     for target, names in (("c", category), ("b", brand)):
         mask = (weight > 0) & (names != "")
-        for label, half_life in HALF_LIVES.items():
+        for label, half_life in SUM_HALF_LIVES.items():
             decayed.append(
                 {
                     "row": rows[mask],
@@ -187,14 +187,14 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
             counted = np.ones(len(events))
             mask = has_product & (kinds == signal)
         # Rows in slot order (PRODUCT_SLOTS): the rankings below take theirs by slot.
-        for label in PRODUCT_HALF_LIVES if signal == "popularity" else HALF_LIVES:
+        for label in SUM_HALF_LIVES if signal == "popularity" else HALF_LIVES:
             product_rows.append(
                 {
                     "row": rows[mask],
                     "product_id": products[mask],
                     "slot": SLOT_INDEX[(signal, label)],
                     "exponent": np.log2(counted[mask])
-                    + (ts[mask] - TIME_ORIGIN) / PRODUCT_HALF_LIVES[label],
+                    + (ts[mask] - TIME_ORIGIN) / SUM_HALF_LIVES[label],
                 }
             )
     product_rows.append(

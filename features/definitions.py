@@ -31,8 +31,10 @@ DAY = 86_400.0
 # more float64 digits for the sums (a price spread is a difference of two of them).
 TIME_ORIGIN = 1_767_225_600.0
 HALF_LIVES: dict[str, float] = {"1d": DAY, "14d": 14 * DAY}
-# Products also keep a never-decaying total ("all"; see PRODUCT_SLOTS).
-PRODUCT_HALF_LIVES: dict[str, float] = {**HALF_LIVES, "all": math.inf}
+# With a never-decaying total ("all": an infinite half-life, exponent log2 w, value 2^L):
+# a shopper's category and brand affinity over their whole history, and a product's
+# popularity over the whole log (PRODUCT_SLOTS).
+SUM_HALF_LIVES: dict[str, float] = {**HALF_LIVES, "all": math.inf}
 
 # How much each interaction says about taste, per target (category, brand).
 AFFINITY_WEIGHTS: dict[EventType, float] = {
@@ -51,7 +53,7 @@ PRICE_MOMENTS: tuple[tuple[str, float], ...] = (("w", 0.0), ("x", 1.0), ("xx", 2
 
 def decay_to(log_sum: float | np.ndarray, at: float, half_life: str) -> float | np.ndarray:
     """The value at ``at`` of a decayed sum stored as ``log_sum`` (``"all"``: never decays)."""
-    return np.exp2(log_sum - (at - TIME_ORIGIN) / PRODUCT_HALF_LIVES[half_life])
+    return np.exp2(log_sum - (at - TIME_ORIGIN) / SUM_HALF_LIVES[half_life])
 
 
 def first_seen_of(log_sum: np.ndarray) -> np.ndarray:

@@ -23,10 +23,10 @@ from features.definitions import (
     HALF_LIVES,
     MEMBER_KINDS,
     PRICE_HALF_LIFE,
-    PRODUCT_HALF_LIVES,
     PRODUCT_SLOTS,
     RANK_TYPE,
     SLOT_INDEX,
+    SUM_HALF_LIVES,
     TIME_ORIGIN,
     WINDOWS,
     decay_to,
@@ -122,8 +122,8 @@ def decode_user_state(
     """A ``UserState`` from the user's hash fields and recent (member, ts) pairs, where a
     member is the interaction rank followed by the product id (``recent_member``)."""
     sums: dict[str, float] = {}
-    categories: dict[str, dict[str, float]] = {label: {} for label in HALF_LIVES}
-    brands: dict[str, dict[str, float]] = {label: {} for label in HALF_LIVES}
+    categories: dict[str, dict[str, float]] = {label: {} for label in SUM_HALF_LIVES}
+    brands: dict[str, dict[str, float]] = {label: {} for label in SUM_HALF_LIVES}
     counts = {w.name: {t.value: 0 for t in COUNTED_TYPES} for w in WINDOWS}
     windows = {w.code: (w, w.first_bucket(at), w.bucket(at)) for w in WINDOWS}
     members: dict[str, dict[str, float]] = {name: {} for name in MEMBER_KINDS.values()}
@@ -132,7 +132,7 @@ def decode_user_state(
         head, _, rest = name.partition(":")
         if head == "t":
             last_ts = float(raw)
-        elif head.startswith("a") and head[1:] in HALF_LIVES:
+        elif head.startswith("a") and head[1:] in SUM_HALF_LIVES:
             target, _, key = rest.partition(":")
             value = float(decay_to(float(raw), at, head[1:]))
             (categories if target == "c" else brands)[head[1:]][key] = value
@@ -226,7 +226,7 @@ class ProductFeatures:
         """``decayed`` for several (signal, half-life) pairs from one gather: an
         ``(len(positions), len(wanted))`` array, the same arithmetic element by element."""
         slots = [SLOT_INDEX[pair] for pair in wanted]
-        half_lives = np.array([PRODUCT_HALF_LIVES[half_life] for _, half_life in wanted])
+        half_lives = np.array([SUM_HALF_LIVES[half_life] for _, half_life in wanted])
         raw = self.rows_for(positions)[:, slots]
         return np.asarray(np.exp2(raw - (self.at - TIME_ORIGIN) / half_lives))
 

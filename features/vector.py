@@ -28,8 +28,20 @@ PRODUCT_COLUMNS = (
 )
 
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
-    "category_affinity": ("category_affinity_1d", "category_affinity_14d", "category_share_14d"),
-    "brand_affinity": ("brand_affinity_1d", "brand_affinity_14d", "brand_share_14d"),
+    # ..._all: over the shopper's whole history (never decayed).
+    "category_affinity": (
+        "category_affinity_1d",
+        "category_affinity_14d",
+        "category_share_14d",
+        "log_category_affinity_all",
+        "category_share_all",
+    ),
+    "brand_affinity": (
+        "brand_affinity_1d",
+        "brand_affinity_14d",
+        "brand_share_14d",
+        "brand_share_all",
+    ),
     "declared_interest": ("liked_category", "followed_brand"),
     "recency": ("interacted_before", "log_hours_since_interaction", "last_interaction_rank"),
     "purchased_before": ("purchased_before",),
@@ -127,6 +139,16 @@ def feature_matrix(
     put(
         "brand_share_14d",
         _by_code(_share(user.brand_affinity.get("14d", {})), catalog.brands)[brand],
+    )
+    whole_categories = user.category_affinity.get("all", {})
+    put(
+        "log_category_affinity_all",
+        np.log1p(_by_code(whole_categories, catalog.categories)[category]),
+    )
+    put("category_share_all", _by_code(_share(whole_categories), catalog.categories)[category])
+    put(
+        "brand_share_all",
+        _by_code(_share(user.brand_affinity.get("all", {})), catalog.brands)[brand],
     )
     put(
         "liked_category",

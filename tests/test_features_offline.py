@@ -11,7 +11,14 @@ import pytest
 from features_support import BASE_TS, assert_same_products, assert_same_state, small_catalog
 
 from features.catalog import Catalog
-from features.definitions import POPULARITY_WEIGHTS, RECENT_CAP, RECENT_RANK
+from features.definitions import (
+    AFFINITY_WEIGHTS,
+    INTEREST_WEIGHT,
+    POPULARITY_WEIGHTS,
+    RECENT_CAP,
+    RECENT_RANK,
+)
+from features.events.schema import EventType
 from features.offline import OfflineFeatureEngine
 from features.vector import (
     FEATURE_GROUPS,
@@ -148,8 +155,23 @@ def test_feature_matrix_equals_its_row_at_a_time_definition(
     weight = before["type"].map({t.value: w for t, w in POPULARITY_WEIGHTS.items()}).fillna(0.0)
     engaged = before.assign(weight=weight).groupby("product_id")["weight"].sum()
     first_event = before.groupby("product_id")["ts"].min()
+    category_of = {
+        str(p): catalog.categories[int(c)]
+        for p, c in zip(catalog.product_ids, catalog.category_code, strict=True)
+    }
     for user in busy:
         state = world_engine.user_state(str(user), at)
+        # The shopper's whole history, straight from the events.
+        mine = events[(events["user_id"] == user) & (events["ts"] <= at)]
+        weights = {t.value: w for t, w in AFFINITY_WEIGHTS.items()}
+        weights[EventType.LIKE_CATEGORY.value] = INTEREST_WEIGHT
+        liked = mine["type"] == EventType.LIKE_CATEGORY.value
+        mine = mine.assign(
+            weight=mine["type"].map(weights),
+            category=mine["product_id"].map(category_of).where(~liked, mine["category"]),
+        )
+        mine = mine[mine["weight"].notna() & mine["category"].notna()]
+        by_category = mine.groupby("category")["weight"].sum()
         recent = catalog.index_of([item.product_id for item in state.recent])
         positions = np.concatenate([np.arange(0, len(catalog), 7), recent[recent >= 0]])
         matrix = feature_matrix(state, positions, products, catalog, at)
@@ -180,6 +202,8 @@ def test_feature_matrix_equals_its_row_at_a_time_definition(
                 "trending": products.trending(one)[0],
                 "conversion_rate": products.conversion(one)[0],
                 "log_popularity_all": np.log1p(engaged.get(product_id, 0.0)),
+                "log_category_affinity_all": np.log1p(by_category.get(category, 0.0)),
+                "category_share_all": by_category.get(category, 0.0) / by_category.sum(),
                 "log_days_in_log": np.log1p(
                     (at - first_event[product_id]) / DAY if product_id in first_event else 0.0
                 ),
