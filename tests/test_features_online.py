@@ -115,6 +115,28 @@ def test_a_product_vector_of_the_older_layout_keeps_its_sums(store_client: Store
     assert after.first_seen(p1)[0] == pytest.approx(BASE_TS, abs=1e-3)
 
 
+def test_an_affinity_field_of_the_older_layout_gains_the_whole_history_slot(
+    store_client: StoreClient,
+) -> None:
+    """A category field written with two sums (1d, 14d) keeps them; the whole-history sum
+    starts from the next event."""
+    store = OnlineFeatureStore(store_client, CATALOG)
+    store.apply(pd.DataFrame([_event(0, BASE_TS)]))  # a view: affinity weight 1
+    state_key = keys.user_state("ann")
+    (field,) = [f for f in store_client.hkeys(state_key) if f.startswith(b"c:")]
+    two = store_client.hget(state_key, field)[:16]
+    store_client.hset(state_key, field, two)  # as the older layout wrote it
+    older = store.user_state("ann", BASE_TS)
+    assert older.category_affinity["all"] == {}
+    store.apply(pd.DataFrame([_event(1, BASE_TS + 60, "click")]))  # weight 2
+    state = store.user_state("ann", BASE_TS + 60)
+    (category,) = state.category_affinity["all"]
+    assert state.category_affinity["all"][category] == pytest.approx(2.0, rel=1e-9)
+    assert state.category_affinity["1d"][category] == pytest.approx(
+        2.0 + 2.0 ** (-60 / DAY), rel=1e-9
+    )
+
+
 def test_window_counts_follow_bucket_edges(store_client: StoreClient) -> None:
     store = OnlineFeatureStore(store_client, CATALOG)
     at = BASE_TS + 10 * DAY  # midnight: the 10-minute, hour and day buckets all start here
