@@ -15,13 +15,15 @@
 -- The dedup log: a little-endian int32 (seconds since the time origin of the oldest
 -- record), then per record, oldest first, the seconds since the previous record as a
 -- varint (LEB128) and the digest of the event id.
+-- The hash is read once (HGETALL) into `fields`; changes are made there and written back
+-- at the end in one HSET and one HDEL.
 local state, seen, history = KEYS[1], KEYS[2], KEYS[3]
 local ttl, horizon = tonumber(ARGV[1]), tonumber(ARGV[2])
 local recent_cap, member_cap = tonumber(ARGV[3]), tonumber(ARGV[4])
 local origin = tonumber(ARGV[6])
-local DIGEST, CHUNK, SEEN_CHUNKS, HISTORY_CHUNKS = string.match(ARGV[7], '^(%d+),(%d+),(%d+),(%d+)$')
-DIGEST, CHUNK = tonumber(DIGEST), tonumber(CHUNK)
-SEEN_CHUNKS, HISTORY_CHUNKS = tonumber(SEEN_CHUNKS), tonumber(HISTORY_CHUNKS)
+local layout = {}
+for number in string.gmatch(ARGV[7], '%d+') do layout[#layout + 1] = tonumber(number) end
+local DIGEST, CHUNK, SEEN_CHUNKS, HISTORY_CHUNKS = layout[1], layout[2], layout[3], layout[4]
 local LN2 = math.log(2)
 
 local function logaddexp2(a, b)
@@ -29,39 +31,35 @@ local function logaddexp2(a, b)
   return a + math.log(1 + 2 ^ (b - a)) / LN2
 end
 
-local function chunk_fields(prefix, n)
-  local fields = {}
-  for c = 1, n do fields[c] = prefix .. (c - 1) end
-  return fields
+local fields, changed = {}, {}
+local all = redis.call('HGETALL', state)
+for k = 1, #all, 2 do fields[all[k]] = all[k + 1] end
+local function put(field, value)
+  fields[field], changed[field] = value, true
 end
-local SEEN_FIELDS, HISTORY_FIELDS = chunk_fields('s', SEEN_CHUNKS), chunk_fields('h', HISTORY_CHUNKS)
+local function drop(field)
+  if fields[field] then fields[field], changed[field] = nil, true end
+end
 
--- A packed value kept inline: its chunks concatenated, and how many there were.
-local function read_chunks(fields)
-  local parts = redis.call('HMGET', state, unpack(fields))
+-- A packed value kept inline: its chunks (prefix 0, 1, ...) concatenated, and how many.
+local function read_chunks(prefix, most)
   local out = {}
-  for c = 1, #fields do
-    if not parts[c] then break end
-    out[c] = parts[c]
+  for c = 1, most do
+    local part = fields[prefix .. (c - 1)]
+    if not part then break end
+    out[c] = part
   end
   return table.concat(out), #out
 end
 
 -- Keep `value` inline as chunks of at most CHUNK bytes; drop the chunks it outgrew.
-local function write_chunks(fields, value, had)
+local function write_chunks(prefix, value, had)
   local n = math.ceil(#value / CHUNK)
-  if n > 0 then
-    local pairs_ = {}
-    for c = 1, n do
-      pairs_[2 * c - 1] = fields[c]
-      pairs_[2 * c] = string.sub(value, (c - 1) * CHUNK + 1, c * CHUNK)
-    end
-    redis.call('HSET', state, unpack(pairs_))
-  end
-  if had > n then redis.call('HDEL', state, unpack(fields, n + 1, had)) end
+  for c = 1, n do put(prefix .. (c - 1), string.sub(value, (c - 1) * CHUNK + 1, c * CHUNK)) end
+  for c = n + 1, had do drop(prefix .. (c - 1)) end
 end
 
-local log, seen_inline = read_chunks(SEEN_FIELDS)
+local log, seen_inline = read_chunks('s', SEEN_CHUNKS)
 if seen_inline == 0 then log = redis.call('GET', seen) or '' end
 local records, known = {}, {}
 if #log >= 4 then
@@ -102,10 +100,10 @@ local function stored_time(packed)
   if not packed then return -math.huge end
   return (struct.unpack('<d', packed))
 end
-local newest = stored_time(redis.call('HGET', state, 't'))
+local newest = stored_time(fields['t'])
 if tonumber(ARGV[8]) > newest then
   newest = tonumber(ARGV[8])
-  redis.call('HSET', state, 't', struct.pack('<d', newest))
+  put('t', struct.pack('<d', newest))
 end
 -- Keep the ids still inside the horizon, add this batch's, write them back oldest first.
 local cutoff = newest - horizon - origin
@@ -139,11 +137,11 @@ if #kept > 0 then
 end
 log = table.concat(out)
 if #log <= CHUNK * SEEN_CHUNKS then
-  write_chunks(SEEN_FIELDS, log, seen_inline)
+  write_chunks('s', log, seen_inline)
   if seen_inline == 0 then redis.call('DEL', seen) end
 else
   redis.call('SET', seen, log, 'EX', ttl)
-  if seen_inline > 0 then redis.call('HDEL', state, unpack(SEEN_FIELDS, 1, seen_inline)) end
+  write_chunks('s', '', seen_inline)
 end
 i = i + 2 * n_ids + 1
 
@@ -155,7 +153,7 @@ for k = 1, n do
   local slots = sums[field]
   if not slots then
     slots = {}
-    local old = redis.call('HGET', state, field)
+    local old = fields[field]
     if old then
       for s = 1, #old / 8 do slots[s] = struct.unpack('<d', old, 8 * s - 7) end
     end
@@ -172,7 +170,7 @@ for _, field in ipairs(order) do
   end
   local packed = {}
   for s = 1, width do packed[s] = struct.pack('<d', slots[s] or -math.huge) end
-  redis.call('HSET', state, field, table.concat(packed))
+  put(field, table.concat(packed))
 end
 i = i + 3 * n + 1
 
@@ -180,7 +178,7 @@ n = tonumber(ARGV[i])
 for k = 1, n do
   local field = ARGV[i + 2 * k - 1]
   local counts = {}
-  for c in string.gmatch(redis.call('HGET', state, field) or '', '%d+') do
+  for c in string.gmatch(fields[field] or '', '%d+') do
     counts[#counts + 1] = tonumber(c)
   end
   local j = 0
@@ -190,7 +188,7 @@ for k = 1, n do
   end
   local last = #counts
   while last > 1 and counts[last] == 0 do last = last - 1 end
-  redis.call('HSET', state, field, table.concat(counts, ',', 1, last))
+  put(field, table.concat(counts, ',', 1, last))
 end
 i = i + 2 * n + 1
 
@@ -201,23 +199,20 @@ n = tonumber(ARGV[i])
 for k = 1, n do
   local field = 'r:' .. ARGV[i + 3 * k - 2]
   local rank, t = tonumber(ARGV[i + 3 * k - 1]), tonumber(ARGV[i + 3 * k])
-  local old = redis.call('HGET', state, field)
+  local old = fields[field]
   local newer = true
   if old then
     local old_t = struct.unpack('<d', old, 2)
     newer = t > old_t or (t == old_t and rank > tonumber(string.sub(old, 1, 1)))
   end
-  if newer then redis.call('HSET', state, field, rank .. struct.pack('<d', t)) end
+  if newer then put(field, rank .. struct.pack('<d', t)) end
 end
 i = i + 3 * n + 1
 
 n = tonumber(ARGV[i])
 for k = 1, n do
-  local field, ts = ARGV[i + 2 * k - 1], ARGV[i + 2 * k]
-  local t = tonumber(ts)
-  if t > stored_time(redis.call('HGET', state, field)) then
-    redis.call('HSET', state, field, struct.pack('<d', t))
-  end
+  local field, t = ARGV[i + 2 * k - 1], tonumber(ARGV[i + 2 * k])
+  if t > stored_time(fields[field]) then put(field, struct.pack('<d', t)) end
 end
 i = i + 2 * n + 1
 
@@ -231,10 +226,10 @@ local function add_to_set(members, from, to)
   end
 end
 if n > 0 then
-  if redis.call('EXISTS', history) == 1 then
+  local packed, had = read_chunks('h', HISTORY_CHUNKS)
+  if had == 0 and redis.call('EXISTS', history) == 1 then
     add_to_set(ARGV, i + 1, i + n)
   else
-    local packed, had = read_chunks(HISTORY_FIELDS)
     local members, present = {}, {}
     for at = 1, #packed, 4 do
       local member = struct.unpack('<I4', packed, at)
@@ -248,10 +243,10 @@ if n > 0 then
       table.sort(members)
       local words = {}
       for k, member in ipairs(members) do words[k] = struct.pack('<I4', member) end
-      write_chunks(HISTORY_FIELDS, table.concat(words), had)
+      write_chunks('h', table.concat(words), had)
     else
       add_to_set(members, 1, #members)
-      if had > 0 then redis.call('HDEL', state, unpack(HISTORY_FIELDS, 1, had)) end
+      write_chunks('h', '', had)
     end
   end
 end
@@ -270,21 +265,19 @@ local first = {}
 for code, seconds, count in string.gmatch(ARGV[5], '(%a):([%d%.]+):(%d+)') do
   first[code] = math.floor((newest - origin) / tonumber(seconds)) - tonumber(count) + 1
 end
-local members, recent = {}, {}
-local all = redis.call('HGETALL', state)
-for k = 1, #all, 2 do
-  local field = all[k]
+local members, recent, stale = {}, {}, {}
+for field, value in pairs(fields) do
   local head = string.sub(field, 1, 2)
   if head == 'w:' then
     local code, bucket = string.match(field, '^w:(%a):(%-?%d+)$')
-    if first[code] and tonumber(bucket) < first[code] then redis.call('HDEL', state, field) end
+    if first[code] and tonumber(bucket) < first[code] then stale[#stale + 1] = field end
   elseif head == 'p:' or head == 'f:' or head == 'l:' then
     members[head] = members[head] or {}
-    table.insert(members[head], {stored_time(all[k + 1]), field})
+    table.insert(members[head], {stored_time(value), field})
   elseif head == 'r:' then
-    local value = all[k + 1]
     -- ordered as the offline engine orders (time, rank .. product)
-    recent[#recent + 1] = {struct.unpack('<d', value, 2), string.sub(value, 1, 1) .. string.sub(field, 3), field}
+    local t = struct.unpack('<d', value, 2)
+    recent[#recent + 1] = {t, string.sub(value, 1, 1) .. string.sub(field, 3), field}
   end
 end
 for _, entries in pairs(members) do
@@ -293,7 +286,7 @@ for _, entries in pairs(members) do
       if a[1] ~= b[1] then return a[1] > b[1] end
       return a[2] > b[2]
     end)
-    for k = member_cap + 1, #entries do redis.call('HDEL', state, entries[k][2]) end
+    for k = member_cap + 1, #entries do stale[#stale + 1] = entries[k][2] end
   end
 end
 if #recent > recent_cap then
@@ -301,7 +294,26 @@ if #recent > recent_cap then
     if a[1] ~= b[1] then return a[1] > b[1] end
     return bytes_after(a[2], b[2])
   end)
-  for k = recent_cap + 1, #recent do redis.call('HDEL', state, recent[k][3]) end
+  for k = recent_cap + 1, #recent do stale[#stale + 1] = recent[k][3] end
+end
+for _, field in ipairs(stale) do drop(field) end
+
+-- Write back what changed: one HSET, one HDEL (in slices: Lua's stack is small).
+local sets, gone = {}, {}
+for field in pairs(changed) do
+  local value = fields[field]
+  if value then
+    local at = #sets
+    sets[at + 1], sets[at + 2] = field, value
+  else
+    gone[#gone + 1] = field
+  end
+end
+for at = 1, #sets, 1000 do
+  redis.call('HSET', state, unpack(sets, at, math.min(at + 999, #sets)))
+end
+for at = 1, #gone, 1000 do
+  redis.call('HDEL', state, unpack(gone, at, math.min(at + 999, #gone)))
 end
 redis.call('EXPIRE', state, ttl)
 redis.call('EXPIRE', history, ttl)
