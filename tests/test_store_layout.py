@@ -95,9 +95,10 @@ def test_the_state_hash_packs_each_targets_sums_and_reads_back_as_raw_fields(
     stored = redis_client.hgetall(keys.user_state("ann"))
     at = max(float(row["ts"]) for row in rows)  # type: ignore[arg-type]
     offline_fields, _ = OfflineFeatureEngine(pd.DataFrame(rows), CATALOG).raw_user("ann", at)
-    # Both half-lives of a category share one field of two float64 slots; prices three.
-    assert len(stored[b"c:Trail Running"]) == 16
-    assert len(stored[b"b:Nord"]) == 16
+    # The sums of a category (1d, 14d, whole history) share one field of three float64
+    # slots; prices three.
+    assert len(stored[b"c:Trail Running"]) == 24
+    assert len(stored[b"b:Nord"]) == 24
     assert len(stored[b"pv"]) == 24
     assert len(stored[b"t"]) == 8  # times: one float64
     assert not any(text(name).startswith("a1d:") for name in stored)
@@ -107,7 +108,7 @@ def test_the_state_hash_packs_each_targets_sums_and_reads_back_as_raw_fields(
     assert fields.keys() == kept
     for name in kept:
         value = offline_fields[name]
-        if name.startswith(("a1d:", "a14d:", "pv:", "pb:")):
+        if name.startswith(("a1d:", "a14d:", "aall:", "pv:", "pb:")):
             assert float(fields[name]) == pytest.approx(float(value), rel=1e-12, abs=1e-12)
             assert packed_slot(name)[0].encode() in stored
         elif isinstance(value, str):
