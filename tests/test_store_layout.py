@@ -120,7 +120,7 @@ def test_the_state_hash_packs_each_targets_sums_and_reads_back_as_raw_fields(
     assert fields.keys() == kept
     for name in kept:
         value = offline_fields[name]
-        if name.startswith(("a1d:", "a14d:", "pv:", "pb:")):
+        if name.startswith(("a1d:", "a14d:", "aall:", "pv:", "pb:")):
             assert float(fields[name]) == pytest.approx(float(value), rel=1e-12, abs=1e-12)
             assert packed_slot(name)[0].encode() in stored
         elif isinstance(value, str):
