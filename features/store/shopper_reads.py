@@ -25,7 +25,7 @@ from features.store.neighbours import (
     neighbour_replies,
     popular_window_call,
 )
-from features.store.owned import OwnedProducts, decode_owned, owned_call
+from features.store.owned import OwnedProducts, decode_owned, owned_calls
 from features.store.regions import decode_trending, region_call, trending_call
 
 
@@ -68,17 +68,19 @@ def shopper_reads(
 ) -> Flow[ShopperReads]:
     """The shopper's state (as of ``at``), what they own (``owned``), the learned sources'
     inputs and, when ``next_reads`` asks, their region's trending products."""
+    state_calls = user_calls(user_id)
     first: list[Call] = [
-        *user_calls(user_id),
+        *state_calls,
         region_call(user_id),
         popular_window_call(widths.popular_depth),
     ]
     if owned:
-        first.append(owned_call(user_id))
+        first += owned_calls(user_id)
     replies = yield first
-    state = decode_user_state(user_id, *decode_user_replies(replies[:2]), at)
-    stored_region, popular = optional_text(replies[2]), replies[3]
-    found = decode_owned(replies[4]) if owned else OwnedProducts()
+    n = len(state_calls)
+    state = decode_user_state(user_id, *decode_user_replies(replies[:n]), at)
+    stored_region, popular = optional_text(replies[n]), replies[n + 1]
+    found = decode_owned(replies[n + 2 :]) if owned else OwnedProducts()
     then = next_reads(state)
     region = stored_region if then.region_trending else None
     second = neighbour_calls(
