@@ -21,13 +21,13 @@ def uvicorn_server(
     """One uvicorn worker running the app ``factory`` builds, until the block ends.
 
     The server counts as up once it answers any HTTP request (a trivial app may have no
-    /healthz), and a server that exits or takes over a minute to start is an error."""
+    /healthz), and a server that exits or takes over three minutes to start is an error."""
     command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port)]
     command += ["--host", "127.0.0.1", "--workers", "1", "--log-level", "warning"]
     command += ["--no-access-log"]
     process = subprocess.Popen(command, env=os.environ | env | PINNED)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             try:
                 httpx.get(f"http://127.0.0.1:{port}/healthz")
