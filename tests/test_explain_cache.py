@@ -14,7 +14,7 @@ from cluster import async_twin
 from evidence_support import tent
 from live_server import live_settings
 
-from features.store.explanations import rejected_field
+from features.store.explanations import check_field, rejected_field
 from features.store.keys import explanation as cache_key
 from features.store.runner import AsyncRunner
 from models.evidence import Evidence, Explanation
@@ -24,6 +24,7 @@ from models.explain import (
     GroundingCheck,
     ScriptedBackend,
     TemplateWriter,
+    Vocabulary,
 )
 from service.runtime.explaining import explainer_for
 from shopmode.errors import LLMUnavailable
@@ -34,7 +35,11 @@ Store = redis.Redis | redis.cluster.RedisCluster
 
 
 def run(
-    store: Store, backend: ScriptedBackend, items: list[Evidence], budget_s: float = 5.0
+    store: Store,
+    backend: ScriptedBackend,
+    items: list[Evidence],
+    budget_s: float = 5.0,
+    check: GroundingCheck | None = None,
 ) -> list[Explanation | None]:
     async def go() -> list[Explanation | None]:
         client = async_twin(store)
@@ -43,7 +48,9 @@ def run(
         # cache's 50 ms on a busy machine (a miss then, by design, not what is tested here).
         await client.ping()
         explainer = Explainer(
-            backend, GroundingCheck(), cache=ExplanationCache(AsyncRunner(client), 3600)
+            backend,
+            check or GroundingCheck(),
+            cache=ExplanationCache(AsyncRunner(client), 3600),
         )
         try:
             return await explainer.explain(items, mode="llm", budget_s=budget_s)
@@ -73,7 +80,9 @@ def test_generated_texts_are_served_from_redis_the_second_time(store_client: Sto
 
 
 def test_a_rejected_item_is_not_sent_to_the_backend_again(store_client: Store) -> None:
-    backend = ScriptedBackend([INVENTED] * 3, default=GOOD)  # rejected, and both retries
+    tries = len(Explainer(ScriptedBackend()).tries("llm"))
+    # rejected, and every other try too (the rescue tries included)
+    backend = ScriptedBackend([INVENTED] * tries, default=GOOD)
     [first] = run(store_client, backend, [tent()])
     [second] = run(store_client, backend, [tent()])
     template = Explanation(
@@ -81,7 +90,7 @@ def test_a_rejected_item_is_not_sent_to_the_backend_again(store_client: Store) -
     )
     assert first == template
     assert second == template  # not the backend's GOOD default: it was never asked
-    assert len(backend.history) == 3
+    assert len(backend.history) == tries
     key = cache_key("scripted", tent().fingerprint())
     assert store_client.hget(key, rejected_field("llm")) == b"1"
     assert store_client.hget(key, "llm") is None
@@ -170,3 +179,37 @@ def test_the_service_caches_explanations_on_a_cluster_too(
     key = cache_key("scripted", tent().fingerprint())
     assert store_client.hget(key, "llm") == GOOD.encode()
     assert 0 < store_client.ttl(key) <= 120
+
+
+def test_a_cached_text_is_checked_again_only_by_another_check(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    key = cache_key("scripted", tent().fingerprint())
+    run(redis_client, ScriptedBackend([GOOD]), [tent()])
+    # stored with the version of the check that passed it
+    assert redis_client.hget(key, check_field("llm")) == GroundingCheck().version.encode()
+    # the same check (rules, settings, vocabulary): the stored verdict stands, the text is
+    # not checked again (a text it would refuse, stored as passed by it, is served)
+    redis_client.hset(key, "llm", "Free tents for all!")
+    [trusted] = run(redis_client, ScriptedBackend(), [tent()])
+    assert trusted == Explanation(text="Free tents for all!", source="cache", grounded=True)
+    # another check (here another catalog's vocabulary) checks it before showing it
+    other = GroundingCheck(Vocabulary(brands=["Cedarwood", "Northpeak"]))
+    assert other.version != GroundingCheck().version
+    backend = ScriptedBackend([GOOD])
+    [checked] = run(redis_client, backend, [tent()], check=other)
+    assert checked == Explanation(text=GOOD, source="llm", grounded=True)
+    assert redis_client.hget(key, check_field("llm")) == other.version.encode()
+
+
+def test_a_check_version_follows_rules_settings_and_vocabulary() -> None:
+    def vocabulary() -> Vocabulary:
+        return Vocabulary(brands=["Cedarwood"], categories=["Tents"], titles=["Dome Tent"])
+
+    assert GroundingCheck(vocabulary()).version == GroundingCheck(vocabulary()).version
+    assert GroundingCheck(vocabulary()).version != GroundingCheck().version
+    assert (
+        GroundingCheck(vocabulary(), require_personal=True).version
+        != GroundingCheck(vocabulary()).version
+    )
+    assert GroundingCheck(max_words=20).version != GroundingCheck().version

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 import redis
@@ -24,6 +24,7 @@ from models.explain import (
     TemplateWriter,
     Vocabulary,
 )
+from models.explain.tries import RESCUE, Try
 from shopmode.errors import InvalidInput, LLMUnavailable
 
 CHECK = GroundingCheck(Vocabulary(brands=["Northpeak", "Cedarwood"], categories=["Tents"]))
@@ -158,11 +159,19 @@ def explain_cached(
     backend: ScriptedBackend,
     items: list[Evidence],
     mode: str,
+    rescue: Sequence[Try] = RESCUE,
 ) -> list[Explanation | None]:
     async def go() -> list[Explanation | None]:
         client = async_twin(store)
+        # Connected first, as the service's client is: a cluster client's first command
+        # also discovers the nodes, which can outlast the cache's 50 ms on a busy machine.
+        await client.ping()
         explainer = Explainer(
-            backend, CHECK, cache=ExplanationCache(AsyncRunner(client), 600), best_of=3
+            backend,
+            CHECK,
+            cache=ExplanationCache(AsyncRunner(client), 600),
+            best_of=3,
+            rescue=rescue,
         )
         try:
             return await explainer.explain(items, mode=mode, budget_s=5.0)
@@ -177,8 +186,11 @@ def test_a_repeated_page_asks_the_backend_only_for_what_failed(
     store_client: redis.Redis | redis.cluster.RedisCluster,
 ) -> None:
     serial = ScriptedBackend(concurrent=False)
-    # p1's rejected text gets two more tries after the others' first: rejected each time.
-    serial.enqueue(GOOD, INVENTED, LLMUnavailable("connection reset"), INVENTED, INVENTED)
+    # p1's rejected text gets every other try of its plan after the others' first ones
+    # (the rescue tries included): rejected each time.
+    tries = len(Explainer(serial, CHECK).tries("llm"))
+    assert tries > 3
+    serial.enqueue(GOOD, INVENTED, LLMUnavailable("connection reset"), *[INVENTED] * (tries - 1))
     items = [boots(f"p{i}") for i in range(3)]
     first = explain_cached(store_client, serial, items, "llm")
     serial.default = SHORT_GOOD
@@ -186,7 +198,8 @@ def test_a_repeated_page_asks_the_backend_only_for_what_failed(
     asked = [prompt.evidence.product_id for prompt, _ in serial.history]
     assert [e and e.source for e in first] == ["llm", "fallback_rejected", "fallback_error"]
     assert [e and e.source for e in second] == ["cache", "fallback_rejected", "llm"]
-    assert asked == ["p0", "p1", "p2", "p1", "p1", "p2"]  # the rejected p1 is not asked again
+    # the rejected p1 is not asked again
+    assert asked == ["p0", "p1", "p2", *["p1"] * (tries - 1), "p2"]
     assert second[0] == Explanation(text=GOOD, source="cache", grounded=True)
     assert second[1] == first[1]
     assert second[1]
@@ -200,11 +213,55 @@ def test_best_of_caches_a_rejection_only_when_every_round_answered(
     # round robin: p0 p1 p0 p1 p0 p1; p1's second round fails, so p1 is not settled
     serial.enqueue(INVENTED, INVENTED, INVENTED, LLMUnavailable("reset"), INVENTED, INVENTED)
     items = [boots("p0"), boots("p1")]
-    first = explain_cached(store_client, serial, items, "best_of")
+    first = explain_cached(store_client, serial, items, "best_of", rescue=())
     serial.default = GOOD
-    second = explain_cached(store_client, serial, items, "best_of")
+    second = explain_cached(store_client, serial, items, "best_of", rescue=())
     asked = [prompt.evidence.product_id for prompt, _ in serial.history[6:]]
     assert [e and e.source for e in first] == ["fallback_rejected", "fallback_rejected"]
     assert [e and e.source for e in second] == ["fallback_rejected", "best_of"]
     assert asked == ["p1", "p1", "p1"]
     assert second[1] == Explanation(text=GOOD, source="best_of", grounded=True)
+
+
+def test_an_item_rejected_by_its_own_tries_is_written_by_a_rescue_try() -> None:
+    serial = ScriptedBackend(concurrent=False)
+    explainer = Explainer(serial, CHECK)
+    tries = explainer.tries("llm")
+    own = [t for t in tries if t.style == explainer.style][:3]
+    assert len(tries) > len(own) == 3
+    serial.enqueue(INVENTED, INVENTED, INVENTED, "%%%% ### 0x0 ??", GOOD)
+    [shown] = explain(explainer, [boots()], "llm")
+    assert shown == Explanation(text=GOOD, source="llm", grounded=True)
+    asked = [(prompt, options) for prompt, options in serial.history]
+    assert len(asked) == 5  # and no more once a text is grounded
+    # the rescue asks differently: another prompt (a grammar-held answer) or temperature
+    first_rescue = tries[3]
+    assert (first_rescue.style, first_rescue.temperature) != (own[0].style, own[0].temperature)
+    for (prompt, options), planned in zip(asked, tries, strict=False):
+        assert options.temperature == planned.temperature
+        assert (prompt.grammar is not None) == (planned.style == "grammar")
+    assert explainer.counts["candidates_rejected"] == 4
+
+
+def test_best_of_goes_on_one_rescue_try_at_a_time_until_one_is_grounded() -> None:
+    serial = ScriptedBackend(concurrent=False)
+    explainer = Explainer(serial, CHECK, best_of=2)
+    serial.enqueue(INVENTED, INVENTED, INVENTED, INVENTED, SHORT_GOOD, INVENTED, GOOD)
+    # round robin p0 p1 p0 p1 (all rejected), then the rescue: p0 p1 (p0 grounded), p1
+    shown = explain(explainer, [boots("p0"), boots("p1")], "best_of")
+    asked = [prompt.evidence.product_id for prompt, _ in serial.history]
+    assert asked == ["p0", "p1", "p0", "p1", "p0", "p1", "p1"]
+    assert shown == [
+        Explanation(text=SHORT_GOOD, source="best_of", grounded=True),
+        Explanation(text=GOOD, source="best_of", grounded=True),
+    ]
+
+
+def test_rescue_tries_are_bounded_and_then_the_template_stays() -> None:
+    serial = ScriptedBackend(default=INVENTED, concurrent=False)
+    explainer = Explainer(serial, CHECK)
+    [shown] = explain(explainer, [boots()], "llm")
+    assert shown == Explanation(
+        text=TemplateWriter().write(boots()), source="fallback_rejected", grounded=True
+    )
+    assert len(serial.history) == len(explainer.tries("llm")) <= 8

@@ -6,8 +6,10 @@ that every text of a mode failed the grounding check (show the template, do not 
 backend again). ``<backend id>`` is e.g. ``local-smollm2-135m-instruct-q4_1`` or
 ``openai-gpt-4o-mini``. Any change to the evidence changes the fingerprint, so stale facts
 are never served; the TTL bounds memory. Only grounded texts and complete rejections are
-stored, never a timeout or a backend error (those may succeed next time). A cache that is
-down or slow is a miss, never an error.
+stored, never a timeout or a backend error (those may succeed next time). Each text is
+stored with the version of the grounding check that passed it: a reader with the same check
+shows it without checking it again, any other check (new rules, a new catalog) checks it
+first. A cache that is down or slow is a miss, never an error.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ class CachedOutcome:
 
     text: str | None = None
     rejected: bool = False
+    # The version of the grounding check that passed ``text`` (``GroundingCheck.version``):
+    # a reader whose check has the same version need not check the text again.
+    checked_by: str | None = None
 
 
 class ExplanationCache:
@@ -50,7 +55,7 @@ class ExplanationCache:
         except (StoreUnavailable, TimeoutError):
             self.errors += 1
             return [None] * len(fingerprints)
-        return [_outcome(text, rejected) for text, rejected in found]
+        return [_outcome(text, rejected, checked) for text, rejected, checked in found]
 
     async def put_many(
         self,
@@ -58,14 +63,16 @@ class ExplanationCache:
         mode: str,
         texts: Mapping[str, str],
         rejected: Collection[str] = (),
+        *,
+        checked_by: str,
     ) -> bool:
-        """Store texts, and rejections, by fingerprint; False (nothing raised) when Redis is
-        unavailable."""
+        """Store texts (passed by the check of version ``checked_by``), and rejections, by
+        fingerprint; False (nothing raised) when Redis is unavailable."""
         if not texts and not rejected:
             return True
         try:
             async with asyncio.timeout(self.timeout_s):
-                flow = save_explanations(backend_id, mode, texts, rejected, self.ttl_s)
+                flow = save_explanations(backend_id, mode, texts, rejected, self.ttl_s, checked_by)
                 await self.runner.run(flow)
         except (StoreUnavailable, TimeoutError):
             self.errors += 1
@@ -73,9 +80,9 @@ class ExplanationCache:
         return True
 
 
-def _outcome(text: str | None, rejected: bool) -> CachedOutcome | None:
+def _outcome(text: str | None, rejected: bool, checked_by: str | None) -> CachedOutcome | None:
     if text is not None:
-        return CachedOutcome(text=text)
+        return CachedOutcome(text=text, checked_by=checked_by)
     if rejected:
         return CachedOutcome(rejected=True)
     return None

@@ -1,16 +1,17 @@
 """Explainer: the explanation for each recommended item, within a total time budget.
 
-Modes (docs/architecture.md, decision 6): ``none`` (no text), ``template`` (instant), ``llm`` (one
-grounded generation per item; a rejected text gets one more try, after the other items'
-first ones) and ``best_of`` (several candidates per item; the judge
-keeps the grounded one citing the most evidence in the fewest words). Generation runs in
-threads; a backend that cannot run concurrently (the local model) works through the items
-in priority order, and whatever is not done at the deadline gets template text. Every
-LLM text is grounding-checked before it is shown; a rejected, failed or late one falls
-back to the template, and ``Explanation.source`` says which happened. With a cache, a
-grounded text is served again as ``cache``, and an item whose every text was rejected is
-answered ``fallback_rejected`` from the cache without asking the backend again; timeouts
-and backend errors are never cached, so those items are generated afresh next time.
+Modes (docs/architecture.md, decision 6): ``none`` (no text), ``template`` (instant), ``llm``
+(one grounded generation per item; a rejected text gets another try, after the other items'
+first ones) and ``best_of`` (several candidates per item; the judge keeps the grounded one
+citing the most evidence in the fewest words). Both go on through the rescue tries while no
+text is grounded (``models.explain.tries``). Generation runs in threads; a backend that
+cannot run concurrently (the local model) works through the items in priority order, and
+whatever is not done at the deadline gets template text. Every LLM text is
+grounding-checked before it is shown; a rejected, failed or late one falls back to the
+template, and ``Explanation.source`` says which happened. With a cache, a grounded text is
+served again as ``cache``, and an item whose every try was rejected is answered
+``fallback_rejected`` from the cache without asking the backend again; timeouts and
+backend errors are never cached, so those items are generated afresh next time.
 """
 
 from __future__ import annotations
@@ -20,16 +21,16 @@ import time
 from collections import Counter, deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from models.evidence import Evidence, Explanation, ExplanationSource
-from models.explain.backend import LLMBackend, Prompt
+from models.explain.backend import LLMBackend
 from models.explain.cache import CachedOutcome, ExplanationCache
 from models.explain.grounding import GroundingCheck
 from models.explain.judge import Candidate, pick_best
-from models.explain.prompt import DEFAULT_STYLE, build_prompt, clean_output
+from models.explain.prompt import DEFAULT_STYLE, clean_output
 from models.explain.template import TemplateWriter
+from models.explain.tries import RESCUE, Generation, ItemState, Try, TryJob, plan
 from shopmode.errors import InvalidInput
 
 Mode = Literal["none", "template", "llm", "best_of"]
@@ -41,24 +42,6 @@ def _settle_late(future: asyncio.Future[Any]) -> None:
     reading it keeps asyncio from logging "exception was never retrieved"."""
     if not future.cancelled():
         future.exception()
-
-
-@dataclass(frozen=True)
-class _Job:
-    item: int
-    round: int
-
-
-@dataclass
-class _ItemState:
-    candidates: list[Candidate] = field(default_factory=list)
-    errors: int = 0
-    timeouts: int = 0
-
-    def complete(self, rounds: int) -> bool:
-        """Every planned round came back with a text: no timeout, no error, none skipped.
-        Only then is a rejection the backend's final word on this evidence."""
-        return len(self.candidates) == rounds and not self.errors and not self.timeouts
 
 
 class Explainer:
@@ -84,6 +67,7 @@ class Explainer:
         style: str = DEFAULT_STYLE,
         backend_id: str | None = None,
         llm_attempts: int = 3,
+        rescue: Sequence[Try] = RESCUE,
     ) -> None:
         self.backend = backend
         self.check = check or GroundingCheck()
@@ -94,6 +78,7 @@ class Explainer:
         self.max_workers = max_workers
         self.style = style
         self.llm_attempts = llm_attempts
+        self.rescue = tuple(rescue)
         # Whose texts the cache holds: the backend's own id, or (for a process that only
         # reads what separate workers wrote) the id of the backend those workers run.
         self.backend_id = backend_id or backend.id
@@ -117,12 +102,14 @@ class Explainer:
             self.counts["template"] += len(items)
             return [self.template(e) for e in items]
         deadline = time.monotonic() + budget_s
+        check = self.check  # one check for the whole call, the one the cache is told of
         fingerprints = [e.fingerprint() for e in items]
         out = await self.from_cache(items, mode, fingerprints)
         todo = [i for i, e in enumerate(out) if e is None]
         self.counts["cache_miss"] += len(todo) if self.cache else 0
-        states = await self._generate(items, todo, mode, deadline)
-        rounds = self._rounds(mode)
+        tries = self.tries(mode)
+        states = await self._generate(items, todo, mode, tries, check, deadline)
+        rounds = len(tries)
         fresh: dict[str, str] = {}
         rejected: list[str] = []
         for i in todo:
@@ -134,7 +121,9 @@ class Explainer:
                 rejected.append(fingerprints[i])
         if self.cache is not None and (fresh or rejected):
             errors = self.cache.errors
-            await self.cache.put_many(self.backend_id, mode, fresh, rejected)
+            await self.cache.put_many(
+                self.backend_id, mode, fresh, rejected, checked_by=check.version
+            )
             self.counts["cache_error"] += self.cache.errors - errors
         return out
 
@@ -145,10 +134,16 @@ class Explainer:
         (``fallback_rejected``, template text) or None (nothing usable: to be written)."""
         fingerprints = fingerprints or [e.fingerprint() for e in items]
         out: list[Explanation | None] = [None] * len(items)
+        check = self.check
+        version = check.version
         for i, cached in enumerate(await self._cached(mode, list(fingerprints))):
             if cached is None:
                 continue
-            if cached.text is not None and self.check.check(cached.text, items[i]).grounded:
+            if cached.text is not None and (
+                # Passed by this very check on this very evidence (the key): its verdict
+                # stands. Any other check (new rules, another catalog) checks it again.
+                cached.checked_by == version or check.check(cached.text, items[i]).grounded
+            ):
                 out[i] = Explanation(text=cached.text, source="cache", grounded=True)
                 self.counts["cache_hit"] += 1
             elif cached.rejected:
@@ -161,11 +156,13 @@ class Explainer:
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
-    def _rounds(self, mode: str) -> int:
-        """Texts asked for per item: ``best_of`` candidates, or the ``llm`` mode's attempts
-        (another only after a rejection, at a warmer temperature: the first grounded text is
-        the one shown)."""
-        return self.best_of if mode == "best_of" else self.llm_attempts
+    def tries(self, mode: str) -> tuple[Try, ...]:
+        """The texts an item may be written from, in order (``models.explain.tries``):
+        ``best_of`` candidates or the ``llm`` mode's attempts (another only after a
+        rejection, warmer each time: the first grounded text is the one shown), then the
+        rescue tries while none is grounded."""
+        first = self.best_of if mode == "best_of" else self.llm_attempts
+        return plan(self.style, first, self.rescue)
 
     async def _cached(self, mode: str, fingerprints: list[str]) -> list[CachedOutcome | None]:
         if self.cache is None:
@@ -176,20 +173,22 @@ class Explainer:
         return texts
 
     async def _generate(
-        self, items: Sequence[Evidence], todo: list[int], mode: str, deadline: float
-    ) -> dict[int, _ItemState]:
-        rounds = self._rounds(mode)
+        self,
+        items: Sequence[Evidence],
+        todo: list[int],
+        mode: str,
+        tries: tuple[Try, ...],
+        check: GroundingCheck,
+        deadline: float,
+    ) -> dict[int, ItemState]:
         # Round-robin in priority order: every item gets a first text before any gets a
         # second, so a short budget degrades best_of to llm rather than to the template.
-        first = rounds if mode == "best_of" else 1
-        jobs = deque(_Job(i, r) for r in range(first) for i in todo)
-        states = {i: _ItemState() for i in todo}
-        prompts = {i: build_prompt(items[i], self.style) for i in todo}
+        first = min(self.best_of if mode == "best_of" else 1, len(tries))
+        jobs = deque(TryJob(i, r) for r in range(first) for i in todo)
+        states = {i: ItemState(queued=first) for i in todo}
+        run = Generation(items, tries, check, states, jobs, deadline)
         workers = self.max_workers if self.backend.can_run_concurrently else 1
-        tasks = [
-            asyncio.create_task(self._work(jobs, items, prompts, states, deadline, mode))
-            for _ in range(min(workers, len(jobs)))
-        ]
+        tasks = [asyncio.create_task(self._work(run)) for _ in range(min(workers, len(jobs)))]
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
             for task in pending:
@@ -197,26 +196,19 @@ class Explainer:
             await asyncio.gather(*pending, return_exceptions=True)
         return states
 
-    async def _work(
-        self,
-        jobs: deque[_Job],
-        items: Sequence[Evidence],
-        prompts: dict[int, Prompt],
-        states: dict[int, _ItemState],
-        deadline: float,
-        mode: str,
-    ) -> None:
+    async def _work(self, run: Generation) -> None:
         loop = asyncio.get_running_loop()
+        jobs, deadline = run.jobs, run.deadline
         while jobs and time.monotonic() < deadline:
             job = jobs.popleft()
-            state = states[job.item]
+            state = run.states[job.item]
+            attempt = run.tries[job.round]
             options = self.backend.Options(
-                max_tokens=self.max_tokens,
-                temperature=min(0.2 + 0.4 * job.round, 1.2),
-                seed=job.round,
+                max_tokens=self.max_tokens, temperature=attempt.temperature, seed=attempt.seed
             )
+            prompt = run.prompt(job.item, attempt.style)
             future = loop.run_in_executor(
-                self._executor, self.backend.complete, prompts[job.item], options, deadline
+                self._executor, self.backend.complete, prompt, options, deadline
             )
             try:
                 done, _ = await asyncio.wait({future}, timeout=deadline - time.monotonic())
@@ -237,20 +229,21 @@ class Explainer:
                     state.errors += 1
                 continue
             text = clean_output(completion.text)
-            verdict = self.check.check(text, items[job.item])
+            verdict = run.check.check(text, run.items[job.item])
             state.candidates.append(Candidate(text, verdict))
             self.counts["candidates"] += 1
             if verdict.grounded:
                 self.counts["candidates_grounded"] += 1
-            else:
-                self.counts["candidates_rejected"] += 1
-                self.counts.update(f"rejected_{kind}" for kind in verdict.kinds)
-                if mode == "llm" and job.round + 1 < self.llm_attempts:
-                    # Rejected: one more try at a warmer temperature, after the others'
-                    # first texts (a page's top items are not held up by one item's retry).
-                    jobs.append(_Job(job.item, job.round + 1))
+                continue
+            self.counts["candidates_rejected"] += 1
+            self.counts.update(f"rejected_{kind}" for kind in verdict.kinds)
+            if state.wants_more(len(run.tries)):
+                # Rejected: the next try, after the others' first texts (a page's top
+                # items are not held up by one item's retry).
+                jobs.append(TryJob(job.item, state.queued))
+                state.queued += 1
 
-    def _decide(self, evidence: Evidence, state: _ItemState, mode: str) -> Explanation:
+    def _decide(self, evidence: Evidence, state: ItemState, mode: str) -> Explanation:
         best = pick_best(state.candidates)
         if best is not None:
             source: ExplanationSource = "best_of" if mode == "best_of" else "llm"

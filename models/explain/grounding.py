@@ -25,6 +25,7 @@ import re
 import unicodedata
 
 from models.evidence import Evidence
+from models.explain.check_version import check_version
 from models.explain.claims import CLAIMS, INSTRUCTION, URL, Claim
 from models.explain.numbers import evidence_numbers, number_problems, time_problems
 from models.explain.personal import PERSONAL_CODES, holds_personal, is_personal_label
@@ -71,6 +72,12 @@ class GroundingCheck:
         self.max_sentences = max_sentences
         self.require_citation = require_citation
         self.require_personal = require_personal
+
+    @property
+    def version(self) -> str:
+        """Equal for checks that give every text the same verdict (stored with cached
+        texts: ``models.explain.check_version``)."""
+        return check_version(self)
 
     def check(self, text: str, evidence: Evidence) -> Verdict:
         text = unicodedata.normalize("NFKC", text).replace("’", "'").strip()

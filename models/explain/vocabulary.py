@@ -13,11 +13,13 @@ brand that is also an English word is not found in ordinary prose.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from models.explain.words import word_parts
@@ -151,12 +153,13 @@ class Vocabulary:
         self.titles = frozenset(t for t in titles if t.strip())
         self.regions = frozenset(r for r in regions if r.strip())
         self.attributes = frozenset(a.lower() for a in (*PROPERTIES, *attributes) if a.strip())
+        self.departments = frozenset(d for d in departments if d.strip())
         self.index = PhraseIndex(
             [("brand", b) for b in self.brands]
             + [("category", c) for c in self.categories]
             + [("product", t) for t in self.titles]
             + [("region", r) for r in self.regions]
-            + [("department", d) for d in departments if d.strip()]
+            + [("department", d) for d in self.departments]
         )
 
         self.properties = PhraseIndex([("property", a) for a in self.attributes])
@@ -186,6 +189,25 @@ class Vocabulary:
 
     def find(self, text: str) -> list[Mention]:
         return self.index.find(text)
+
+    @cached_property
+    def digest(self) -> str:
+        """sha256 (hex) of everything the grounding check reads here: equal vocabularies
+        (the same catalog, in any process) have equal digests."""
+        h = hashlib.sha256()
+        for part in (
+            self.brands,
+            self.categories,
+            self.titles,
+            self.regions,
+            self.attributes,
+            self.departments,
+            self.words,
+        ):
+            for item in sorted(part):
+                h.update(item.encode("utf-8") + b"\x1f")
+            h.update(b"\x1e")
+        return h.hexdigest()
 
 
 def _plain_words(text: str) -> list[str]:
