@@ -41,7 +41,7 @@ from models.retrieval.learned_timeline import (
     median_session_gap_days,
     tune_k,
 )
-from models.retrieval.quota_tuning import SliceDecision, trial, tune_quota
+from models.retrieval.quota_tuning import SliceDecision, repeat_share, trial, tune_quota
 
 DAY = 86_400.0
 NOW = 1_790_000_000.0
@@ -254,3 +254,57 @@ def test_knn_size_is_chosen_on_the_slice_and_refits_every_checkpoint() -> None:
     assert refitted.k == 50
     assert [f.at for f in refitted.fits] == [f.at for f in timeline.fits]
     assert refitted.content is timeline.content
+
+
+def test_the_interaction_log_knows_each_shoppers_products_before_a_time() -> None:
+    catalog = _catalog()
+    events = _events(catalog)
+    log = InteractionLog.from_events(events, catalog)
+    mine = events[events["user_id"] == "u3"]
+    middle = float(mine["ts"].iloc[4])  # after two of u3's four movies (view + purchase each)
+    before = catalog.index_of(mine.loc[mine["ts"] < middle, "product_id"].unique())
+    assert len(before) == 2
+    assert log.products_before("u3", middle).tolist() == sorted(before.tolist())
+    assert len(log.products_before("u3", np.inf)) == 4
+    assert len(log.products_before("nobody", np.inf)) == 0
+
+
+def test_quotas_are_tuned_without_seen_products_on_a_log_that_never_repeats() -> None:
+    catalog = _catalog()
+    # Popularity ranks m00..m23 in order; every shopper has seen the five most popular and
+    # goes on to buy the sixth: only a quota tuned with seen products left out finds it.
+    popularity = np.arange(len(catalog), 0, -1).astype(np.float64)
+    snapshot = RetrievalSnapshot.build(
+        NOW,
+        popularity,
+        np.zeros(len(catalog)),
+        catalog.launch_ts,
+        catalog.category_code,
+        catalog.brand_code,
+    )
+    cold = ShopperSignals.cold(len(catalog.categories), len(catalog.brands))
+    decision = SliceDecision(
+        signals=cold,
+        snapshot=snapshot,
+        neighbours={},
+        query_scores=None,
+        items=np.array([5]),
+        gains=np.array([3.0]),
+        seen=np.arange(5),
+    )
+    start = CandidateQuota(trending=0, new=0, popular=0)
+    kept, _ = tune_quota([decision], start=start, budget=5, step=5, tuned=("popular",), floor={})
+    assert repeat_share([decision]) == 0.0
+    assert kept.seen_excluded
+    assert kept.purchase_recall == 1.0
+    assert kept.mean_candidates == 5
+    blind, _ = tune_quota(
+        [decision], start=start, budget=5, step=5, tuned=("popular",), floor={}, exclude_seen=False
+    )
+    assert blind.purchase_recall == 0.0
+    # A log whose shoppers come back to what they saw keeps seen products in the tuning.
+    again = SliceDecision(**{**vars(decision), "items": np.array([0])})
+    assert repeat_share([again]) == 1.0
+    back, _ = tune_quota([again], start=start, budget=5, step=5, tuned=("popular",), floor={})
+    assert not back.seen_excluded
+    assert back.purchase_recall == 1.0
