@@ -33,12 +33,14 @@ from models.retrieval.learned import (
     POPULAR_DEPTH,
     ShopperHistory,
     fit_learned,
+    popular_vector,
     window_popularity,
 )
 from models.retrieval.learned_timeline import (
     KNN_GRID,
     LearnedTimeline,
     median_session_gap_days,
+    popular_checkpoints,
     tune_k,
 )
 from models.retrieval.quota_tuning import SliceDecision, repeat_share, trial, tune_quota
@@ -308,3 +310,36 @@ def test_quotas_are_tuned_without_seen_products_on_a_log_that_never_repeats() ->
     back, _ = tune_quota([again], start=start, budget=5, step=5, tuned=("popular",), floor={})
     assert not back.seen_excluded
     assert back.purchase_recall == 1.0
+
+
+def test_window_popularity_is_refreshed_at_checkpoints_and_never_looks_ahead() -> None:
+    catalog = _catalog()
+    events = _events(catalog)
+    log = InteractionLog.from_events(events, catalog)
+    short = popular_checkpoints(NOW - 10 * DAY, NOW)
+    assert len(short) in (10, 11)  # daily on a short log, the last at or after its end
+    assert np.all(np.diff(short) == DAY)
+    assert short[-1] >= NOW > short[-2]
+    long = popular_checkpoints(NOW - 7_000 * DAY, NOW)
+    assert len(long) <= 129
+    assert np.all(np.diff(long) >= DAY)
+    assert long[-1] >= NOW - np.diff(long)[0]  # reaches the end of the log
+    fitted = LearnedTimeline.at_times(log, catalog, [NOW - 600 * DAY], window_days=90.0)
+    timeline = fitted.with_popular_checkpoints([NOW - 300 * DAY, NOW - 100 * DAY])
+    cold = ShopperSignals.cold(len(catalog.categories), len(catalog.brands))
+
+    def popular_at(at: float) -> np.ndarray:
+        learned = timeline.signals(cold, _state(at, [("m00", at - DAY)]), catalog).learned
+        assert learned is not None
+        return learned.popular_window
+
+    for at, fit_at in ((NOW, NOW - 100 * DAY), (NOW - 200 * DAY, NOW - 300 * DAY)):
+        index, score = window_popularity(log, fit_at, 90.0)
+        expected = np.zeros(len(catalog))
+        expected[index] = score
+        np.testing.assert_allclose(popular_at(at), expected)
+    # Before the first checkpoint, the fit's own list.
+    np.testing.assert_allclose(
+        popular_at(NOW - 400 * DAY),
+        popular_vector(*fitted.fits[0].popular, len(catalog)),
+    )
