@@ -117,10 +117,14 @@ def _memory(
         )
         for name, key in (
             ("state", keys.user_state),
-            ("recent", keys.user_recent),
             ("seen", keys.user_seen),
+            ("history", keys.user_history),
         )
     }
+    # Layout v3: seen and history are keys of their own only past their inline size.
+    keys_per_user = float(
+        np.mean([sum(client.exists(key) for key in keys.user_keys(u)) for u in sample])
+    )
     encodings: dict[str, int] = {}
     for user in sample[:200]:
         encoding = client.object("encoding", keys.user_state(user))
@@ -135,6 +139,7 @@ def _memory(
         "memory_usage_per_user_p50": round(float(np.percentile(usage, 50))),
         "memory_usage_per_user_p95": round(float(np.percentile(usage, 95))),
         "memory_usage_by_key_mean": per_key,
+        "keys_per_user_mean": round(keys_per_user, 3),
         "state_encodings": encodings,
         "redis": f"{server['redis_version']} ({client.info('memory').get('mem_allocator')})",
         "bytes_per_product": round(float(np.mean(product_bytes))),
@@ -224,9 +229,10 @@ def _table(result: dict[str, Any]) -> str:
         ("  MEMORY USAGE p50 / p95", f"{memory['memory_usage_per_user_p50']:,} / "
          f"{memory['memory_usage_per_user_p95']:,} B", ""),
         ("  events per shopper with events", f"{memory['events_per_user']}", ""),
-        ("  MEMORY USAGE mean: state / recent / seen", " / ".join(
-            f"{memory['memory_usage_by_key_mean'][k]:,}" for k in ("state", "recent", "seen")
+        ("  MEMORY USAGE mean: state / seen / history", " / ".join(
+            f"{memory['memory_usage_by_key_mean'][k]:,}" for k in ("state", "seen", "history")
         ) + " B", ""),
+        ("  keys per shopper (mean)", f"{memory['keys_per_user_mean']}", ""),
         ("  Redis (allocator)", memory["redis"], ""),
     ]  # fmt: skip
     width = max(len(r[0]) for r in rows) + 2

@@ -4,6 +4,7 @@ or carted; the ingest path and ``POST /v1/events`` keep the store's history set 
 
 from __future__ import annotations
 
+import struct
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,6 +20,7 @@ from features.ingest import ingest_frame
 from features.store import keys
 from features.store.online import OnlineFeatureStore
 from features.store.owned import product_code
+from features.store.state_fields import HISTORY_FIELDS, chunked
 from service.api.app import create_app
 from service.settings import Settings
 
@@ -83,7 +85,8 @@ def test_a_shopper_with_1000_purchases_never_gets_one_back(
     client: TestClient, bearer: Bearer, redis_client: redis.Redis
 ) -> None:
     bought = {f"p{i:04d}" for i in range(BOUGHT)}
-    # The ingest path filled the whole-history set, with the shopper's TTL.
+    # The ingest path filled the whole history, past its inline chunks a set of its own,
+    # with the shopper's TTL.
     members = redis_client.smembers(keys.user_history("heavy"))
     assert {int(m) for m in members} == {2 * product_code(p) + 1 for p in bought}
     assert 0 < redis_client.ttl(keys.user_history("heavy")) <= 90 * 86_400
@@ -113,11 +116,13 @@ def test_exclude_seen_leaves_out_what_was_viewed_or_carted_through_the_api(
     ]
     sent = client.post("/v1/events", json=looked, headers=bearer("writer"))
     assert sent.status_code == 200, sent.text
-    # The live path keeps the set too: odd members for purchases, even for the rest.
-    history = {int(m) for m in redis_client.smembers(keys.user_history("looker"))}
+    # The live path keeps the history too: odd members for purchases, even for the rest,
+    # inline in the state hash while they fit.
+    packed = chunked(redis_client.hgetall(keys.user_state("looker")), HISTORY_FIELDS)
+    history = set(struct.unpack(f"<{len(packed) // 4}I", packed))
     assert history == {2 * product_code(p) for p in RARE[:3]} | {2 * product_code(RARE[3]) + 1}
-    assert redis_client.object("encoding", keys.user_history("looker")) == b"intset"
-    assert redis_client.ttl(keys.user_history("looker")) > 0
+    assert not redis_client.exists(keys.user_history("looker"))
+    assert redis_client.ttl(keys.user_state("looker")) > 0
     every = recommend(client, bearer, "looker", category="Rare Finds", exclude_purchased=False)
     assert set(every) == set(RARE)
     default = recommend(client, bearer, "looker", category="Rare Finds")

@@ -16,7 +16,17 @@ from features.store import keys
 from features.store.apply import StoreConfig
 from features.store.calls import text
 from features.store.online import OnlineFeatureStore
-from features.store.state_fields import packed_slot, raw_fields
+from features.store.owned import owned_flow, product_code
+from features.store.runner import SyncRunner
+from features.store.state_fields import (
+    CHUNK_BYTES,
+    HISTORY_FIELDS,
+    SEEN_CHUNKS,
+    SEEN_FIELDS,
+    chunked,
+    packed_slot,
+    raw_fields,
+)
 
 CATALOG = small_catalog()
 
@@ -25,10 +35,12 @@ def _event(i: int, ts: float, kind: str = "view", product: str = "p1") -> dict[s
     return {"event_id": f"e{i}", "user_id": "ann", "type": kind, "product_id": product, "ts": ts}
 
 
-def stored_seen(client: redis.Redis) -> bytes:
-    log = client.get(keys.user_seen("ann"))
-    assert isinstance(log, bytes)
-    return log
+def stored_seen(client: redis.Redis, user: str = "ann") -> bytes:
+    """The dedup log: inline chunks of the state hash, or (only past them) its own key."""
+    inline = chunked(client.hgetall(keys.user_state(user)), SEEN_FIELDS)
+    spilled = client.get(keys.user_seen(user))
+    assert not (inline and spilled)  # never both
+    return inline or spilled or b""
 
 
 def read_seen(log: bytes) -> list[tuple[int, bytes]]:
@@ -108,7 +120,7 @@ def test_the_state_hash_packs_each_targets_sums_and_reads_back_as_raw_fields(
     assert fields.keys() == kept
     for name in kept:
         value = offline_fields[name]
-        if name.startswith(("a1d:", "a14d:", "pv:", "pb:")):
+        if name.startswith(("a1d:", "a14d:", "aall:", "pv:", "pb:")):
             assert float(fields[name]) == pytest.approx(float(value), rel=1e-12, abs=1e-12)
             assert packed_slot(name)[0].encode() in stored
         elif isinstance(value, str):
@@ -134,11 +146,38 @@ def test_a_shoppers_hash_and_recent_items_stay_compactly_encoded(
     store.apply(pd.DataFrame(rows))
     compact = {b"listpack", b"ziplist"}  # Redis 7 / Redis 6
     assert redis_client.object("encoding", keys.user_state("ann")) in compact
-    assert redis_client.object("encoding", keys.user_recent("ann")) in compact
+    # One key: recent items, dedup log and history live in the state hash.
+    assert redis_client.keys("*{u:ann}*") == [keys.user_state("ann").encode()]
+    stored = redis_client.hgetall(keys.user_state("ann"))
+    assert {name for name in stored if name.startswith(b"r:")} == {
+        b"r:p1",
+        b"r:p:2",
+        b"r:p*4",
+    }
+    assert all(len(value) <= CHUNK_BYTES for value in stored.values())
     seen = stored_seen(redis_client)
     assert len(read_seen(seen)) == len(rows)
     # 4 bytes of base, then one byte of delta (37 s) and the digest per event.
     assert len(seen) == 4 + len(rows) * (1 + keys.EVENT_DIGEST_BYTES)
+    assert len(chunked(stored, HISTORY_FIELDS)) == 4 * 3  # p1, p:2 seen; p*4 bought
+
+
+def test_a_long_dedup_log_moves_to_its_own_key_and_back_inline(
+    redis_client: redis.Redis,
+) -> None:
+    store = OnlineFeatureStore(redis_client, CATALOG, StoreConfig(dedup_horizon_seconds=DAY))
+    inline_events = SEEN_CHUNKS * CHUNK_BYTES // (1 + keys.EVENT_DIGEST_BYTES)
+    many = [_event(i, BASE_TS + i, "impression") for i in range(inline_events + 10)]
+    store.apply(pd.DataFrame(many))
+    assert not chunked(redis_client.hgetall(keys.user_state("ann")), SEEN_FIELDS)
+    assert 0 < redis_client.ttl(keys.user_seen("ann")) <= 90 * 86_400
+    assert len(read_seen(stored_seen(redis_client))) == len(many)
+    assert store.apply(pd.DataFrame(many[:50])).duplicate == 50
+    # Two days later the horizon drops them all: the log is inline again, the key gone.
+    store.apply(pd.DataFrame([_event(10**6, BASE_TS + 2 * DAY)]))
+    assert not redis_client.exists(keys.user_seen("ann"))
+    assert len(read_seen(stored_seen(redis_client))) == 1
+    assert store.apply(pd.DataFrame([_event(10**6, BASE_TS + 2 * DAY)])).duplicate == 1
 
 
 def test_a_heavy_shoppers_hash_stays_compact_on_a_server_set_as_documented(
@@ -165,3 +204,29 @@ def _apply_a_heavy_shopper(redis_client: redis.Redis) -> None:
     store.apply(pd.DataFrame(rows))
     assert redis_client.hlen(keys.user_state("ann")) > 400  # past Redis's default of 128
     assert redis_client.object("encoding", keys.user_state("ann")) in {b"listpack", b"ziplist"}
+
+
+def test_a_long_history_moves_to_its_own_set_and_reads_back_whole(
+    redis_client: redis.Redis,
+) -> None:
+    store = OnlineFeatureStore(redis_client, CATALOG)
+    runner = SyncRunner(redis_client)
+    inline = len(HISTORY_FIELDS) * CHUNK_BYTES // 4
+    viewed = [_event(i, BASE_TS + i, "view", f"v{i}") for i in range(inline - 1)]
+    store.apply(pd.DataFrame(viewed))
+    store.apply(pd.DataFrame([_event(inline, BASE_TS + inline, "purchase", "b0")]))
+    stored = redis_client.hgetall(keys.user_state("ann"))
+    assert len(chunked(stored, HISTORY_FIELDS)) == 4 * inline  # full, still inline
+    assert not redis_client.exists(keys.user_history("ann"))
+    owned = runner.run(owned_flow("ann"))
+    assert owned.engaged == {product_code(f"v{i}") for i in range(inline - 1)}
+    assert owned.purchased == {product_code("b0")}
+    # One more product: the whole history moves to the set, the chunks go.
+    store.apply(pd.DataFrame([_event(inline + 1, BASE_TS + inline + 1, "purchase", "b1")]))
+    assert not chunked(redis_client.hgetall(keys.user_state("ann")), HISTORY_FIELDS)
+    assert redis_client.object("encoding", keys.user_history("ann")) == b"intset"
+    assert redis_client.scard(keys.user_history("ann")) == inline + 1
+    assert 0 < redis_client.ttl(keys.user_history("ann")) <= 90 * 86_400
+    again = runner.run(owned_flow("ann"))
+    assert again.engaged == owned.engaged
+    assert again.purchased == {product_code("b0"), product_code("b1")}

@@ -4,6 +4,7 @@ on every primary of a Cluster, sync and async alike."""
 from __future__ import annotations
 
 import asyncio
+import struct
 
 import pytest
 import redis
@@ -22,10 +23,10 @@ RECENT = {"u1": 3, "u2": 0, "a:b{c}": 1, "star*": 2, "u9": 5}
 
 def _fill(store: Store) -> None:
     for user_id, n in RECENT.items():
-        store.hset(keys.user_state(user_id), "last_ts", 1.0)
-        for i in range(n):
-            store.zadd(keys.user_recent(user_id), {f"p{i}": float(i)})
-    store.zadd(keys.user_recent("no-state"), {"p1": 1.0})  # recent items alone: not listed
+        store.hset(keys.user_state(user_id), "t", struct.pack("<d", 1.0))
+        for i in range(n):  # a recent item: r:<product> -> rank digit + float64 time
+            store.hset(keys.user_state(user_id), f"r:p{i}", b"1" + struct.pack("<d", i))
+    store.set(keys.user_seen("no-state"), b"")  # a shopper's other key alone: not listed
     store.set(keys.model_current(), "v1")
 
 

@@ -32,7 +32,7 @@ from features.state import N_SLOTS
 from features.store import keys
 from features.store.calls import Call, Flow, command, script
 from features.store.owned import history_members
-from features.store.state_fields import packed_slot
+from features.store.state_fields import LAYOUT, packed_slot
 
 _WINDOW_SPEC = ",".join(f"{w.code}:{w.bucket_seconds}:{w.buckets}" for w in WINDOWS)
 
@@ -136,6 +136,7 @@ def _user_calls(
         MEMBER_CAP,
         _WINDOW_SPEC,
         _num(TIME_ORIGIN),
+        LAYOUT,
     )
     own_rows: dict[str, list[int]] = {}
     for i, user in enumerate(users.tolist()):

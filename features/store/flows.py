@@ -16,14 +16,11 @@ from features.catalog import Catalog
 from features.state import N_SLOTS, STATS_FORMAT, ProductFeatures, UserState, decode_user_state
 from features.store import keys
 from features.store.calls import Call, Flow, command, scored, text
-from features.store.state_fields import raw_fields
+from features.store.state_fields import raw_fields, recent_pairs
 
 
 def _user_calls(user_id: str) -> list[Call]:
-    return [
-        command("HGETALL", keys.user_state(user_id)),
-        command("ZRANGE", keys.user_recent(user_id), 0, -1, "WITHSCORES"),
-    ]
+    return [command("HGETALL", keys.user_state(user_id))]
 
 
 def user_state_flow(user_id: str, at: float) -> Flow[UserState]:
@@ -34,8 +31,9 @@ def user_state_flow(user_id: str, at: float) -> Flow[UserState]:
 def decode_user_replies(
     replies: Sequence[Any],
 ) -> tuple[dict[str, str | float], list[tuple[str, float]]]:
-    stored, raw_recent = replies
-    return raw_fields(dict(stored)), scored(raw_recent)
+    (stored,) = replies
+    stored = dict(stored)
+    return raw_fields(stored), recent_pairs(stored)
 
 
 def _product_calls(catalog: Catalog, positions: np.ndarray, cluster: bool) -> list[Call]:
@@ -65,8 +63,8 @@ def request_flow(
 ) -> Flow[tuple[UserState, ProductFeatures]]:
     """The user's state and the candidates' vectors, in one pipelined round trip."""
     replies = yield _user_calls(user_id) + _product_calls(catalog, positions, cluster)
-    state = decode_user_state(user_id, *decode_user_replies(replies[:2]), at)
-    blobs = _blobs(replies[2:], cluster)
+    state = decode_user_state(user_id, *decode_user_replies(replies[:1]), at)
+    blobs = _blobs(replies[1:], cluster)
     features = ProductFeatures(at=at, positions=np.asarray(positions), log_sums=unpack_stats(blobs))
     return state, features
 
@@ -100,5 +98,6 @@ def popularity_flow() -> Flow[list[tuple[str, float]]]:
 
 
 def user_expiry_flow(user_id: str) -> Flow[list[int]]:
+    """The TTL of each key the shopper has (``seen`` and ``history``: heavy ones only)."""
     replies = yield [command("TTL", key) for key in keys.user_keys(user_id)]
-    return [int(ttl) for ttl in replies]
+    return [int(ttl) for ttl in replies if int(ttl) != -2]

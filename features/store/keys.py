@@ -12,10 +12,12 @@ import re
 from urllib.parse import quote, unquote
 
 PREFIX = "shopmode:v1"
-# The keys events are folded into (a shopper's state, recent and seen) carry their own
-# layout version: v2 packs the decayed sums and the dedup log (docs/redis-keys.md). A v1
-# store is upgraded by re-ingesting the event log; the v1 keys expire on their TTL.
-SHOPPER_PREFIX = "shopmode:v2"
+# The keys events are folded into (a shopper's state, seen and history) carry their own
+# layout version: v3 keeps a shopper in one hash, the recent items, the dedup log and the
+# whole history included, with a key of their own only past their inline size
+# (docs/redis-keys.md). An older store is upgraded by re-ingesting the event log; its
+# shopper keys expire on their TTL.
+SHOPPER_PREFIX = "shopmode:v3"
 _SAFE = " -._~@+=,!()&'/"
 # What quote() never changes (its always-safe ASCII set plus _SAFE): most ids.
 _PLAIN = re.compile(r"[A-Za-z0-9_.~ @+=,!()&'/-]*")
@@ -37,24 +39,23 @@ def user_tag(user_id: str) -> str:
 
 
 def user_state(user_id: str) -> str:
-    """Hash: decayed sums, window buckets, interests, purchases, last event time."""
+    """Hash: decayed sums, window buckets, interests, purchases, last event time, recent
+    items, and (while they fit) the dedup log and the whole history as packed chunks
+    (``features.store.state_fields``)."""
     return f"{SHOPPER_PREFIX}:{user_tag(user_id)}:state"
 
 
-def user_recent(user_id: str) -> str:
-    """Sorted set: interaction rank + product id → time of the latest interaction, capped."""
-    return f"{SHOPPER_PREFIX}:{user_tag(user_id)}:recent"
-
-
 def user_seen(user_id: str) -> str:
-    """String: the dedup log, (event time, 7-byte digest of the event id) records with
-    time as varint deltas, pruned to the dedup horizon (features/store/lua/user_apply.lua)."""
+    """String: a heavy shopper's dedup log (over ``SEEN_CHUNKS`` inline chunks of the
+    state hash), (event time, digest of the event id) records with time as varint
+    deltas, pruned to the dedup horizon (features/store/lua/user_apply.lua)."""
     return f"{SHOPPER_PREFIX}:{user_tag(user_id)}:seen"
 
 
 def user_history(user_id: str) -> str:
-    """Set: the products the shopper bought, viewed, clicked or carted, over their whole
-    history, as small integers (``features.store.owned``)."""
+    """Set: a heavy shopper's whole history (over ``HISTORY_CHUNKS`` inline chunks of the
+    state hash): the products they bought, viewed, clicked or carted, as small integers
+    (``features.store.owned``)."""
     return f"{SHOPPER_PREFIX}:{user_tag(user_id)}:history"
 
 
@@ -70,12 +71,8 @@ def user_of_state(key: str) -> str:
 
 
 def user_keys(user_id: str) -> list[str]:
-    return [
-        user_state(user_id),
-        user_recent(user_id),
-        user_seen(user_id),
-        user_history(user_id),
-    ]
+    """Every key a shopper can have; ``seen`` and ``history`` exist for heavy ones only."""
+    return [user_state(user_id), user_seen(user_id), user_history(user_id)]
 
 
 def user_profile(user_id: str) -> str:
@@ -132,7 +129,7 @@ def event_stream() -> str:
     return f"{PREFIX}:{{events}}:live"
 
 
-EVENT_DIGEST_BYTES = 7  # as DIGEST in lua/user_apply.lua
+EVENT_DIGEST_BYTES = 7  # lua/user_apply.lua receives it in its layout argument
 
 
 def event_hash(event_id: str) -> bytes:

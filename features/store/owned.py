@@ -1,17 +1,20 @@
-"""What a shopper already has: one whole-history set per shopper (``keys.user_history``)
-of the products they bought, and of those they viewed, clicked or carted.
+"""What a shopper already has: the whole history of the products they bought, and of
+those they viewed, clicked or carted, kept in their state hash as packed chunks
+(``state_fields.HISTORY_FIELDS``) or, past those, in a set of its own
+(``keys.user_history``).
 
 ``lua/user_apply.lua`` adds to it in the same atomic call that folds a shopper's events in
 (so the ingest and ``POST /v1/events`` paths keep it alike); the recommender reads it to
 leave out what a shopper bought (``exclude_purchased``) or has seen (``exclude_seen``).
 A member is ``2 · product_code + 1`` for a purchase and ``2 · product_code`` for a view,
-click or add-to-cart: non-negative integers below 2^31, which Redis keeps as an intset
-(4 bytes a member, up to 512 members) under one key's overhead.
+click or add-to-cart: non-negative integers below 2^31, packed as little-endian uint32s
+inline (4 bytes a member) and kept as an intset in the set (4 bytes a member, up to 512).
 """
 
 from __future__ import annotations
 
 import hashlib
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +24,7 @@ import pandas as pd
 from features.events.rules import EventType
 from features.store import keys
 from features.store.calls import Flow, command
+from features.store.state_fields import HISTORY_FIELDS, chunked
 
 PURCHASE = EventType.PURCHASE.value
 ENGAGED_NOT_BOUGHT = frozenset(
@@ -62,8 +66,12 @@ def history_members(batch: pd.DataFrame, rows: npt.NDArray[np.int64]) -> dict[st
 
 def owned_flow(user_id: str) -> Flow[OwnedProducts]:
     """What the shopper bought and otherwise engaged with, over their whole history."""
-    (reply,) = yield [command("SMEMBERS", keys.user_history(user_id))]
-    members = [int(member) for member in reply]
+    inline, spilled = yield [
+        command("HMGET", keys.user_state(user_id), *HISTORY_FIELDS),
+        command("SMEMBERS", keys.user_history(user_id)),
+    ]
+    packed = chunked(dict(zip(HISTORY_FIELDS, inline, strict=True)), HISTORY_FIELDS)
+    members = [*struct.unpack(f"<{len(packed) // 4}I", packed), *(int(m) for m in spilled)]
     return OwnedProducts(
         purchased=frozenset(m >> 1 for m in members if m & 1),
         engaged=frozenset(m >> 1 for m in members if not m & 1),
