@@ -33,15 +33,17 @@ from models.retrieval.learned import (
     POPULAR_DEPTH,
     ShopperHistory,
     fit_learned,
+    popular_vector,
     window_popularity,
 )
 from models.retrieval.learned_timeline import (
     KNN_GRID,
     LearnedTimeline,
     median_session_gap_days,
+    popular_checkpoints,
     tune_k,
 )
-from models.retrieval.quota_tuning import SliceDecision, trial, tune_quota
+from models.retrieval.quota_tuning import SliceDecision, repeat_share, trial, tune_quota
 
 DAY = 86_400.0
 NOW = 1_790_000_000.0
@@ -254,3 +256,90 @@ def test_knn_size_is_chosen_on_the_slice_and_refits_every_checkpoint() -> None:
     assert refitted.k == 50
     assert [f.at for f in refitted.fits] == [f.at for f in timeline.fits]
     assert refitted.content is timeline.content
+
+
+def test_the_interaction_log_knows_each_shoppers_products_before_a_time() -> None:
+    catalog = _catalog()
+    events = _events(catalog)
+    log = InteractionLog.from_events(events, catalog)
+    mine = events[events["user_id"] == "u3"]
+    middle = float(mine["ts"].iloc[4])  # after two of u3's four movies (view + purchase each)
+    before = catalog.index_of(mine.loc[mine["ts"] < middle, "product_id"].unique())
+    assert len(before) == 2
+    assert log.products_before("u3", middle).tolist() == sorted(before.tolist())
+    assert len(log.products_before("u3", np.inf)) == 4
+    assert len(log.products_before("nobody", np.inf)) == 0
+
+
+def test_quotas_are_tuned_without_seen_products_on_a_log_that_never_repeats() -> None:
+    catalog = _catalog()
+    # Popularity ranks m00..m23 in order; every shopper has seen the five most popular and
+    # goes on to buy the sixth: only a quota tuned with seen products left out finds it.
+    popularity = np.arange(len(catalog), 0, -1).astype(np.float64)
+    snapshot = RetrievalSnapshot.build(
+        NOW,
+        popularity,
+        np.zeros(len(catalog)),
+        catalog.launch_ts,
+        catalog.category_code,
+        catalog.brand_code,
+    )
+    cold = ShopperSignals.cold(len(catalog.categories), len(catalog.brands))
+    decision = SliceDecision(
+        signals=cold,
+        snapshot=snapshot,
+        neighbours={},
+        query_scores=None,
+        items=np.array([5]),
+        gains=np.array([3.0]),
+        seen=np.arange(5),
+    )
+    start = CandidateQuota(trending=0, new=0, popular=0)
+    kept, _ = tune_quota([decision], start=start, budget=5, step=5, tuned=("popular",), floor={})
+    assert repeat_share([decision]) == 0.0
+    assert kept.seen_excluded
+    assert kept.purchase_recall == 1.0
+    assert kept.mean_candidates == 5
+    blind, _ = tune_quota(
+        [decision], start=start, budget=5, step=5, tuned=("popular",), floor={}, exclude_seen=False
+    )
+    assert blind.purchase_recall == 0.0
+    # A log whose shoppers come back to what they saw keeps seen products in the tuning.
+    again = SliceDecision(**{**vars(decision), "items": np.array([0])})
+    assert repeat_share([again]) == 1.0
+    back, _ = tune_quota([again], start=start, budget=5, step=5, tuned=("popular",), floor={})
+    assert not back.seen_excluded
+    assert back.purchase_recall == 1.0
+
+
+def test_window_popularity_is_refreshed_at_checkpoints_and_never_looks_ahead() -> None:
+    catalog = _catalog()
+    events = _events(catalog)
+    log = InteractionLog.from_events(events, catalog)
+    short = popular_checkpoints(NOW - 10 * DAY, NOW)
+    assert len(short) in (10, 11)  # daily on a short log, the last at or after its end
+    assert np.all(np.diff(short) == DAY)
+    assert short[-1] >= NOW > short[-2]
+    long = popular_checkpoints(NOW - 7_000 * DAY, NOW)
+    assert len(long) <= 129
+    assert np.all(np.diff(long) >= DAY)
+    assert long[-1] >= NOW - np.diff(long)[0]  # reaches the end of the log
+    fitted = LearnedTimeline.at_times(log, catalog, [NOW - 600 * DAY], window_days=90.0)
+    timeline = fitted.with_popular_checkpoints([NOW - 300 * DAY, NOW - 100 * DAY])
+    cold = ShopperSignals.cold(len(catalog.categories), len(catalog.brands))
+
+    def popular_at(at: float) -> np.ndarray:
+        learned = timeline.signals(cold, _state(at, [("m00", at - DAY)]), catalog).learned
+        assert learned is not None
+        return learned.popular_window
+
+    for at, fit_at in ((NOW, NOW - 100 * DAY), (NOW - 200 * DAY, NOW - 300 * DAY)):
+        index, score = window_popularity(log, fit_at, 90.0)
+        expected = np.zeros(len(catalog))
+        expected[index] = score
+        np.testing.assert_allclose(popular_at(at), expected)
+    # Before the first checkpoint, the fit's own list.
+    np.testing.assert_allclose(
+        popular_at(NOW - 400 * DAY),
+        popular_vector(*fitted.fits[0].popular, len(catalog)),
+    )

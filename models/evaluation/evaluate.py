@@ -35,6 +35,7 @@ from models.evaluation.scoring import (
     seen_row,
     training_popularity,
     unseen,
+    unseen_mask,
 )
 from models.ranking.decisions import DecisionPoints
 from models.ranking.features import group_columns
@@ -231,7 +232,15 @@ def _evaluate(
     for inputs in prepared.replay(points):
         snap = inputs.snapshot
         seen = seen_row(histories, inputs.row)
-        found = candidates_for(inputs.signals, snap, inputs.neighbour_map(), inputs.query_scores)
+        # As served: a request that excludes seen products passes them to retrieval, whose
+        # sources then fill their quotas from what the shopper has not seen.
+        found = candidates_for(
+            inputs.signals,
+            snap,
+            inputs.neighbour_map(),
+            inputs.query_scores,
+            allowed=unseen_mask(seen, len(catalog)) if len(seen) else None,
+        )
         items = points.truth.items[inputs.row]
         gains = points.truth.gains[inputs.row]
         recall.add(found, items, gains)

@@ -76,6 +76,13 @@ def unseen(ranked: IntArray, seen: IntArray) -> IntArray:
     return kept[~np.isin(kept, seen)] if len(seen) else kept
 
 
+def unseen_mask(seen: IntArray, n_products: int) -> npt.NDArray[np.bool_]:
+    """Catalog positions not in ``seen``: what a request with ``exclude_seen`` allows."""
+    mask = np.ones(n_products, dtype=bool)
+    mask[seen] = False
+    return mask
+
+
 def training_popularity(prepared: Prepared) -> FloatArray:
     """Engagement counts per product before the split (for novelty)."""
     events = prepared.engine.events_

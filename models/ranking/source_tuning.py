@@ -27,7 +27,7 @@ from models.retrieval.learned_timeline import (
     tune_k,
     validation_start,
 )
-from models.retrieval.quota_tuning import SliceDecision, tune_quota
+from models.retrieval.quota_tuning import SliceDecision, repeat_share, tune_quota
 from shopmode.errors import DataTooSmall
 
 FloatArray = npt.NDArray[np.float64]
@@ -144,6 +144,7 @@ def tune_on_slice(
             query_scores=inputs.query_scores,
             items=points.truth.items[inputs.row],
             gains=points.truth.gains[inputs.row],
+            seen=timeline.log.products_before(str(points.user_id[inputs.row]), inputs.state.at),
         )
         for inputs in seen
     ]
@@ -155,5 +156,7 @@ def tune_on_slice(
         "validation_purchase_recall": best.purchase_recall,
         "validation_recall": best.recall,
         "validation_mean_candidates": best.mean_candidates,
+        "validation_repeat_share": repeat_share(decisions),
+        "quota_tuned_without_seen": best.seen_excluded,
         "quota_trials": len(tried),
     }

@@ -7,7 +7,7 @@ Shared by the collaborative and content sources (``models.retrieval.collaborativ
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -162,6 +162,7 @@ class InteractionLog:
     product: IntArray
     weight: FloatArray
     n_products: int
+    users: npt.NDArray[np.object_] = field(default_factory=lambda: np.empty(0, dtype=object))
 
     @classmethod
     def from_events(
@@ -173,7 +174,7 @@ class InteractionLog:
         kept = events[events["type"].isin(list(weights))]
         product = catalog.index_of(kept["product_id"].astype(str))
         kept, product = kept[product >= 0], product[product >= 0]
-        codes, _ = pd.factorize(kept["user_id"].astype(str), sort=True)
+        codes, users = pd.factorize(kept["user_id"].astype(str), sort=True)
         ts = kept["ts"].to_numpy(np.float64)
         order = np.argsort(ts, kind="stable")
         return cls(
@@ -182,7 +183,16 @@ class InteractionLog:
             product=product.astype(np.int64)[order],
             weight=kept["type"].map(dict(weights)).to_numpy(np.float32)[order],
             n_products=len(catalog),
+            users=np.asarray(users, dtype=object),
         )
+
+    def products_before(self, user_id: str, at: float) -> IntArray:
+        """The distinct products ``user_id`` interacted with strictly before ``at``."""
+        code = int(np.searchsorted(self.users, user_id))
+        if code >= len(self.users) or self.users[code] != user_id:
+            return np.zeros(0, dtype=np.int64)
+        end = int(np.searchsorted(self.ts, at, side="left"))
+        return np.unique(self.product[:end][self.user[:end] == code])
 
     def last_ts(self) -> float:
         return float(self.ts[-1]) if len(self.ts) else 0.0

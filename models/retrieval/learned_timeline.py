@@ -6,9 +6,15 @@ one at the split for the held-out part, and the same spacing on as a periodic re
 would: a decision uses the last fit *at or before* it, and a fit learns only from events
 strictly before its own time, so nothing a decision could not have known reaches it.
 
+The window popularity is cheap to count, so it is refreshed more often than the kNN fits:
+at up to ``POPULAR_CHECKPOINTS`` checkpoints along the log (daily on a short log), each from
+the events strictly before it, as a daily ``shopmode train`` keeps the served list fresh.
+On MovieLens a single fit at the split left the popularity of a 796-day holdout up to two
+years stale (bench/notes/learned-sources.md).
+
 ``tune_window`` picks the popularity window on a validation slice (among multiples of the
 log's median gap between a shopper's sessions) by how many of the slice's engaged products
-the window's top ``depth`` would have found.
+the window's top ``depth`` at each decision's checkpoint would have found.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from models.retrieval.time_scales import TimeScales
 
 FloatArray = npt.NDArray[np.float64]
 MAX_FITS = 4
+POPULAR_CHECKPOINTS = 128
 KNN_GRID = (50, 100, 500)  # the research's winners: 50 on MovieLens, 500 on the world
 SESSION_GAP_SECONDS = 30 * 60.0
 
@@ -64,23 +71,44 @@ def median_session_gap_days(events: pd.DataFrame) -> float:
     return float(np.median(between)) / DAY if len(between) else 1.0
 
 
+def popular_checkpoints(first: float, last: float) -> FloatArray:
+    """Day boundaries from ``first`` to ``last``: daily, or span / ``POPULAR_CHECKPOINTS``."""
+    step = max(np.ceil((last - first) / DAY / POPULAR_CHECKPOINTS), 1.0) * DAY
+    start = np.floor(first / DAY) * DAY + DAY
+    return np.arange(start, last + step, step)[: POPULAR_CHECKPOINTS + 1]
+
+
+def checkpoint_of(times: FloatArray, ts: float, default: float) -> float:
+    """The last of ``times`` at or before ``ts`` (``default`` when none is)."""
+    i = int(np.searchsorted(times, ts, side="right")) - 1
+    return float(times[i]) if i >= 0 else default
+
+
 def tune_window(
     log: InteractionLog,
     at: float,
     engaged: Sequence[tuple[float, npt.NDArray[np.int64]]],
     gap_days: float,
     depth: int = 60,
+    checkpoints: FloatArray | None = None,
 ) -> tuple[float, dict[float, float]]:
-    """The window (days, multiples of ``gap_days``) whose popularity, fitted at ``at``,
-    finds most of ``engaged`` (each a decision's time and its engaged products) within its
-    top ``depth``; with the found share per window tried."""
+    """The window (days, multiples of ``gap_days``) whose popularity, fitted at ``at``
+    (or at each decision's last ``checkpoints`` from ``at`` on), finds most of ``engaged``
+    (each a decision's time and its engaged products) within its top ``depth``; with the
+    found share per window tried."""
     gap = gap_days
     tried: dict[float, float] = {}
     relevant = sum(len(items) for _, items in engaged)
+    times = np.zeros(0) if checkpoints is None else checkpoints[checkpoints >= at]
     for multiple in WINDOW_MULTIPLES:
         days = round(max(multiple * gap, 1.0), 1)
-        top = set(window_popularity(log, at, days)[0][:depth].tolist())
-        found = sum(int(np.isin(items, list(top)).sum()) for _, items in engaged)
+        tops: dict[float, npt.NDArray[np.int64]] = {}
+        found = 0
+        for ts, items in engaged:
+            when = checkpoint_of(times, ts, at)
+            if when not in tops:
+                tops[when] = window_popularity(log, when, days)[0][:depth]
+            found += int(np.isin(items, tops[when]).sum())
         tried[days] = found / max(relevant, 1)
     best = max(tried, key=lambda d: (tried[d], -d)) if tried else DEFAULT_WINDOW_DAYS
     return best, tried
@@ -97,6 +125,9 @@ class LearnedTimeline:
     k: int
     quota: CandidateQuota | None = None
     half_life: float = HISTORY_HALF_LIFE  # of the history's weights (``ShopperHistory``)
+    # The window popularity refreshed at these times (sorted; empty: the fits' own).
+    popular_at: tuple[float, ...] = ()
+    populars: tuple[tuple[npt.NDArray[np.int64], FloatArray], ...] = ()
 
     @classmethod
     def build(
@@ -139,6 +170,16 @@ class LearnedTimeline:
         fits = tuple(fit_learned(self.log, f.at, self.window_days, k) for f in self.fits)
         return replace(self, fits=fits, k=k)
 
+    def with_popular_checkpoints(self, times: Sequence[float]) -> LearnedTimeline:
+        """The window popularity also refreshed at ``times`` (sorted)."""
+        populars = tuple(window_popularity(self.log, float(t), self.window_days) for t in times)
+        return replace(self, popular_at=tuple(float(t) for t in times), populars=populars)
+
+    def popular_for(self, ts: float, fit: LearnedFit) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """The freshest window popularity at ``ts``: a checkpoint's or ``fit``'s."""
+        i = int(np.searchsorted(self.popular_at, ts, side="right")) - 1
+        return self.populars[i] if i >= 0 and self.popular_at[i] > fit.at else fit.popular
+
     def fit_for(self, ts: float) -> LearnedFit | None:
         times = [f.at for f in self.fits]
         i = int(np.searchsorted(times, ts, side="right")) - 1
@@ -152,8 +193,9 @@ class LearnedTimeline:
         if fit is None:
             return signals
         history = ShopperHistory.of(state, catalog, self.half_life)
+        popular = self.popular_for(state.at, fit)
         scores = learned_scores(
-            history, fit.knn_of(history.items), fit.popular, self.content, self.quota
+            history, fit.knn_of(history.items), popular, self.content, self.quota
         )
         return replace(signals, learned=scores)
 
@@ -194,7 +236,8 @@ def for_training(
     log = InteractionLog.from_events(events, catalog)
     gap = scales.median_gap if scales is not None else None
     gap_days = gap / DAY if gap else median_session_gap_days(events[events["ts"] < validation])
-    window, tried = tune_window(log, validation, engaged, gap_days)
+    checkpoints = popular_checkpoints(start, last)
+    window, tried = tune_window(log, validation, engaged, gap_days, checkpoints=checkpoints)
     # Fits evenly along the training part, the last at the validation slice's start (its
     # decisions, which tune the quotas, see a fit as fresh as the holdout's), then one at
     # the split for the holdout (what serving has after a train there), the same spacing on.
@@ -202,6 +245,7 @@ def for_training(
     times = [start + step * i for i in range(1, MAX_FITS)]
     times += [t for t in np.arange(split_ts, last + 1.0, step).tolist() if t > times[-1]]
     timeline = LearnedTimeline.at_times(log, catalog, times[: MAX_FITS * 3], window_days=window)
+    timeline = timeline.with_popular_checkpoints(checkpoints.tolist())
     if scales is not None:
         timeline = replace(timeline, half_life=scales.recent_half_life)
     return timeline, tried

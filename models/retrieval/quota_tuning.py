@@ -11,7 +11,7 @@ slice's decisions (``models.ranking`` has the replay) and hands in what retrieva
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +36,10 @@ TUNED = ("popular_window", "popular", "item_knn", "co_occurrence", "top_category
 FLOOR = {"item_knn": 25, "content": 25, "co_occurrence": 25, "top_category": 25}
 CANDIDATE_BUDGET = 200
 PURCHASE_GAIN = 3.0
+# A log whose shoppers almost never come back to a product they engaged with (ratings:
+# one per movie) is served with ``exclude_seen``: its quotas are tuned with seen products
+# left out before the cut, as such a request's retrieval leaves them out (``allowed``).
+REPEAT_SHARE_TO_EXCLUDE = 0.02
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class SliceDecision:
     query_scores: FloatArray | None
     items: IntArray
     gains: FloatArray
+    seen: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -56,17 +61,31 @@ class QuotaTrial:
     purchase_recall: float
     recall: float
     mean_candidates: float
+    seen_excluded: bool = False
 
 
-def trial(decisions: Sequence[SliceDecision], quota: CandidateQuota) -> QuotaTrial:
-    """Retrieval over ``decisions`` with ``quota``."""
+def repeat_share(decisions: Sequence[SliceDecision]) -> float:
+    """The share of the decisions' engaged products their shopper had engaged with before."""
+    repeats = sum(int(np.isin(d.items, d.seen).sum()) for d in decisions)
+    return repeats / max(sum(len(d.items) for d in decisions), 1)
+
+
+def trial(
+    decisions: Sequence[SliceDecision], quota: CandidateQuota, exclude_seen: bool = False
+) -> QuotaTrial:
+    """Retrieval over ``decisions`` with ``quota`` (seen products left out before the cut
+    with ``exclude_seen``)."""
     found = found_bought = relevant = bought = candidates = 0
     for d in decisions:
         signals = d.signals
         if signals.learned is not None:
             signals = replace(signals, learned=replace(signals.learned, quota=None))
+        allowed = None
+        if exclude_seen and len(d.seen):
+            allowed = np.ones(d.snapshot.n_products, dtype=bool)
+            allowed[d.seen] = False
         got = candidates_for(
-            signals, d.snapshot, d.neighbours, d.query_scores, quota, with_features=False
+            signals, d.snapshot, d.neighbours, d.query_scores, quota, allowed, with_features=False
         )
         candidates += len(got)
         hit = np.isin(d.items, got.products)
@@ -81,6 +100,7 @@ def trial(decisions: Sequence[SliceDecision], quota: CandidateQuota) -> QuotaTri
         purchase_recall=found_bought / max(bought, 1),
         recall=found / max(relevant, 1),
         mean_candidates=candidates / n,
+        seen_excluded=exclude_seen,
     )
 
 
@@ -91,13 +111,23 @@ def tune_quota(
     step: int = STEP,
     tuned: Sequence[str] = TUNED,
     floor: Mapping[str, int] = FLOOR,
+    exclude_seen: bool | None = None,
 ) -> tuple[QuotaTrial, list[QuotaTrial]]:
-    """The best quotas found and every trial made (for the report)."""
-    best = trial(decisions, replace(start, **{name: floor.get(name, 0) for name in tuned}))
+    """The best quotas found and every trial made (for the report). ``exclude_seen``
+    (None: when the slice's ``repeat_share`` is at most ``REPEAT_SHARE_TO_EXCLUDE``)
+    tunes with seen products left out before the cut."""
+    if exclude_seen is None:
+        exclude_seen = repeat_share(decisions) <= REPEAT_SHARE_TO_EXCLUDE
+    floors = {name: floor.get(name, 0) for name in tuned}
+    best = trial(decisions, replace(start, **floors), exclude_seen)
     tried = [best]
     while True:
         trials = [
-            trial(decisions, replace(best.quota, **{name: getattr(best.quota, name) + step}))
+            trial(
+                decisions,
+                replace(best.quota, **{name: getattr(best.quota, name) + step}),
+                exclude_seen,
+            )
             for name in tuned
         ]
         tried += trials
