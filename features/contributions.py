@@ -16,6 +16,8 @@ from features.catalog import Catalog
 from features.definitions import (
     AFFINITY_WEIGHTS,
     COUNTED_TYPES,
+    FIRST_SEEN,
+    FIRST_SEEN_SCALE,
     HALF_LIVES,
     INTEREST_WEIGHT,
     POPULARITY_WEIGHTS,
@@ -26,6 +28,7 @@ from features.definitions import (
     RANKING_HALF_LIFE,
     RECENT_RANK,
     SLOT_INDEX,
+    SUM_HALF_LIVES,
     TIME_ORIGIN,
     WINDOWS,
     Contributions,
@@ -110,7 +113,7 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
     weight[interest] = INTEREST_WEIGHT
     for target, names in (("c", category), ("b", brand)):
         mask = (weight > 0) & (names != "")
-        for label, half_life in HALF_LIVES.items():
+        for label, half_life in SUM_HALF_LIVES.items():
             decayed.append(
                 {
                     "row": rows[mask],
@@ -183,15 +186,25 @@ def contributions(events: pd.DataFrame, catalog: Catalog) -> Contributions:
         else:
             counted = np.ones(len(events))
             mask = has_product & (kinds == signal)
-        for label, half_life in HALF_LIVES.items():
+        # Rows in slot order (PRODUCT_SLOTS): the rankings below take theirs by slot.
+        for label in SUM_HALF_LIVES if signal == "popularity" else HALF_LIVES:
             product_rows.append(
                 {
                     "row": rows[mask],
                     "product_id": products[mask],
                     "slot": SLOT_INDEX[(signal, label)],
-                    "exponent": np.log2(counted[mask]) + (ts[mask] - TIME_ORIGIN) / half_life,
+                    "exponent": np.log2(counted[mask])
+                    + (ts[mask] - TIME_ORIGIN) / SUM_HALF_LIVES[label],
                 }
             )
+    product_rows.append(
+        {
+            "row": rows[has_product],
+            "product_id": products[has_product],
+            "slot": SLOT_INDEX[FIRST_SEEN],
+            "exponent": -(ts[has_product] - TIME_ORIGIN) / FIRST_SEEN_SCALE,
+        }
+    )
     popular = _frame(**product_rows[SLOT_INDEX[("popularity", RANKING_HALF_LIFE)]])
     ranked = popular.assign(category=pd.Series(category[popular["row"].to_numpy()], dtype=object))
     ranked = ranked[ranked["category"] != ""]

@@ -31,6 +31,10 @@ DAY = 86_400.0
 # more float64 digits for the sums (a price spread is a difference of two of them).
 TIME_ORIGIN = 1_767_225_600.0
 HALF_LIVES: dict[str, float] = {"1d": DAY, "14d": 14 * DAY}
+# With a never-decaying total ("all": an infinite half-life, exponent log2 w, value 2^L):
+# a shopper's category and brand affinity over their whole history, and a product's
+# popularity over the whole log (PRODUCT_SLOTS).
+SUM_HALF_LIVES: dict[str, float] = {**HALF_LIVES, "all": math.inf}
 
 # How much each interaction says about taste, per target (category, brand).
 AFFINITY_WEIGHTS: dict[EventType, float] = {
@@ -48,8 +52,13 @@ PRICE_MOMENTS: tuple[tuple[str, float], ...] = (("w", 0.0), ("x", 1.0), ("xx", 2
 
 
 def decay_to(log_sum: float | np.ndarray, at: float, half_life: str) -> float | np.ndarray:
-    """The value at ``at`` of a decayed sum stored as ``log_sum``."""
-    return np.exp2(log_sum - (at - TIME_ORIGIN) / HALF_LIVES[half_life])
+    """The value at ``at`` of a decayed sum stored as ``log_sum`` (``"all"``: never decays)."""
+    return np.exp2(log_sum - (at - TIME_ORIGIN) / SUM_HALF_LIVES[half_life])
+
+
+def first_seen_of(log_sum: np.ndarray) -> np.ndarray:
+    """Event time of a product's first event from its ``FIRST_SEEN`` slot (inf: none yet)."""
+    return np.asarray(TIME_ORIGIN - np.asarray(log_sum, dtype=np.float64) * FIRST_SEEN_SCALE)
 
 
 @dataclass(frozen=True)
@@ -99,8 +108,20 @@ PRODUCT_SIGNALS: tuple[str, ...] = (
     EventType.PURCHASE.value,
     "popularity",
 )
-PRODUCT_SLOTS: tuple[tuple[str, str], ...] = tuple(
-    (signal, half_life) for signal in PRODUCT_SIGNALS for half_life in HALF_LIVES
+# Two product-only slots after those, folded by the same log2-sum as every other:
+# - ("popularity", "all"): the weighted engagement over the whole log, never decayed (an
+#   infinite half-life: exponent log2 w, value 2^L);
+# - ("first_seen", "min"): when the product's first event happened (its age in the log).
+#   Each event adds exponent −(t − T₀)/FIRST_SEEN_SCALE, so L = log2 Σ 2^−(t−T₀) is
+#   −(first − T₀) plus at most log2 of the events within a minute of the first (later ones
+#   vanish below float64's digits): the first event's time to a few seconds
+#   (``first_seen_of``), whatever order the events arrive in.
+FIRST_SEEN = ("first_seen", "min")
+FIRST_SEEN_SCALE = 1.0
+PRODUCT_SLOTS: tuple[tuple[str, str], ...] = (
+    *((signal, half_life) for signal in PRODUCT_SIGNALS for half_life in HALF_LIVES),
+    ("popularity", "all"),
+    FIRST_SEEN,
 )
 SLOT_INDEX: dict[tuple[str, str], int] = {slot: i for i, slot in enumerate(PRODUCT_SLOTS)}
 RANKING_HALF_LIFE = "14d"  # category rankings order products by this popularity

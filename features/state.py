@@ -19,15 +19,18 @@ from features.definitions import (
     CONVERSION_PRIOR_RATE,
     CONVERSION_PRIOR_VIEWS,
     COUNTED_TYPES,
+    FIRST_SEEN,
     HALF_LIVES,
     MEMBER_KINDS,
     PRICE_HALF_LIFE,
     PRODUCT_SLOTS,
     RANK_TYPE,
     SLOT_INDEX,
+    SUM_HALF_LIVES,
     TIME_ORIGIN,
     WINDOWS,
     decay_to,
+    first_seen_of,
 )
 from features.events.schema import EventType
 from features.folds import unpack_counts
@@ -119,8 +122,8 @@ def decode_user_state(
     """A ``UserState`` from the user's hash fields and recent (member, ts) pairs, where a
     member is the interaction rank followed by the product id (``recent_member``)."""
     sums: dict[str, float] = {}
-    categories: dict[str, dict[str, float]] = {label: {} for label in HALF_LIVES}
-    brands: dict[str, dict[str, float]] = {label: {} for label in HALF_LIVES}
+    categories: dict[str, dict[str, float]] = {label: {} for label in SUM_HALF_LIVES}
+    brands: dict[str, dict[str, float]] = {label: {} for label in SUM_HALF_LIVES}
     counts = {w.name: {t.value: 0 for t in COUNTED_TYPES} for w in WINDOWS}
     windows = {w.code: (w, w.first_bucket(at), w.bucket(at)) for w in WINDOWS}
     members: dict[str, dict[str, float]] = {name: {} for name in MEMBER_KINDS.values()}
@@ -129,7 +132,7 @@ def decode_user_state(
         head, _, rest = name.partition(":")
         if head == "t":
             last_ts = float(raw)
-        elif head.startswith("a") and head[1:] in HALF_LIVES:
+        elif head.startswith("a") and head[1:] in SUM_HALF_LIVES:
             target, _, key = rest.partition(":")
             value = float(decay_to(float(raw), at, head[1:]))
             (categories if target == "c" else brands)[head[1:]][key] = value
@@ -223,9 +226,13 @@ class ProductFeatures:
         """``decayed`` for several (signal, half-life) pairs from one gather: an
         ``(len(positions), len(wanted))`` array, the same arithmetic element by element."""
         slots = [SLOT_INDEX[pair] for pair in wanted]
-        half_lives = np.array([HALF_LIVES[half_life] for _, half_life in wanted])
+        half_lives = np.array([SUM_HALF_LIVES[half_life] for _, half_life in wanted])
         raw = self.rows_for(positions)[:, slots]
         return np.asarray(np.exp2(raw - (self.at - TIME_ORIGIN) / half_lives))
+
+    def first_seen(self, positions: np.ndarray) -> np.ndarray:
+        """Time of each product's first event (inf: none yet)."""
+        return first_seen_of(self.rows_for(positions)[:, SLOT_INDEX[FIRST_SEEN]])
 
     def popularity(self, half_life: str, positions: np.ndarray) -> np.ndarray:
         return self.decayed("popularity", half_life, positions)
@@ -244,11 +251,14 @@ class ProductFeatures:
         out: dict[str, Any] = {}
         rows = self.rows_for(positions)
         for i, product_id in enumerate(product_ids):
-            values = {
+            values: dict[str, float | None] = {
                 f"{signal}_{half_life}": float(
                     decay_to(rows[i, SLOT_INDEX[(signal, half_life)]], self.at, half_life)
                 )
                 for signal, half_life in PRODUCT_SLOTS
+                if (signal, half_life) != FIRST_SEEN
             }
+            first = float(first_seen_of(rows[i, SLOT_INDEX[FIRST_SEEN]]))
+            values["first_seen"] = first if math.isfinite(first) else None
             out[product_id] = values
         return out

@@ -11,7 +11,7 @@ import functools
 import numpy as np
 
 from features.catalog import Catalog
-from features.definitions import RECENT_RANK
+from features.definitions import DAY, RECENT_RANK
 from features.events.rules import EventType
 from features.state import PriceProfile, ProductFeatures, UserState, conversion_of, trending_of
 
@@ -24,16 +24,38 @@ PRODUCT_COLUMNS = (
     (EventType.VIEW.value, "14d"),
     (EventType.PURCHASE.value, "14d"),
     ("popularity", "1d"),
+    ("popularity", "all"),
 )
 
 FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
-    "category_affinity": ("category_affinity_1d", "category_affinity_14d", "category_share_14d"),
-    "brand_affinity": ("brand_affinity_1d", "brand_affinity_14d", "brand_share_14d"),
+    # ..._all: over the shopper's whole history (never decayed).
+    "category_affinity": (
+        "category_affinity_1d",
+        "category_affinity_14d",
+        "category_share_14d",
+        "log_category_affinity_all",
+        "category_share_all",
+    ),
+    "brand_affinity": (
+        "brand_affinity_1d",
+        "brand_affinity_14d",
+        "brand_share_14d",
+        "brand_share_all",
+    ),
     "declared_interest": ("liked_category", "followed_brand"),
     "recency": ("interacted_before", "log_hours_since_interaction", "last_interaction_rank"),
     "purchased_before": ("purchased_before",),
     "price_fit": ("price_z_viewed", "price_ratio_viewed", "price_z_bought", "log_price"),
-    "popularity": ("log_popularity_14d", "log_views_14d", "log_purchases_14d"),
+    # Over the whole log too: engagement, the product's age in the log (days since its
+    # first event) and engagement per day of that age.
+    "popularity": (
+        "log_popularity_14d",
+        "log_views_14d",
+        "log_purchases_14d",
+        "log_popularity_all",
+        "log_days_in_log",
+        "log_popularity_all_per_day",
+    ),
     "trending": ("trending", "log_popularity_1d"),
     "conversion": ("conversion_rate",),
     "discount": ("discount",),
@@ -118,6 +140,16 @@ def feature_matrix(
         "brand_share_14d",
         _by_code(_share(user.brand_affinity.get("14d", {})), catalog.brands)[brand],
     )
+    whole_categories = user.category_affinity.get("all", {})
+    put(
+        "log_category_affinity_all",
+        np.log1p(_by_code(whole_categories, catalog.categories)[category]),
+    )
+    put("category_share_all", _by_code(_share(whole_categories), catalog.categories)[category])
+    put(
+        "brand_share_all",
+        _by_code(_share(user.brand_affinity.get("all", {})), catalog.brands)[brand],
+    )
     put(
         "liked_category",
         _by_code(dict.fromkeys(user.liked_categories, 1.0), catalog.categories)[category],
@@ -151,10 +183,15 @@ def feature_matrix(
     put("price_z_bought", _price_z(price, user.price_bought))
     put("log_price", np.log1p(price))
 
-    popularity_14d, views_14d, purchases_14d, popularity_1d = pf.decayed_columns(
+    popularity_14d, views_14d, purchases_14d, popularity_1d, popularity_all = pf.decayed_columns(
         PRODUCT_COLUMNS, products
     ).T
     put("log_popularity_14d", np.log1p(popularity_14d))
+    put("log_popularity_all", np.log1p(popularity_all))
+    first_seen = pf.first_seen(products)
+    days_in_log = np.where(np.isfinite(first_seen), np.maximum(at - first_seen, 0.0) / DAY, 0.0)
+    put("log_days_in_log", np.log1p(days_in_log))
+    put("log_popularity_all_per_day", np.log1p(popularity_all / np.maximum(days_in_log, 1.0)))
     put("log_views_14d", np.log1p(views_14d))
     put("log_purchases_14d", np.log1p(purchases_14d))
     put("trending", trending_of(popularity_1d, popularity_14d))

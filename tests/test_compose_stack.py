@@ -205,6 +205,16 @@ def test_redis_keeps_its_data_across_a_restart(
     assert "aof_enabled:1" in stack.exec("redis", "redis-cli", "info", "persistence")
     assert stack.logs("redis").count(loaded) == loads_before + 1
     assert api.post("/v1/events", json=event, headers=AUTH).json()["duplicate"] == 1
-    after = recommend(api, shopper, k=5, explain="template")
-    assert after["degraded"] is False
+    # The API was not restarted and notices by itself; an answer in the moment Redis is
+    # still settling may be degraded (that is what degraded answers are for), so the claim is
+    # recovery within seconds. tests/test_store_reconnect.py holds the stricter claim that
+    # connections the restart broke are replaced without a degraded answer.
+    deadline = time.monotonic() + 30
+    answers = [recommend(api, shopper, k=5, explain="template")]
+    while answers[-1]["degraded"] and time.monotonic() < deadline:
+        time.sleep(0.5)
+        answers.append(recommend(api, shopper, k=5, explain="template"))
+    after = answers[-1]
+    notes = [a["note"] for a in answers if a["degraded"]]
+    assert after["degraded"] is False, (notes, stack.logs("api")[-3000:])
     assert after["model_version"] is not None

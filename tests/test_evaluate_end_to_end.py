@@ -65,9 +65,12 @@ def test_train_then_evaluate_beats_popularity(
         "top_category",
         "oracle",
         "oracle_utility",
+        "candidates_ideal",
     }
     ranker, popular = systems["ranker"]["ndcg@10"], systems["popularity"]["ndcg@10"]
     assert ranker > 1.5 * popular
+    # The same candidates in hindsight's best order bound what any ranker of them reaches.
+    assert ranker <= systems["candidates_ideal"]["ndcg@10"]
     # Both objectives fitted on the same training rows; the lambdarank one is the current
     # model trained again (same rows, same seed), so it ranks exactly as the ranker does.
     assert systems["ranker_lambdarank"] == systems["ranker"]

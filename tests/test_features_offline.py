@@ -11,7 +11,14 @@ import pytest
 from features_support import BASE_TS, assert_same_products, assert_same_state, small_catalog
 
 from features.catalog import Catalog
-from features.definitions import RECENT_CAP, RECENT_RANK
+from features.definitions import (
+    AFFINITY_WEIGHTS,
+    INTEREST_WEIGHT,
+    POPULARITY_WEIGHTS,
+    RECENT_CAP,
+    RECENT_RANK,
+)
+from features.events.schema import EventType
 from features.offline import OfflineFeatureEngine
 from features.vector import (
     FEATURE_GROUPS,
@@ -98,6 +105,34 @@ def test_cross_features_reflect_what_the_shopper_did() -> None:
     assert np.isfinite(matrix).all()
 
 
+def test_first_seen_is_the_first_event_whatever_the_order() -> None:
+    """The first-seen slot's soft minimum: within a few seconds of the first event's time
+    (several events in its first seconds add at most log2 of their count)."""
+    catalog = small_catalog()
+    offsets = [5 * DAY, 0.0, 1.0, 1.0, 30.0, 3 * DAY, 400 * DAY]
+    rows = [
+        {"event_id": str(i), "user_id": f"u{i % 3}", "type": "view", "product_id": "p1",
+         "ts": BASE_TS - 400 * DAY + offset}
+        for i, offset in enumerate(offsets)
+    ]  # fmt: skip
+    rows.append({"event_id": "x", "user_id": "u0", "type": "impression", "product_id": "p:2",
+                 "ts": BASE_TS - 2 * DAY})  # fmt: skip
+    engine = OfflineFeatureEngine(pd.DataFrame(rows), catalog)
+    positions = catalog.index_of(["p1", "p:2", "p{3}"])
+    at = BASE_TS
+    first = engine.product_features(at).first_seen(positions)
+    assert first[0] == pytest.approx(BASE_TS - 400 * DAY, abs=3.0)
+    assert first[0] <= BASE_TS - 400 * DAY + 1e-3  # never later than the first event
+    assert first[1] == pytest.approx(BASE_TS - 2 * DAY, abs=1e-3)
+    assert first[2] == np.inf  # no event yet
+    # Before the first event of p:2, it is unknown again (point in time).
+    assert engine.product_features(BASE_TS - 3 * DAY).first_seen(positions)[1] == np.inf
+    state = engine.user_state("u0", at)
+    matrix = feature_matrix(state, positions, engine.product_features(at), catalog, at)
+    days = matrix[:, FEATURE_INDEX["log_days_in_log"]]
+    assert np.expm1(days) == pytest.approx([400.0, 2.0, 0.0], abs=1e-3)
+
+
 def test_unknown_shopper_gets_an_empty_state(world_engine: OfflineFeatureEngine) -> None:
     state = world_engine.user_state("nobody", BASE_TS)
     assert not state.known
@@ -115,8 +150,28 @@ def test_feature_matrix_equals_its_row_at_a_time_definition(
     at = float(events["ts"].quantile(0.8))
     products = world_engine.product_features(at)
     busy = events[events["ts"] < at]["user_id"].value_counts().index[:8]
+    # The whole-log product columns, straight from the events up to ``at``.
+    before = events[(events["ts"] <= at) & events["product_id"].notna()]
+    weight = before["type"].map({t.value: w for t, w in POPULARITY_WEIGHTS.items()}).fillna(0.0)
+    engaged = before.assign(weight=weight).groupby("product_id")["weight"].sum()
+    first_event = before.groupby("product_id")["ts"].min()
+    category_of = {
+        str(p): catalog.categories[int(c)]
+        for p, c in zip(catalog.product_ids, catalog.category_code, strict=True)
+    }
     for user in busy:
         state = world_engine.user_state(str(user), at)
+        # The shopper's whole history, straight from the events.
+        mine = events[(events["user_id"] == user) & (events["ts"] <= at)]
+        weights = {t.value: w for t, w in AFFINITY_WEIGHTS.items()}
+        weights[EventType.LIKE_CATEGORY.value] = INTEREST_WEIGHT
+        liked = mine["type"] == EventType.LIKE_CATEGORY.value
+        mine = mine.assign(
+            weight=mine["type"].map(weights),
+            category=mine["product_id"].map(category_of).where(~liked, mine["category"]),
+        )
+        mine = mine[mine["weight"].notna() & mine["category"].notna()]
+        by_category = mine.groupby("category")["weight"].sum()
         recent = catalog.index_of([item.product_id for item in state.recent])
         positions = np.concatenate([np.arange(0, len(catalog), 7), recent[recent >= 0]])
         matrix = feature_matrix(state, positions, products, catalog, at)
@@ -146,6 +201,12 @@ def test_feature_matrix_equals_its_row_at_a_time_definition(
                 "log_popularity_1d": np.log1p(products.popularity("1d", one)[0]),
                 "trending": products.trending(one)[0],
                 "conversion_rate": products.conversion(one)[0],
+                "log_popularity_all": np.log1p(engaged.get(product_id, 0.0)),
+                "log_category_affinity_all": np.log1p(by_category.get(category, 0.0)),
+                "category_share_all": by_category.get(category, 0.0) / by_category.sum(),
+                "log_days_in_log": np.log1p(
+                    (at - first_event[product_id]) / DAY if product_id in first_event else 0.0
+                ),
             }
             got = {name: float(matrix[row, FEATURE_INDEX[name]]) for name in expected}
             assert got == pytest.approx(

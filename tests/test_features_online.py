@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import struct
 import time
 
 import pandas as pd
@@ -79,6 +81,59 @@ def test_late_events_give_the_same_state_as_in_order(store_client: StoreClient) 
     assert online.counts == ordered.counts
     assert online.category_affinity["1d"]["Trail Running"] == pytest.approx(
         ordered.category_affinity["1d"]["Trail Running"], rel=1e-9
+    )
+
+
+def test_product_first_seen_and_all_time_popularity_follow_late_events(
+    store_client: StoreClient,
+) -> None:
+    rows = [_event(i, BASE_TS + (i * 7919) % 50_000, "purchase", user=f"u{i}") for i in range(12)]
+    store = OnlineFeatureStore(store_client, CATALOG)
+    for chunk in (rows[6:], rows[:3], rows[3:6]):  # the first event arrives in the middle
+        store.apply(pd.DataFrame(chunk))
+    at = BASE_TS + 400 * DAY
+    p1 = CATALOG.index_of(["p1"])
+    online = store.product_features(at=at)
+    assert online.first_seen(p1)[0] == pytest.approx(BASE_TS, abs=1e-3)
+    assert online.decayed("popularity", "all", p1)[0] == pytest.approx(12 * 8.0, rel=1e-9)
+    assert online.decayed("popularity", "14d", p1)[0] < 1e-6  # decayed away, "all" is not
+
+
+def test_a_product_vector_of_the_older_layout_keeps_its_sums(store_client: StoreClient) -> None:
+    """Vectors written before the whole-log slots existed (12 sums) read as those sums with
+    the new slots empty, and the next event extends them."""
+    old = [float(k) for k in range(12)]
+    store_client.set(keys.product_stats("p1"), struct.pack("<12d", *old))
+    store = OnlineFeatureStore(store_client, CATALOG)
+    p1 = CATALOG.index_of(["p1"])
+    rows = store.product_features(at=BASE_TS).rows_for(p1)[0]
+    assert rows[:12].tolist() == old
+    assert (rows[12:] == -math.inf).all()
+    store.apply(pd.DataFrame([_event(0, BASE_TS)]))
+    after = store.product_features(at=BASE_TS)
+    assert after.rows_for(p1)[0][0] == old[0]  # impressions untouched by a view
+    assert after.first_seen(p1)[0] == pytest.approx(BASE_TS, abs=1e-3)
+
+
+def test_an_affinity_field_of_the_older_layout_gains_the_whole_history_slot(
+    store_client: StoreClient,
+) -> None:
+    """A category field written with two sums (1d, 14d) keeps them; the whole-history sum
+    starts from the next event."""
+    store = OnlineFeatureStore(store_client, CATALOG)
+    store.apply(pd.DataFrame([_event(0, BASE_TS)]))  # a view: affinity weight 1
+    state_key = keys.user_state("ann")
+    (field,) = [f for f in store_client.hkeys(state_key) if f.startswith(b"c:")]
+    two = store_client.hget(state_key, field)[:16]
+    store_client.hset(state_key, field, two)  # as the older layout wrote it
+    older = store.user_state("ann", BASE_TS)
+    assert older.category_affinity["all"] == {}
+    store.apply(pd.DataFrame([_event(1, BASE_TS + 60, "click")]))  # weight 2
+    state = store.user_state("ann", BASE_TS + 60)
+    (category,) = state.category_affinity["all"]
+    assert state.category_affinity["all"][category] == pytest.approx(2.0, rel=1e-9)
+    assert state.category_affinity["1d"][category] == pytest.approx(
+        2.0 + 2.0 ** (-60 / DAY), rel=1e-9
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 import redis
 from features_support import BASE_TS, small_catalog
 
-from features.definitions import DAY, TIME_ORIGIN
+from features.definitions import DAY, SUM_HALF_LIVES, TIME_ORIGIN
 from features.offline import OfflineFeatureEngine
 from features.store import keys
 from features.store.apply import StoreConfig
@@ -95,9 +95,10 @@ def test_the_state_hash_packs_each_targets_sums_and_reads_back_as_raw_fields(
     stored = redis_client.hgetall(keys.user_state("ann"))
     at = max(float(row["ts"]) for row in rows)  # type: ignore[arg-type]
     offline_fields, _ = OfflineFeatureEngine(pd.DataFrame(rows), CATALOG).raw_user("ann", at)
-    # Both half-lives of a category share one field of two float64 slots; prices three.
-    assert len(stored[b"c:Trail Running"]) == 16
-    assert len(stored[b"b:Nord"]) == 16
+    # A category's sums (both half-lives and the whole history) share one field of three
+    # float64 slots; prices three.
+    assert len(stored[b"c:Trail Running"]) == 8 * len(SUM_HALF_LIVES) == 24
+    assert len(stored[b"b:Nord"]) == 24
     assert len(stored[b"pv"]) == 24
     assert len(stored[b"t"]) == 8  # times: one float64
     assert not any(text(name).startswith("a1d:") for name in stored)
@@ -107,7 +108,7 @@ def test_the_state_hash_packs_each_targets_sums_and_reads_back_as_raw_fields(
     assert fields.keys() == kept
     for name in kept:
         value = offline_fields[name]
-        if name.startswith(("a1d:", "a14d:", "pv:", "pb:")):
+        if name.startswith(("a1d:", "a14d:", "aall:", "pv:", "pb:")):
             assert float(fields[name]) == pytest.approx(float(value), rel=1e-12, abs=1e-12)
             assert packed_slot(name)[0].encode() in stored
         elif isinstance(value, str):

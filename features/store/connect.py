@@ -16,6 +16,9 @@ import redis
 import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
+import redis.exceptions
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from features.store.calls import Flow, command
@@ -56,7 +59,12 @@ def open_async(url: str, *, cluster: bool = False, timeout: float | None = None)
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         health_check_interval=0,
-        retry_on_timeout=False,
+        # A pooled connection broken by a Redis restart gets one fresh try, so the first
+        # request after the restart is not answered degraded; a timeout is never retried (a
+        # slow Redis degrades within one timeout). Stated here, not left to redis-py's
+        # defaults, which differ between its versions.
+        retry=AsyncRetry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,)),
+        retry_on_error=[redis.exceptions.ConnectionError],
     )
 
 

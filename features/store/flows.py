@@ -72,8 +72,18 @@ def request_flow(
 
 
 def unpack_stats(blobs: Sequence[bytes | None]) -> np.ndarray:
+    """Packed product vectors as rows; one written with fewer slots (an older layout)
+    reads as empty in the slots it lacks."""
     empty = struct.pack(STATS_FORMAT, *([-math.inf] * N_SLOTS))
-    joined = b"".join(blob if blob is not None else empty for blob in blobs)
+    size = len(empty)
+    joined = b"".join(
+        blob
+        if blob is not None and len(blob) == size
+        else empty
+        if blob is None
+        else blob[:size] + empty[len(blob) :]
+        for blob in blobs
+    )
     return np.frombuffer(joined, dtype="<f8").reshape(len(blobs), N_SLOTS).copy()
 
 

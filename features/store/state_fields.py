@@ -5,7 +5,8 @@ Both engines speak of raw fields, one decayed sum each (``a1d:c:<category>``,
 of one target into one field of little-endian float64 slots, so a category's name is
 stored once for both half-lives (docs/redis-keys.md, "The shopper's state hash"):
 
-- ``c:<category>``, ``b:<brand>``: the affinity at each half-life, in ``HALF_LIVES`` order;
+- ``c:<category>``, ``b:<brand>``: the affinity at each half-life, in ``SUM_HALF_LIVES``
+  order (1d, 14d, then the whole history; a field written before it existed has two);
 - ``pv``, ``pb``: the price moments (``PRICE_MOMENTS`` order) of viewed and bought prices.
 
 A slot never folded into holds ``-inf``. Times (``t``, ``p:…``, ``f:…``, ``l:…``) are one
@@ -20,13 +21,13 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
-from features.definitions import HALF_LIVES, PRICE_MOMENTS
+from features.definitions import PRICE_MOMENTS, SUM_HALF_LIVES
 from features.store.calls import text
 
 _TARGETS = ("c", "b")
 _PRICES = ("pv", "pb")
 _TIMES = ("p:", "f:", "l:")  # with ``t``: one float64 each
-_LABELS = tuple(HALF_LIVES)
+_LABELS = tuple(SUM_HALF_LIVES)
 _SUFFIXES = tuple(suffix for suffix, _ in PRICE_MOMENTS)
 SLOT_BYTES = 8
 
@@ -38,7 +39,7 @@ def packed_slot(raw_field: str) -> tuple[str, int]:
     if head in _PRICES:
         return head, _SUFFIXES.index(rest) + 1
     target, _, name = rest.partition(":")
-    if head.startswith("a") and head[1:] in HALF_LIVES and target in _TARGETS:
+    if head.startswith("a") and head[1:] in SUM_HALF_LIVES and target in _TARGETS:
         return f"{target}:{name}", _LABELS.index(head[1:]) + 1
     raise ValueError(f"not a decayed-sum field: {raw_field!r}")
 

@@ -215,6 +215,9 @@ def _evaluate(
         "popularity": [],
         "trending": [],
         "top_category": [],
+        # The candidates in their best order (by the held-out gain): what a perfect ranker
+        # of this retrieval would reach, the ceiling of the ranker's NDCG.
+        "candidates_ideal": [],
     }
     for weight in DIVERSITY_SETTINGS:
         lists[f"ranker_diversity_{weight}"] = []
@@ -257,6 +260,8 @@ def _evaluate(
         gain_of = dict(zip(items.tolist(), gains.tolist(), strict=True))
         predicted.append(scores)
         actual.append(np.array([gain_of.get(int(p), 0.0) for p in found.products]))
+        ideal = np.argsort(-actual[-1], kind="stable")
+        lists["candidates_ideal"].append(pad(unseen(found.products[ideal], seen)))
         if explained < IMPORTANCE_DECISIONS and len(order):
             top = order[:10]
             for drops in score_drops(estimator, rows[top], scores[top], groups, baseline):
