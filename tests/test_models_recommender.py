@@ -15,16 +15,20 @@ from features.catalog import Catalog
 from features.ingest import interest_events
 from features.offline import OfflineFeatureEngine
 from features.state import ProductFeatures, UserState
+from features.vector import feature_matrix
+from models.evidence import FactValue, Reason
 from models.explain.template import PHRASINGS
-from models.ranking.features import group_columns
+from models.ranking.features import RANKING_FEATURES, RankingFeatures, group_columns
 from models.ranking.ranker import ShopRanker
 from models.ranking.reasons import NOT_A_REASON, ScoreDrops, score_drops
 from models.ranking.registry import LoadedModel, load_version, save_model
 from models.ranking.training import EventLog, Prepared, TrainConfig, prepare, train_ranker
+from models.recommend import reasons as why
 from models.recommend.recommender import Recommender
 from models.recommend.request import RecommendContext
-from models.retrieval.candidates import candidates_for
+from models.retrieval.candidates import SOURCES, CandidateSet, candidates_for
 from models.retrieval.cooccurrence import NeighbourMap, Neighbours, neighbours_from_map
+from models.retrieval.learned import LEARNED_FEATURES, ShopperHistory
 from models.retrieval.signals import signals_from_state
 from shopmode.errors import InvalidInput
 
@@ -263,3 +267,237 @@ def test_reasons_are_the_score_drops_of_the_reference_model_scoring_only_what_ca
         assert counting.calls[0] == can_change
         scored += counting.calls[0]
     assert scored > 0
+
+
+# --- the shown items' reasons against the straightforward computation ---------------------
+
+
+def _straight_reason(
+    catalog: Catalog,
+    group: str,
+    state: UserState,
+    product: int,
+    query: str | None,
+    cooc_title: str | None,
+    share: float,
+) -> Reason | None:
+    """``ReasonFacts.reason`` written the plain way: every count a walk over the shopper's
+    recent items, every catalog value read where it is needed."""
+    weight = round(share, 4)
+    category = catalog.categories[int(catalog.category_code[product])]
+    brand_code = int(catalog.brand_code[product])
+    titles = catalog.frame["title"].fillna("").astype(str).to_numpy(dtype=object)
+    recent = []  # (position, category code, brand code, ts) of known items, list order
+    for item in state.recent:
+        position = int(catalog.index_of([item.product_id])[0])
+        if position >= 0:
+            code = (int(catalog.category_code[position]), int(catalog.brand_code[position]))
+            recent.append((position, *code, item.ts))
+    if group == "category_affinity":
+        in_category = [r for r in recent if r[1] == catalog.category_code[product]]
+        views = sum(1 for r in in_category if not state.at - r[3] > 7 * why.DAY)
+        if views:
+            return Reason(
+                code=group, facts={"category": category, "views_7d": views}, weight=weight
+            )
+        if in_category:
+            facts: dict[str, FactValue] = {"category": category, "interactions": len(in_category)}
+            return Reason(code=group, facts=facts, weight=weight)
+        return why.declared(catalog, state, product, weight)
+    if group == "brand_affinity" and brand_code >= 0:
+        total = sum(1 for r in recent if r[2] == brand_code)
+        if total == 0:
+            return why.declared(catalog, state, product, weight)
+        facts = {"brand": catalog.brands[brand_code], "interactions": total}
+        return Reason(code=group, facts=facts, weight=weight)
+    if group == "declared_interest":
+        return why.declared(catalog, state, product, weight)
+    if group == "recency":
+        seen = [r for r in state.recent if r.product_id == catalog.product_ids[product]]
+        if not seen:
+            return None
+        days = int(max(state.at - seen[0].ts, 0.0) // why.DAY)
+        facts = {"title": str(titles[product]), "days_ago": days}
+        return Reason(code="recently_viewed", facts=facts, weight=weight)
+    if group == "price_fit":
+        if state.price_viewed.weight <= 0:
+            return None
+        paid = float(catalog.price[product] * (1.0 - catalog.discount[product]))
+        facts = {"price": round(paid, 2), "typical_price": round(state.price_viewed.mean, 2)}
+        return Reason(code=group, facts=facts, weight=weight)
+    if group in ("popularity", "conversion"):
+        return why.popular(category, weight)
+    if group == "trending":
+        return why.trending(category, weight)
+    if group == "discount":
+        pct = round(float(catalog.discount[product]) * 100)
+        return Reason(code=group, facts={"discount_pct": pct}, weight=weight) if pct > 0 else None
+    if group == "freshness":
+        launch = float(catalog.launch_ts[product])
+        if not (np.isfinite(launch) and (state.at - launch) / why.DAY <= why.NEW_ARRIVAL_DAYS):
+            return None
+        return why.new_arrival(catalog, product, state.at, weight)
+    if group == "similarity_to_recent":
+        like = [
+            r[0]
+            for r in recent
+            if r[0] != product
+            and (r[1] == catalog.category_code[product] or r[2] == catalog.brand_code[product])
+        ]
+        if not like:
+            return None
+        return Reason(
+            code="similar_to_recent", facts={"title": str(titles[like[0]])}, weight=weight
+        )
+    if group == "query_match":
+        terms = why.matched_terms(query, str(titles[product]))
+        return why.query_match(query, terms, weight) if query else None
+    if group == "co_occurrence":
+        if cooc_title is None:
+            return None
+        return Reason(code="co_viewed", facts={"title": cooc_title}, weight=weight)
+    return None
+
+
+def _straight_reasons(
+    recommender: Recommender,
+    state: UserState,
+    products: npt.NDArray[np.int64],
+    rows: npt.NDArray[np.float32],
+    query: str | None,
+    neighbours: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]],
+    recent: npt.NDArray[np.int64],
+) -> list[list[Reason]]:
+    """Every reason group of every shown row set to the baseline and scored (the served
+    trees, one call per group), then for each row its groups strongest first, each turned
+    into a reason until three distinct codes."""
+    catalog, model = recommender.catalog, recommender.model
+    assert model is not None
+    meta = model.metadata
+    groups = group_columns(meta.feature_names, {k: list(v) for k, v in meta.feature_groups.items()})
+    baseline = np.asarray(meta.baseline).astype(np.float32)
+    used = model.estimator.used_features()
+    scores = model.estimator.score_rows(rows)
+    drops: dict[str, npt.NDArray[np.float64]] = {}
+    for name, columns in groups.items():
+        if name in NOT_A_REASON or not columns or not used[columns].any():
+            continue
+        variant = rows.copy()
+        variant[:, columns] = baseline[columns]
+        drops[name] = scores - model.estimator.score_rows(variant)
+    titles = catalog.frame["title"].fillna("").astype(str).to_numpy(dtype=object)
+    out = []
+    for i, product in enumerate(products.tolist()):
+        cooc_title = None
+        for item in recent.tolist():  # most recent first
+            if product in neighbours.get(item, (np.zeros(0, np.int64), None))[0].tolist():
+                cooc_title = str(titles[item])
+                break
+        ordered = sorted(
+            ((name, float(d[i])) for name, d in drops.items() if d[i] > 1e-9),
+            key=lambda pair: -pair[1],
+        )
+        total = sum(d for _, d in ordered) or 1.0
+        found: list[Reason] = []
+        for name, drop in ordered:
+            reason = _straight_reason(
+                catalog, name, state, product, query, cooc_title, drop / total
+            )
+            if reason is not None and reason.code not in {r.code for r in found}:
+                found.append(reason)
+            if len(found) == 3:
+                break
+        out.append(found)
+    return out
+
+
+def test_the_shown_items_reasons_are_the_straightforward_ones_over_random_requests(
+    prepared: Prepared, model: LoadedModel
+) -> None:
+    catalog = prepared.log.catalog
+    recommender = Recommender(catalog, model)
+    reasoner = recommender.reasoner
+    assert reasoner is not None
+    calls: list[tuple[Any, ...]] = []
+    served = reasoner.reasons
+
+    def recording(*args: Any, **kwargs: Any) -> list[list[Reason]]:
+        out = served(*args, **kwargs)
+        calls.append((*args, kwargs["recent"], out))
+        return out
+
+    reasoner.reasons = recording  # type: ignore[method-assign]
+    rng = np.random.default_rng(13)
+    users = _busy_users(prepared, 60)
+    compared = codes = 0
+    seen_codes: set[str] = set()
+    for user in rng.choice(users, 24, replace=False).tolist():
+        state, products, neighbours = _inputs(prepared, recommender, user)
+        query = None
+        if rng.random() < 0.4:  # words from a title the shopper saw, or from any product
+            titles = reasoner.facts.titles
+            picked = catalog.index_of([state.recent[0].product_id])[0] if state.recent else -1
+            title = str(titles[picked if picked >= 0 else rng.integers(len(catalog))])
+            query = " ".join(rng.permutation(title.split())[:2].tolist())
+        context = RecommendContext(k=int(rng.integers(1, 21)), query=query)
+        calls.clear()
+        recommender.recommend(state, products, neighbours, context)
+        if not calls:
+            continue
+        (_, shown, rows, _, asked, index, recent, got) = calls[0]
+        want = _straight_reasons(recommender, state, shown, rows, asked, index, recent)
+        assert got == want
+        compared += len(shown)
+        codes += sum(len(r) for r in got)
+        seen_codes |= {r.code for reasons in got for r in reasons}
+    assert compared > 100
+    assert codes > 2 * compared
+    # The facts that changed how they are counted were all exercised.
+    assert {"category_affinity", "similar_to_recent", "price_fit", "popular"} <= seen_codes
+
+
+def test_ranking_rows_are_the_column_stack_of_their_parts_over_random_candidates(
+    prepared: Prepared,
+) -> None:
+    """The rows as one array written block by block equal the plain build: the store's
+    features, then the request's columns stacked as float64 and rounded once to float32."""
+    catalog = prepared.log.catalog
+    features = RankingFeatures(catalog)
+    rng = np.random.default_rng(7)
+    at = prepared.split_ts
+    products = prepared.engine.product_features(at)
+    states = [prepared.engine.user_state(u, at) for u in _busy_users(prepared, 6)]
+    states.append(UserState(user_id="nobody-yet", at=at))
+    for state in states:
+        for learned in (False, True):
+            n = int(rng.integers(0, min(300, len(catalog)) + 1))
+            candidates = CandidateSet(
+                products=rng.choice(len(catalog), n, replace=False).astype(np.int64),
+                sources=rng.random((n, len(SOURCES))) < 0.3,
+                cooc_score=rng.random(n) * (rng.random(n) < 0.5),
+                query_score=rng.lognormal(0.0, 2.0, n),
+                learned=rng.normal(0.0, 3.0, (n, len(LEARNED_FEATURES))) if learned else None,
+            )
+            history = ShopperHistory.of(state, catalog)
+            share = history.category_count[catalog.category_code[candidates.products]] / max(
+                history.category_count.sum(), 1.0
+            )
+            idle = np.log1p(history.idle_days) if history.size else -1.0
+            request = np.column_stack(
+                [
+                    candidates.query_score,
+                    candidates.cooc_score,
+                    features.log_paid_vs_category[candidates.products],
+                    candidates.sources.astype(np.float64),
+                    candidates.learned_features(),
+                    np.full(n, np.log1p(history.size)),
+                    share,
+                    np.full(n, idle),
+                ]
+            ).astype(np.float32)
+            base = feature_matrix(state, candidates.products, products, catalog, at)
+            want = np.hstack([base, request])
+            got = features.rows(state, candidates, products, at)
+            assert got.dtype == np.float32
+            assert got.shape == (n, len(RANKING_FEATURES))
+            np.testing.assert_array_equal(got, want)

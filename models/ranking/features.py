@@ -16,7 +16,7 @@ from features.catalog import Catalog
 from features.state import ProductFeatures, UserState
 from features.vector import FEATURE_GROUPS, FEATURE_NAMES, feature_matrix
 from models.retrieval.candidates import SOURCES, CandidateSet
-from models.retrieval.learned import LEARNED_FEATURES, ShopperHistory
+from models.retrieval.learned import LEARNED_FEATURES, history_counts
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -33,6 +33,14 @@ REQUEST_FEATURES: tuple[str, ...] = (
     *HISTORY_FEATURES,
 )
 RANKING_FEATURES: tuple[str, ...] = (*FEATURE_NAMES, *REQUEST_FEATURES)
+# Where ``RankingFeatures.rows`` writes each block.
+_BASE = len(FEATURE_NAMES)
+_QUERY, _COOC, _PAID = (RANKING_FEATURES.index(name) for name in REQUEST_FEATURES[:3])
+_SOURCES, _LEARNED = (
+    slice(RANKING_FEATURES.index(names[0]), RANKING_FEATURES.index(names[0]) + len(names))
+    for names in (SOURCE_FEATURES, LEARNED_FEATURES)
+)
+_SIZE, _SHARE, _IDLE = (RANKING_FEATURES.index(name) for name in HISTORY_FEATURES)
 
 # Reason groups: the store's groups, widened with the request features that say the
 # same thing (a top-category source flag is category affinity, a query match is its own).
@@ -88,27 +96,26 @@ class RankingFeatures:
         products: ProductFeatures,
         at: float,
     ) -> npt.NDArray[np.float32]:
-        """``(len(candidates), len(RANKING_FEATURES))`` float32 rows."""
-        base = feature_matrix(state, candidates.products, products, self.catalog, at)
-        history = ShopperHistory.of(state, self.catalog)
-        categories = np.asarray(self.catalog.category_code)[candidates.products]
-        share = history.category_count[categories] / max(history.category_count.sum(), 1.0)
-        shopper = np.array(
-            [np.log1p(history.size), 0.0, np.log1p(history.idle_days) if history.size else -1.0]
-        )
-        shopper_rows = np.tile(shopper, (len(candidates), 1))
-        shopper_rows[:, 1] = share
-        request = np.column_stack(
-            [
-                candidates.query_score,
-                candidates.cooc_score,
-                self.log_paid_vs_category[candidates.products],
-                candidates.sources.astype(np.float64),
-                candidates.learned_features(),
-                shopper_rows,
-            ]
-        ).astype(np.float32)
-        return np.hstack([base, request])
+        """``(len(candidates), len(RANKING_FEATURES))`` float32 rows, written column block
+        by column block into one array (each value rounded to float32 once)."""
+        n, at_products = len(candidates), candidates.products
+        out = np.empty((n, len(RANKING_FEATURES)), dtype=np.float32)
+        out[:, :_BASE] = feature_matrix(state, at_products, products, self.catalog, at)
+        out[:, _QUERY] = candidates.query_score
+        out[:, _COOC] = candidates.cooc_score
+        out[:, _PAID] = self.log_paid_vs_category[at_products]
+        out[:, _SOURCES] = candidates.sources
+        if candidates.learned is None:
+            out[:, _LEARNED] = 0.0
+        else:
+            out[:, _LEARNED] = candidates.learned
+        _, category_count, idle_days = history_counts(state, self.catalog)
+        size = len(state.recent)
+        categories = self.catalog.category_code[at_products]
+        out[:, _SIZE] = np.log1p(size)
+        out[:, _SHARE] = category_count[categories] / max(category_count.sum(), 1.0)
+        out[:, _IDLE] = np.log1p(idle_days) if size else -1.0
+        return out
 
 
 def group_columns(feature_names: list[str], groups: dict[str, list[str]]) -> dict[str, list[int]]:

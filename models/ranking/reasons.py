@@ -28,6 +28,18 @@ class GroupDrop:
     drop: float
 
 
+@dataclass(frozen=True)
+class RankedDrops:
+    """Per row, the groups that lowered its score, strongest first (``ScoreDrops.ranked``):
+    row ``i``'s are ``group[i, :count[i]]`` (indices into ``ScoreDrops.names``) with
+    ``drop[i, :count[i]]``, and ``total[i]`` their sum (added in that order)."""
+
+    group: npt.NDArray[np.intp]
+    drop: FloatArray
+    count: npt.NDArray[np.intp]
+    total: list[float]
+
+
 class ScoreDrops:
     """Per row, the groups whose baseline-replacement lowers its score, largest drop first.
 
@@ -49,23 +61,43 @@ class ScoreDrops:
         for g, name in enumerate(self.names):
             self.covers[g, groups[name]] = True
         self.at_baseline = baseline.astype(np.float32)
+        # The variants are built as the trees read them: float64 holding float32 values.
+        self._baseline64 = self.at_baseline.astype(np.float64)
+        self._covers_t = np.ascontiguousarray(self.covers.T)
+
+    def drops(self, rows: npt.NDArray[np.float32], scores: FloatArray) -> FloatArray:
+        """``(len(rows), len(names))``: each row's score minus its score with the group's
+        columns at the baseline (0 where that cannot change it)."""
+        out = np.zeros((len(rows), len(self.names)))
+        if len(rows) == 0 or not self.names:
+            return out
+        # (row, group) pairs where the row is off the baseline on one of the group's columns.
+        row_of, group_of = np.nonzero((rows != self.at_baseline) @ self._covers_t)
+        if len(row_of):
+            variants = np.where(self.covers[group_of], self._baseline64, rows[row_of])
+            out[row_of, group_of] = scores[row_of] - self.estimator.score_rows(variants)
+        return out
+
+    def ranked(self, rows: npt.NDArray[np.float32], scores: FloatArray) -> RankedDrops:
+        """The groups that lowered each row's score (by more than 1e-9), largest first;
+        ties keep the groups' order."""
+        drops = self.drops(rows, scores)
+        order = np.argsort(-drops, axis=1, kind="stable")
+        ordered = np.take_along_axis(drops, order, axis=1)
+        lowered = ordered > 1e-9
+        count = lowered.sum(axis=1)
+        # Summed left to right, strongest first, as Python's sum would.
+        total = [sum(row[:n]) for row, n in zip(ordered.tolist(), count.tolist(), strict=True)]
+        return RankedDrops(order, ordered, count, total)
 
     def __call__(self, rows: npt.NDArray[np.float32], scores: FloatArray) -> list[list[GroupDrop]]:
-        if len(rows) == 0 or not self.names:
-            return [[] for _ in range(len(rows))]
-        covers, at_baseline = self.covers, self.at_baseline
-        differs = rows != at_baseline
-        group_of, row_of = np.nonzero((covers[:, None, :] & differs[None, :, :]).any(axis=2))
-        drops = np.zeros((len(self.names), len(rows)))
-        if len(row_of):
-            variants = np.where(covers[group_of], at_baseline, rows[row_of])
-            drops[group_of, row_of] = scores[row_of] - self.estimator.score_rows(variants)
-        out: list[list[GroupDrop]] = []
-        for column in drops.T:
-            lowered = np.flatnonzero(column > 1e-9)
-            lowered = lowered[np.argsort(-column[lowered], kind="stable")]
-            out.append([GroupDrop(self.names[g], float(column[g])) for g in lowered.tolist()])
-        return out
+        ranked = self.ranked(rows, scores)
+        return [
+            [GroupDrop(self.names[g], d) for g, d in zip(groups[:n], drops[:n], strict=True)]
+            for groups, drops, n in zip(
+                ranked.group.tolist(), ranked.drop.tolist(), ranked.count.tolist(), strict=True
+            )
+        ]
 
 
 def score_drops(

@@ -13,7 +13,7 @@ from models.evidence import Reason
 from models.ranking.features import group_columns
 from models.ranking.reasons import ScoreDrops
 from models.ranking.registry import LoadedModel
-from models.recommend.reasons import MAX_REASONS, ReasonFacts, matched_terms, top_reasons
+from models.recommend.reasons import MAX_REASONS, ReasonFacts, matched_terms
 from models.retrieval.signals import signals_from_state
 
 FloatArray = npt.NDArray[np.float64]
@@ -43,32 +43,30 @@ class Reasoner:
     ) -> list[list[Reason]]:
         """Reasons for ``products`` (their ``rows`` and ``scores``); ``recent`` (the
         shopper's recent positions, most recent first) saves deriving them again."""
-        drops = self.score_drops(rows, scores)
-        if recent is None:
+        ranked = self.score_drops.ranked(rows, scores)
+        if neighbours and recent is None:
             recent = signals_from_state(state, self.catalog).recent
-        neighbour_titles = self._cooc_titles(recent, products, neighbours)
+        neighbour_titles = (
+            self._cooc_titles(recent, products, neighbours) if recent is not None else {}
+        )
+        names, reason = self.score_drops.names, self.facts.reason
+        groups, drops, counts = ranked.group.tolist(), ranked.drop.tolist(), ranked.count.tolist()
         out: list[list[Reason]] = []
         for i, product in enumerate(products.tolist()):
-            total = sum(d.drop for d in drops[i]) or 1.0
-            title = str(self.facts.titles[product])
-            terms = matched_terms(query, title)
-            found: list[Reason | None] = []
-            for d in drops[i]:  # strongest first; stop once enough distinct reasons
-                share = d.drop / total
-                found.append(
-                    self.facts.reason(
-                        d.group,
-                        state,
-                        product,
-                        query,
-                        terms,
-                        neighbour_titles.get(product),
-                        share,
-                    )
-                )
-                if len(top_reasons(found)) == MAX_REASONS:
-                    break
-            out.append(top_reasons(found))
+            total = ranked.total[i] or 1.0
+            terms = matched_terms(query, str(self.facts.titles[product])) if query else None
+            cooc_title = neighbour_titles.get(product)
+            found: list[Reason] = []
+            codes: set[str] = set()
+            # Strongest first; the first reason of each code counts; stop at MAX_REASONS.
+            for g, drop in zip(groups[i][: counts[i]], drops[i], strict=False):
+                why = reason(names[g], state, product, query, terms, cooc_title, drop / total)
+                if why is not None and why.code not in codes:
+                    codes.add(why.code)
+                    found.append(why)
+                    if len(found) == MAX_REASONS:
+                        break
+            out.append(found)
         return out
 
     def _cooc_titles(

@@ -10,11 +10,11 @@ cold-start and degraded lists (``region_trending``, ``trending``, ``popular``,
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from features.catalog import Catalog
 from features.state import UserState
@@ -111,24 +111,31 @@ UNKNOWN = -2  # below every code, brandless (-1) included
 
 @dataclass(frozen=True)
 class RecentCodes:
-    """A shopper's recent items in list order: catalog position, category and brand code
-    (``UNKNOWN`` for a product not in the catalog, so it matches nothing) and time."""
+    """A shopper's recent items, counted once per request for the reasons that quote them:
+    per category code, its recent items (and those of the last 7 days); per brand code,
+    its recent items; and the known items in list order as (position, category, brand).
+    A product not in the catalog has codes ``UNKNOWN``, so it matches nothing."""
 
-    position: npt.NDArray[np.int64]
-    category: npt.NDArray[np.int64]
-    brand: npt.NDArray[np.int64]
-    ts: npt.NDArray[np.float64]
+    category: dict[int, int]
+    category_7d: dict[int, int]
+    brand: dict[int, int]
+    known: list[tuple[int, int, int]]
 
     @classmethod
     def of(cls, state: UserState, catalog: Catalog) -> RecentCodes:
         position = catalog.index_of([item.product_id for item in state.recent])
         known = position >= 0
         at = np.where(known, position, 0)
+        category = np.where(known, np.asarray(catalog.category_code)[at], UNKNOWN)
+        brand = np.where(known, np.asarray(catalog.brand_code)[at], UNKNOWN)
+        ts = np.array([item.ts for item in state.recent], dtype=np.float64)
+        within_7d = ~(state.at - ts > 7.0 * DAY)
+        rows = zip(position.tolist(), category.tolist(), brand.tolist(), strict=True)
         return cls(
-            position=position,
-            category=np.where(known, np.asarray(catalog.category_code)[at], UNKNOWN),
-            brand=np.where(known, np.asarray(catalog.brand_code)[at], UNKNOWN),
-            ts=np.array([item.ts for item in state.recent], dtype=np.float64),
+            category=Counter(category.tolist()),
+            category_7d=Counter(category[within_7d].tolist()),
+            brand=Counter(brand.tolist()),
+            known=[row for row in rows if row[0] >= 0],
         )
 
 
@@ -139,11 +146,16 @@ class ReasonFacts:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.titles = catalog.frame["title"].fillna("").astype(str).to_numpy(dtype=object)
+        # Per position as Python values: a reason reads a few of them per product.
+        self._category_code: list[int] = np.asarray(catalog.category_code).tolist()
+        self._brand_code: list[int] = np.asarray(catalog.brand_code).tolist()
+        self._paid: list[float] = (catalog.price * (1.0 - catalog.discount)).tolist()
+        self._discount: list[float] = np.asarray(catalog.discount, dtype=np.float64).tolist()
         self._last: tuple[UserState, RecentCodes] | None = None
 
     def _recent(self, state: UserState) -> RecentCodes:
-        """The shopper's recent items as arrays, built once per state (a request asks
-        for several reasons about the same shopper)."""
+        """The shopper's recent items counted, once per state (a request asks for several
+        reasons about the same shopper)."""
         cached = self._last
         if cached is not None and cached[0] is state:
             return cached[1]
@@ -151,21 +163,13 @@ class ReasonFacts:
         self._last = (state, codes)
         return codes
 
-    def _recent_in(self, state: UserState, match: str, value: int, days: float | None) -> int:
-        recent = self._recent(state)
-        hits = (recent.category if match == "c" else recent.brand) == value
-        if days is not None:
-            hits &= ~(state.at - recent.ts > days * DAY)
-        return int(hits.sum())
-
     def _recent_like(self, state: UserState, product: int) -> str | None:
         """The title of the shopper's latest other product sharing category or brand."""
-        recent = self._recent(state)
-        cat, brand = self.catalog.category_code[product], self.catalog.brand_code[product]
-        like = (recent.position >= 0) & (recent.position != product)
-        like &= (recent.category == cat) | (recent.brand == brand)
-        first = np.flatnonzero(like)
-        return str(self.titles[recent.position[first[0]]]) if len(first) else None
+        cat, brand = self._category_code[product], self._brand_code[product]
+        for position, category, brand_code in self._recent(state).known:
+            if position != product and (category == cat or brand_code == brand):
+                return str(self.titles[position])
+        return None
 
     def reason(
         self,
@@ -179,28 +183,31 @@ class ReasonFacts:
     ) -> Reason | None:
         c = self.catalog
         weight = round(share, 4)
-        category = category_at(c, product)
-        brand_code = int(c.brand_code[product])
+        category_code = self._category_code[product]
+        category = c.categories[category_code]
+        brand_code = self._brand_code[product]
         code = group
         facts: dict[str, FactValue]
         if group == "category_affinity":
-            views = self._recent_in(state, "c", int(c.category_code[product]), 7.0)
+            recent = self._recent(state)
+            views = recent.category_7d.get(category_code, 0)
             if views > 0:
                 facts = {"category": category, "views_7d": views}
             else:
-                total = self._recent_in(state, "c", int(c.category_code[product]), None)
+                total = recent.category.get(category_code, 0)
                 if total == 0:
                     return declared(c, state, product, weight)
                 facts = {"category": category, "interactions": total}
         elif group == "brand_affinity" and brand_code >= 0:
-            total = self._recent_in(state, "b", brand_code, None)
+            total = self._recent(state).brand.get(brand_code, 0)
             if total == 0:
                 return declared(c, state, product, weight)
             facts = {"brand": c.brands[brand_code], "interactions": total}
         elif group == "declared_interest":
             return declared(c, state, product, weight)
         elif group == "recency":
-            seen = next((r for r in state.recent if r.product_id == c.product_ids[product]), None)
+            product_id = c.product_ids[product]
+            seen = next((r for r in state.recent if r.product_id == product_id), None)
             if seen is None:
                 return None
             code = "recently_viewed"
@@ -209,14 +216,14 @@ class ReasonFacts:
         elif group == "price_fit":
             if state.price_viewed.weight <= 0:
                 return None
-            paid = float(c.price[product] * (1.0 - c.discount[product]))
+            paid = self._paid[product]
             facts = {"price": round(paid, 2), "typical_price": round(state.price_viewed.mean, 2)}
         elif group in ("popularity", "conversion"):
             return popular(category, weight)
         elif group == "trending":
             return trending(category, weight)
         elif group == "discount":
-            pct = round(float(c.discount[product]) * 100)
+            pct = round(self._discount[product] * 100)
             if pct <= 0:
                 return None
             facts = {"discount_pct": pct}

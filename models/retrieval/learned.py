@@ -56,6 +56,22 @@ LEARNED_FEATURES: tuple[str, ...] = (
 NO_RANK = 10_000.0
 
 
+def history_counts(state: UserState, catalog: Catalog) -> tuple[IntArray, FloatArray, float]:
+    """The shopper's recent items' catalog positions (-1: unknown), their count per
+    category code, and the days since the latest of them (-1 with none): the part of
+    ``ShopperHistory`` the ranking features read."""
+    positions = catalog.index_of([item.product_id for item in state.recent])
+    known = positions >= 0
+    category_count = np.bincount(
+        catalog.category_code[positions[known]].astype(np.int64),
+        minlength=len(catalog.categories),
+    ).astype(np.float64)
+    if not state.recent:
+        return positions, category_count, -1.0
+    last = max(item.ts for item in state.recent)
+    return positions, category_count, max(state.at - last, 0.0) / DAY
+
+
 @dataclass(frozen=True)
 class ShopperHistory:
     """A shopper's distinct recent products (most recent first) with a weight each, the
@@ -71,14 +87,9 @@ class ShopperHistory:
     def of(
         cls, state: UserState, catalog: Catalog, half_life: float = HISTORY_HALF_LIFE
     ) -> ShopperHistory:
-        positions = catalog.index_of([item.product_id for item in state.recent])
-        known = positions >= 0
-        category_count = np.bincount(
-            catalog.category_code[positions[known]].astype(np.int64),
-            minlength=len(catalog.categories),
-        ).astype(np.float64)
+        positions, category_count, idle_days = history_counts(state, catalog)
         if not state.recent:
-            return cls(np.zeros(0, np.int64), np.zeros(0), category_count, 0, -1.0)
+            return cls(np.zeros(0, np.int64), np.zeros(0), category_count, 0, idle_days)
         last = max(item.ts for item in state.recent)
         seen: dict[int, float] = {}
         for item, position in zip(state.recent, positions.tolist(), strict=True):
@@ -93,7 +104,7 @@ class ShopperHistory:
             weight=np.fromiter(seen.values(), dtype=np.float64, count=len(seen)),
             category_count=category_count,
             size=len(state.recent),
-            idle_days=max(state.at - last, 0.0) / DAY,
+            idle_days=idle_days,
         )
 
     def product_ids(self, catalog: Catalog) -> list[str]:
