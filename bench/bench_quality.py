@@ -44,7 +44,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.quality import Step, log_figures, targets
+from bench.quality import Step, log_figures, summary, targets
 
 SMALL_WORLD = ("--users", "1000", "--products", "500", "--days", "21")
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -154,6 +154,7 @@ def run(quick: bool, *, with_movielens: bool = True, with_world: bool = True) ->
         root = Path(tmp)
         real = movielens(root) if with_movielens and not quick else None
         synthetic = world(root, SMALL_WORLD if quick else ()) if with_world else None
+    flags = targets(real, None if quick else synthetic)
     return {
         "quick": quick,
         "started_at": started,
@@ -162,7 +163,8 @@ def run(quick: bool, *, with_movielens: bool = True, with_world: bool = True) ->
         "movielens": real,
         "world": synthetic,
         # A quick run's small world is not the default world: nothing to flag.
-        "targets": targets(real, None if quick else synthetic),
+        "targets": flags,
+        "targets_summary": summary(flags),
     }
 
 

@@ -211,3 +211,13 @@ def targets(real: dict[str, Any] | None, world: dict[str, Any] | None) -> dict[s
         ratio = world.get("ranker_vs_best_peer")
         out["world_beats_every_peer"] = _flag(ratio, 1.0, _beats_every_peer(world))
     return out
+
+
+def summary(flags: dict[str, Any]) -> dict[str, Any]:
+    """How many of the flagged targets are met, of those measured, and which are not."""
+    measured = {k: f["met"] for k, f in flags.items() if f["met"] is not None}
+    return {
+        "met": sum(1 for met in measured.values() if met),
+        "of": len(measured),
+        "not_met": ", ".join(k for k, met in measured.items() if not met),
+    }
