@@ -199,6 +199,71 @@ HEADLINES = (
         "bytes",
         context=("world.users", "memory.memory_usage_per_user_p50", "memory.events_per_user"),
     ),
+    *(
+        _h(
+            f"{name}: {label}",
+            "bench_quality",
+            (f"{log}.{path}",),
+            unit,
+            context=tuple(f"{log}.{c}" for c in context),
+        )
+        for log, name in (("movielens", "MovieLens"), ("world", "Default world"))
+        for label, path, unit, context in (
+            ("rows rejected at import", "rows_rejected", "rows", ("ingest.wall_s",)),
+            (
+                "shopmode train, no options",
+                "train.wall_s",
+                "s",
+                (
+                    "train.cpu_s",
+                    "train.load_1m_after",
+                    "train.stages_s.build",
+                    "train.stages_s.learned_sources",
+                    "train.stages_s.fit",
+                ),
+            ),
+            (
+                "ranker NDCG@10 on the chosen holdout",
+                "systems.ranker.ndcg@10",
+                "",
+                (
+                    "holdout.days",
+                    "holdout.sessions",
+                    "systems.ranker.recall@10",
+                    "systems.ranker.recall@50",
+                    "exclude_seen",
+                ),
+            ),
+            ("ranker / best peer, NDCG@10", "ranker_vs_best_peer", "×", ("best_peer",)),
+            (
+                "ranker / all-time popularity, NDCG@10",
+                "ranker_vs_popularity_all_time",
+                "×",
+                ("peers.popularity_all_time.ndcg@10",),
+            ),
+            ("gap closed, popularity → oracle", "gap_closed", "share", ()),
+            (
+                "purchase recall of retrieval, holdout",
+                "retrieval.purchase_recall",
+                "share",
+                ("retrieval.candidates_per_session",),
+            ),
+            (
+                "shopmode evaluate",
+                "evaluate.wall_s",
+                "s",
+                ("evaluate.cpu_s", "evaluate.load_1m_after"),
+            ),
+        )
+        if not (log == "movielens" and path == "gap_closed")
+    ),
+    _h(
+        "Issue #10 targets met (bench_quality)",
+        "bench_quality",
+        ("targets_summary.met",),
+        "targets",
+        context=("targets_summary.of", "targets_summary.not_met"),
+    ),
     _h("LLM tokens/s (SmolLM2-135M, local)", "bench_llm", ("llm_single.tokens_per_s",), "tok/s"),
     _h(
         "LLM grounded-acceptance share (one call)",

@@ -41,8 +41,9 @@ ORDER = [
     "bench_soak",
 ]
 TIMEOUT_S = {"quick": 900, "full": 3600}
-# Too long for a quick run (a 10-million-event world, trained twice).
-FULL_ONLY = {"bench_dask"}
+# Too long for a quick run (a 10-million-event world, trained twice; MovieLens and the
+# default world through ingest, train and evaluate with peers).
+FULL_ONLY = {"bench_dask", "bench_quality"}
 
 
 def discover() -> list[str]:

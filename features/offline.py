@@ -7,7 +7,6 @@ and ``product_features_at`` sweep the log once in time order over many decision 
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -17,38 +16,14 @@ import pandas as pd
 
 from features.catalog import Catalog
 from features.contributions import contributions
-from features.definitions import COUNTED_TYPES, MEMBER_CAP, RECENT_CAP, WINDOWS, Contributions
+from features.definitions import COUNTED_TYPES, WINDOWS, Contributions
 from features.events.frame import validate_frame
 from features.events.schema import EVENT_FIELDS
-from features.folds import latest_recent, log_sum, recent_member, window_counts
+from features.folds import latest_recent, log_sum, window_counts
+from features.offline_fold import WINDOW, Fold, cap_members, cap_recent
 from features.state import N_SLOTS, ProductFeatures, UserState, decode_user_state
 
-_DECAYED, _WINDOW, _RECENT, _MEMBER = 0, 1, 2, 3  # positions in _TABLES
 RawUser = tuple[dict[str, float | str], list[tuple[str, float]]]
-
-
-def _logaddexp2(a: float, b: float) -> float:
-    if a < b:
-        a, b = b, a
-    return a + math.log2(1.0 + 2.0 ** (b - a))
-
-
-def cap_recent(latest: dict[str, tuple[float, int]]) -> list[tuple[str, float]]:
-    """The newest ``RECENT_CAP`` products as (member, ts); ties in time are broken by the
-    member's bytes, as Redis orders a sorted set."""
-    members = [(recent_member(rank, product), ts) for product, (ts, rank) in latest.items()]
-    return heapq.nlargest(RECENT_CAP, members, key=lambda item: (item[1], item[0].encode()))
-
-
-def cap_members(members: dict[str, float]) -> dict[str, float]:
-    by_kind: dict[str, list[tuple[float, str]]] = {}
-    for name, ts in members.items():
-        by_kind.setdefault(name[0], []).append((ts, name))
-    kept: dict[str, float] = {}
-    for entries in by_kind.values():
-        for ts, name in heapq.nlargest(MEMBER_CAP, entries):
-            kept[name] = ts
-    return kept
 
 
 _TABLES = ("decayed", "windows", "recent", "members")
@@ -177,7 +152,7 @@ class OfflineFeatureEngine:
     def _build_timeline(self) -> _Timeline:
         parts = []
         for op, name in enumerate(_TABLES):
-            if op == _WINDOW:
+            if op == WINDOW:
                 continue  # the sweep counts windows from the events themselves
             table, _ = self._tables[name]
             key = {"decayed": "field", "windows": "field", "recent": "product_id"}.get(
@@ -225,12 +200,12 @@ class OfflineFeatureEngine:
         users = points["user_id"].astype(str).tolist()
         codes = np.array([self._user_code.get(u, -1) for u in users], dtype=np.int64)
         times = points["ts"].to_numpy(dtype=np.float64)
-        fold, current, cursor, stop, first_event = _Fold(), -2, 0, 0, 0
+        fold, current, cursor, stop, first_event = Fold(), -2, 0, 0, 0
         side = "left" if strictly_before else "right"
         for row in np.lexsort((times, codes)).tolist():
             code, at = int(codes[row]), float(times[row])
             if code != current:
-                fold, current = _Fold(), code
+                fold, current = Fold(), code
                 cursor, stop = (0, 0) if code < 0 else (line.bounds[code], line.bounds[code + 1])
                 first_event = 0 if code < 0 else int(self._event_bounds[code])
             while cursor < stop and (
@@ -260,37 +235,3 @@ class OfflineFeatureEngine:
                 kind.value: int(n) for kind, n in zip(COUNTED_TYPES, tally, strict=True)
             }
         return replace(state, counts=counts, last_event_ts=float(self._event_ts[end - 1]))
-
-
-class _Fold:
-    """A user's raw state folded one contribution at a time (the sweep's running state)."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, float] = {}
-        self.latest: dict[str, tuple[float, int]] = {}
-        self.members: dict[str, float] = {}
-
-    def add(self, kind: int, key: str, value: float, rank: int) -> None:
-        if kind == _DECAYED:
-            old = self.sums.get(key)
-            self.sums[key] = value if old is None else _logaddexp2(old, value)
-        elif kind == _RECENT:
-            current = self.latest.get(key)
-            if current is None or (value, rank) > current:
-                self.latest[key] = (value, rank)
-                if len(self.latest) > 4 * RECENT_CAP:
-                    self._forget_old()
-        else:
-            self.members[key] = max(self.members.get(key, value), value)
-
-    def _forget_old(self) -> None:
-        # Contributions arrive in time order, so a product older than RECENT_CAP others
-        # can only come back newer than all of them: dropping it never changes
-        # ``cap_recent``, and keeps each state O(RECENT_CAP) on a years-long history.
-        newest = heapq.nlargest(RECENT_CAP, (ts for ts, _ in self.latest.values()))[-1]
-        self.latest = {k: v for k, v in self.latest.items() if v[0] >= newest}
-
-    def state(self, user_id: str, at: float) -> UserState:
-        fields: dict[str, float | str] = dict(self.sums)
-        fields.update(cap_members(self.members))
-        return decode_user_state(user_id, fields, cap_recent(self.latest), at)

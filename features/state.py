@@ -113,6 +113,9 @@ def _price_profile(sums: Mapping[str, float], prefix: str, at: float) -> PricePr
     return PriceProfile(weight=weight, mean=mean, std=math.sqrt(variance))
 
 
+_AFFINITY_HEADS = {f"a{label}": label for label in SUM_HALF_LIVES}
+
+
 def decode_user_state(
     user_id: str,
     fields: Mapping[str, str | float | int],
@@ -122,20 +125,26 @@ def decode_user_state(
     """A ``UserState`` from the user's hash fields and recent (member, ts) pairs, where a
     member is the interaction rank followed by the product id (``recent_member``)."""
     sums: dict[str, float] = {}
-    categories: dict[str, dict[str, float]] = {label: {} for label in SUM_HALF_LIVES}
-    brands: dict[str, dict[str, float]] = {label: {} for label in SUM_HALF_LIVES}
     counts = {w.name: {t.value: 0 for t in COUNTED_TYPES} for w in WINDOWS}
     windows = {w.code: (w, w.first_bucket(at), w.bucket(at)) for w in WINDOWS}
     members: dict[str, dict[str, float]] = {name: {} for name in MEMBER_KINDS.values()}
+    # Affinity sums by (half-life, target): keys and raw sums, decayed below in one
+    # ``decay_to`` per half-life (the same values as one call per field: a long history
+    # holds hundreds of them).
+    affinity: dict[tuple[str, str], tuple[list[str], list[float]]] = {}
     last_ts: float | None = None
     for name, raw in fields.items():
         head, _, rest = name.partition(":")
-        if head == "t":
-            last_ts = float(raw)
-        elif head.startswith("a") and head[1:] in SUM_HALF_LIVES:
+        label = _AFFINITY_HEADS.get(head)
+        if label is not None:
             target, _, key = rest.partition(":")
-            value = float(decay_to(float(raw), at, head[1:]))
-            (categories if target == "c" else brands)[head[1:]][key] = value
+            found = affinity.get((label, target))
+            if found is None:
+                found = affinity[(label, target)] = ([], [])
+            found[0].append(key)
+            found[1].append(float(raw))
+        elif head == "t":
+            last_ts = float(raw)
         elif head in ("pv", "pb"):
             sums[name] = float(raw)
         elif head == "w":
@@ -147,6 +156,11 @@ def decode_user_state(
                     totals[kind.value] += count
         elif head in MEMBER_KINDS:
             members[MEMBER_KINDS[head]][rest] = float(raw)
+    categories: dict[str, dict[str, float]] = {label: {} for label in SUM_HALF_LIVES}
+    brands: dict[str, dict[str, float]] = {label: {} for label in SUM_HALF_LIVES}
+    for (label, target), (keys, raws) in affinity.items():
+        values = np.asarray(decay_to(np.asarray(raws, dtype=np.float64), at, label)).tolist()
+        (categories if target == "c" else brands)[label].update(zip(keys, values, strict=True))
     ordered = sorted(recent, key=lambda pair: (pair[1], pair[0].encode()), reverse=True)
     items = tuple(
         RecentItem(member[1:], RANK_TYPE[int(member[0])], float(ts)) for member, ts in ordered

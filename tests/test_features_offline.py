@@ -14,6 +14,7 @@ from features.catalog import Catalog
 from features.definitions import (
     AFFINITY_WEIGHTS,
     INTEREST_WEIGHT,
+    MEMBER_CAP,
     POPULARITY_WEIGHTS,
     RECENT_CAP,
     RECENT_RANK,
@@ -216,7 +217,8 @@ def test_feature_matrix_equals_its_row_at_a_time_definition(
 
 def test_a_years_long_history_keeps_the_newest_recent_items_at_every_point() -> None:
     """600 products over two years, re-engaged and tied in time: the sweep (which forgets
-    what can no longer be among the newest) equals the point-in-time fold of everything."""
+    what can no longer be among the newest recent items and purchases) equals the
+    point-in-time fold of everything."""
     n = 600
     catalog = Catalog.from_frame(
         pd.DataFrame(
@@ -243,13 +245,18 @@ def test_a_years_long_history_keeps_the_newest_recent_items_at_every_point() -> 
         }
     )
     engine = OfflineFeatureEngine(events, catalog)
-    times = np.unique(ts)[10::4] + 1.0  # after every fourth day with events
+    times = np.unique(ts)[10:] + 1.0  # after every day with events
     points = pd.DataFrame({"user_id": "u1", "ts": times})
-    full = 0
+    # More distinct purchases than the sweep keeps before it forgets the oldest.
+    assert len(set(products[kinds == "purchase"])) > 4 * MEMBER_CAP
+    full = full_purchased = 0
     for row, state in engine.user_states_at(points):
         expected = engine.user_state("u1", float(times[row]))
         full += len(expected.recent) == RECENT_CAP
+        full_purchased += len(expected.purchased) == MEMBER_CAP
         assert [(r.product_id, r.ts, r.type) for r in state.recent] == [
             (r.product_id, r.ts, r.type) for r in expected.recent
         ]
+        assert state.purchased == expected.purchased
     assert full > len(times) // 2
+    assert full_purchased > len(times) // 2

@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("features.catalog",),
     ("features.definitions", "features.contributions", "features.folds"),
     ("features.state",),
+    ("features.offline_fold",),
     ("features.offline", "features.vector"),
     ("features.store",),
     ("features.ingest",),
