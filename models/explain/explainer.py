@@ -11,7 +11,8 @@ grounding-checked before it is shown; a rejected, failed or late one falls back 
 template, and ``Explanation.source`` says which happened. With a cache, a grounded text is
 served again as ``cache``, and an item whose every try was rejected is answered
 ``fallback_rejected`` from the cache without asking the backend again; timeouts and
-backend errors are never cached, so those items are generated afresh next time.
+backend errors are never cached, and an item whose time ran out part way through its
+tries goes on after the rejected ones next time (``models.explain.cache``).
 """
 
 from __future__ import annotations
