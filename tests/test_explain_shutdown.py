@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -19,6 +16,7 @@ import redis
 from evidence_support import boots
 from fastapi.testclient import TestClient
 from live_server import seed_shop
+from llm_support import SlowLLM, serving
 
 from models.explain import Explainer, GroundingCheck, ScriptedBackend, Vocabulary
 from service.api.app import create_app
@@ -62,58 +60,10 @@ def test_a_cancelled_explain_starts_no_try_after_the_executor_closed(
     assert "cannot schedule" not in caplog.text
 
 
-class SlowLLM(ThreadingHTTPServer):
-    """An OpenAI-compatible server answering every chat completion with ``text`` after
-    ``delay_s``; counts the calls."""
-
-    daemon_threads = True
-
-    def __init__(self, text: str, delay_s: float) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.text = text
-        self.delay_s = delay_s
-        self.calls = 0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: SlowLLM
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
-
-    def do_POST(self) -> None:
-        request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-        self.server.calls += 1
-        time.sleep(self.server.delay_s)
-        message = {"role": "assistant", "content": self.server.text}
-        body = json.dumps(
-            {
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "model": request.get("model"),
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 50, "completion_tokens": 9, "total_tokens": 59},
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
 @pytest.fixture
 def slow_llm() -> Iterator[SlowLLM]:
-    server = SlowLLM(INVENTED, delay_s=0.5)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(SlowLLM(INVENTED, delay_s=0.5)) as server:
+        yield server
 
 
 def test_the_app_shuts_down_quietly_while_a_job_is_being_written(
