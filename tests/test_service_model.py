@@ -4,6 +4,7 @@ reasons, events that change the next answer, hot reload of a newly trained versi
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -169,6 +170,34 @@ def test_events_change_the_next_answer(
     assert codes & {"category_affinity", "recently_viewed", "similar_to_recent", "co_viewed"}
 
 
+def _list_reads(redis_url: str) -> int:
+    """Commands so far that read neighbour lists (a ZREVRANGE each, or one script call)."""
+    stats = redis.Redis.from_url(redis_url).info("commandstats")
+    return sum(int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in ("zrevrange", "evalsha"))
+
+
+def test_a_warm_answer_reads_no_neighbour_list_and_ranks_the_same(
+    client: TestClient, loaded: TrainedShop, bearer: Bearer
+) -> None:
+    shopper = busy_shopper(loaded)
+    counts = [_list_reads(loaded.redis_url)]
+    answers = []
+    for _ in range(3):
+        answers.append(ask(client, bearer, shopper, k=10))
+        counts.append(_list_reads(loaded.redis_url))
+    cold, warm, again = (after - before for before, after in itertools.pairwise(counts))
+    # The cold answer read the lists; the warm ones only what every answer reads (the
+    # served record's script), the same each time.
+    assert warm == again < cold
+    cold, warm = answers[0], answers[2]
+    assert warm["candidates"] == cold["candidates"]
+    assert [i["product_id"] for i in warm["items"]] == [i["product_id"] for i in cold["items"]]
+    assert [i["sources"] for i in warm["items"]] == [i["sources"] for i in cold["items"]]
+    np.testing.assert_allclose(
+        [i["score"] for i in warm["items"]], [i["score"] for i in cold["items"]], rtol=1e-4
+    )
+
+
 def test_a_newly_trained_version_is_picked_up(
     client: TestClient, loaded: TrainedShop, bearer: Bearer
 ) -> None:
@@ -178,8 +207,10 @@ def test_a_newly_trained_version_is_picked_up(
     while client.get("/readyz").json()["model_version"] != version:
         assert time.monotonic() < deadline, "new model not picked up"
         time.sleep(0.1)
+    reads = _list_reads(loaded.redis_url)
     body = ask(client, bearer, busy_shopper(loaded), k=3)
     assert body["model_version"] == version
+    assert _list_reads(loaded.redis_url) > reads  # a new model's lists are read afresh
     client.post("/v1/admin/models/reload", headers=bearer("admin"))
     assert redis.Redis.from_url(loaded.redis_url).get(CURRENT_KEY) == version.encode()
 

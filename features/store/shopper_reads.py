@@ -65,22 +65,24 @@ def shopper_reads(
     *,
     owned: bool,
     cluster: bool,
+    popular: bool = True,
 ) -> Flow[ShopperReads]:
     """The shopper's state (as of ``at``), what they own (``owned``), the learned sources'
-    inputs and, when ``next_reads`` asks, their region's trending products."""
+    inputs (the fitted-window popularity only when ``popular``: else an empty list) and,
+    when ``next_reads`` asks, their region's trending products."""
     state_calls = user_calls(user_id)
-    first: list[Call] = [
-        *state_calls,
-        region_call(user_id),
-        popular_window_call(widths.popular_depth),
-    ]
+    first: list[Call] = [*state_calls, region_call(user_id)]
+    if popular:
+        first.append(popular_window_call(widths.popular_depth))
     if owned:
         first += owned_calls(user_id)
     replies = yield first
     n = len(state_calls)
     state = decode_user_state(user_id, *decode_user_replies(replies[:n]), at)
-    stored_region, popular = optional_text(replies[n]), replies[n + 1]
-    found = decode_owned(replies[n + 2 :]) if owned else OwnedProducts()
+    stored_region = optional_text(replies[n])
+    popular_reply = replies[n + 1] if popular else []
+    rest = n + 2 if popular else n + 1
+    found = decode_owned(replies[rest:]) if owned else OwnedProducts()
     then = next_reads(state)
     region = stored_region if then.region_trending else None
     second = neighbour_calls(
@@ -94,7 +96,7 @@ def shopper_reads(
     return ShopperReads(
         state=state,
         owned=found,
-        learned=decode_learned(then.recent, then.history, lists, popular),
+        learned=decode_learned(then.recent, then.history, lists, popular_reply),
         region=region,
         trending=tuple(decode_trending(more[sent])) if region is not None else (),
     )

@@ -79,7 +79,8 @@ def with_exploration(
     """
     top = ranked[:k]
     earned_new = sum(1 for i in top if new[i])
-    waiting = np.array([i for i in np.flatnonzero(new) if i not in set(top)], dtype=np.int64)
+    shown = set(top)
+    waiting = np.array([i for i in np.flatnonzero(new).tolist() if i not in shown], dtype=np.int64)
     slots = min(policy.slots(k) - earned_new, len(waiting))
     if slots <= 0:
         return ExploredList(order=top, explored=frozenset())

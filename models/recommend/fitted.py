@@ -13,6 +13,7 @@ from features.catalog import Catalog
 from features.state import UserState
 from features.store.neighbours import LearnedInputs
 from models.ranking.registry import LoadedModel
+from models.recommend.learned_lists import LearnedLists
 from models.retrieval.candidates import ShopperSignals
 from models.retrieval.content import ContentIndex
 from models.retrieval.cooccurrence import neighbours_from_map
@@ -58,16 +59,22 @@ class FittedSources:
         return ShopperHistory.of(state, self.catalog, self.half_life).product_ids(self.catalog)
 
     def signals(
-        self, signals: ShopperSignals, state: UserState, learned: LearnedInputs | None
+        self,
+        signals: ShopperSignals,
+        state: UserState,
+        learned: LearnedInputs | None,
+        lists: LearnedLists | None = None,
     ) -> ShopperSignals:
-        """``signals`` with the learned sources scored (unchanged without ``learned``)."""
+        """``signals`` with the learned sources scored (unchanged without ``learned``);
+        ``lists`` decodes the lists it handed out from memory."""
         if learned is None:
             return signals
-        scores = learned_scores(
-            ShopperHistory.of(state, self.catalog, self.half_life),
-            neighbours_from_map(self.catalog, learned.knn),
-            popular_from_list(self.catalog, learned.popular_window),
-            self.content,
-            self.quota,
-        )
+        history = ShopperHistory.of(state, self.catalog, self.half_life)
+        if lists is None:
+            knn = neighbours_from_map(self.catalog, learned.knn)
+            popular = popular_from_list(self.catalog, learned.popular_window)
+        else:
+            knn = neighbours_from_map(self.catalog, learned.knn, lists.decoder("knn"))
+            popular = lists.popular(learned.popular_window)
+        scores = learned_scores(history, knn, popular, self.content, self.quota)
         return replace(signals, learned=scores)

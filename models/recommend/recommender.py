@@ -32,6 +32,7 @@ from models.recommend.cold_start import (
     has_declared_interests,
 )
 from models.recommend.fitted import FittedSources
+from models.recommend.learned_lists import LearnedLists
 from models.recommend.owned import OwnedIndex, excluded_ids, owned_mask
 from models.recommend.reasoning import Reasoner
 from models.recommend.request import (
@@ -66,6 +67,8 @@ class Recommender:
         self.score = Scorer(model)
         self.fitted = FittedSources.for_model(catalog, model)
         self.reasoner = Reasoner(catalog, model) if model is not None else None
+        # What this recommender has read of its model's fitted lists (see the module).
+        self.lists = LearnedLists(catalog)
         # The model's request-time scales: the ones its training replay used.
         self.scales = model.scales if model is not None else TimeScales()
 
@@ -120,10 +123,10 @@ class Recommender:
             raise InvalidInput(f"must be between 1 and {MAX_K}", field="k")
         at = state.at
         signals = self.fitted.signals(
-            signals_from_state(state, self.catalog, self.scales), state, learned
+            signals_from_state(state, self.catalog, self.scales), state, learned, self.lists
         )
         query_scores = self.query_index.scores(context.query) if context.query else None
-        neighbour_index = neighbours_from_map(self.catalog, neighbours)
+        neighbour_index = neighbours_from_map(self.catalog, neighbours, self.lists.decoder("cooc"))
         mask = self.allowed(state, context)
         if allowed is not None:
             mask &= allowed
@@ -271,20 +274,14 @@ class Recommender:
         retrieval would have given them (none when retrieval would not propose them)."""
         signals = signals_from_state(state, self.catalog, self.scales)
         query_scores = self.query_index.scores(query) if query else None
-        found = candidates_for(
-            signals,
-            self.snapshot(products),
-            neighbours_from_map(self.catalog, neighbours),
-            query_scores,
-        )
+        index = neighbours_from_map(self.catalog, neighbours)
+        found = candidates_for(signals, self.snapshot(products), index, query_scores)
         row = {int(p): i for i, p in enumerate(found.products)}
         flags = np.zeros((len(positions), found.sources.shape[1]), dtype=bool)
         for j, p in enumerate(positions.tolist()):
             if p in row:
                 flags[j] = found.sources[row[p]]
-        cooc = cooc_scores(
-            signals, neighbours_from_map(self.catalog, neighbours), len(self.catalog)
-        )
+        cooc = cooc_scores(signals, index, len(self.catalog))
         chosen = CandidateSet(
             products=np.asarray(positions, dtype=np.int64),
             sources=flags,

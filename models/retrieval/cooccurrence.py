@@ -17,7 +17,7 @@ from ``Neighbours.lists`` by every ``shopmode train``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -183,13 +183,19 @@ def neighbours_from_counts(counts: sp.csr_matrix, width: int = NEIGHBOURS) -> Ne
 
 
 def neighbours_from_map(
-    catalog: Catalog, fetched: NeighbourMap
+    catalog: Catalog,
+    fetched: NeighbourMap,
+    decode: Callable[[str, list[tuple[str, float]]], tuple[IntArray, FloatArray]] | None = None,
 ) -> dict[int, tuple[IntArray, FloatArray]]:
-    """Fetched neighbour lists as catalog positions (unknown products dropped)."""
+    """Fetched neighbour lists as catalog positions (unknown products dropped);
+    ``decode(product_id, pairs)`` may give a list's positions from memory."""
     out: dict[int, tuple[IntArray, FloatArray]] = {}
     for product_id, pairs in fetched.items():
         i = catalog.position(product_id)
         if i < 0 or not pairs:
+            continue
+        if decode is not None:
+            out[i] = decode(product_id, pairs)
             continue
         index = catalog.index_of([p for p, _ in pairs])
         score = np.array([s for _, s in pairs], dtype=np.float64)

@@ -67,18 +67,23 @@ async def personal_items(
     if store is None or snapshot is None or recommender is None or snapshot.products is None:
         raise StoreUnavailable("the feature store is not ready")
     asked = request.context
-    fitted = recommender.fitted
+    fitted, lists = recommender.fitted, recommender.lists
+    wanted: dict[str, list[str]] = {}
 
     def next_reads(user: UserState) -> NextReads:
         timer.lap("user_state")
+        wanted["recent"] = recommender.recent_products(user)
+        wanted["history"] = fitted.history_products(user)
         return NextReads(
-            recent=recommender.recent_products(user),
-            history=fitted.history_products(user),
+            recent=lists.missing("cooc", wanted["recent"]),
+            history=lists.missing("knn", wanted["history"]),
             region_trending=not has_behaviour(user),
         )
 
-    # One round trip for the shopper's own keys and the fitted-window popularity, one for
-    # what their state points at (neighbours; a newcomer's region trending).
+    # One round trip for the shopper's own keys (and the fitted-window popularity unless
+    # held), one for what their state points at that this recommender does not hold yet
+    # (neighbour lists; a newcomer's region trending): often none.
+    popular = lists.needs_popular()
     reads = await state.runner.run(
         shopper_reads(
             request.user_id,
@@ -87,9 +92,11 @@ async def personal_items(
             next_reads,
             owned=asked.exclude_purchased or asked.exclude_seen,
             cluster=state.runner.cluster,
+            popular=popular,
         )
     )
-    user, owned, learned = reads.state, reads.owned, reads.learned
+    user, owned = reads.state, reads.owned
+    learned = lists.complete(reads.learned, wanted["recent"], wanted["history"], popular)
     region, trending = reads.region, reads.trending
     timer.lap("neighbours")
     intent = product_filter.intent
