@@ -27,11 +27,12 @@ from features.offline import OfflineFeatureEngine
 from models.ranking.decisions import DecisionPoints, decision_points, split_decisions
 from models.ranking.features import RANKING_FEATURES, REASON_GROUPS, RankingFeatures
 from models.ranking.fingerprint import code_version, fingerprint
+from models.ranking.parallel_build import build_in_processes
 from models.ranking.ranker import ShopRanker, one_thread
 from models.ranking.replay import Replay
 from models.ranking.source_tuning import fit_learned_sources
 from models.ranking.splits import Split, choose_holdout
-from models.ranking.training_set import TrainingSet, build_training_set
+from models.ranking.training_set import TrainingSet
 from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.learned_timeline import LearnedTimeline
 from models.retrieval.text_match import QueryIndex
@@ -58,6 +59,7 @@ class TrainConfig:
     max_iter: int = 100
     max_leaf_nodes: int = 31
     min_samples_leaf: int = 40
+    jobs: int = 1  # processes building the training set (``parallel_build``); 1: this one
 
     def ranker(self) -> ShopRanker:
         return ShopRanker(
@@ -167,12 +169,13 @@ def training_rows(
     """The point-in-time rows of (a sample of) the decisions before the split."""
     decisions = sample(prepared.train, config.max_train_decisions, config.seed)
     advance = progress("building training set", len(decisions)) if progress else None
-    training = build_training_set(
+    training = build_in_processes(
         prepared.replay,
         decisions,
         prepared.features,
         negatives=config.negatives,
         seed=config.seed,
+        jobs=config.jobs,
         progress=advance,
     )
     check_rows(training)
