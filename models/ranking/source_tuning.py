@@ -136,18 +136,7 @@ def tune_on_slice(
     )
     if k != timeline.k:
         timeline = timeline.with_k(k)
-    decisions = [
-        SliceDecision(
-            signals=timeline.signals(inputs.signals, inputs.state, catalog),
-            snapshot=inputs.snapshot,
-            neighbours=inputs.neighbours,
-            query_scores=inputs.query_scores,
-            items=points.truth.items[inputs.row],
-            gains=points.truth.gains[inputs.row],
-            seen=timeline.log.products_before(str(points.user_id[inputs.row]), inputs.state.at),
-        )
-        for inputs in seen
-    ]
+    decisions = slice_decisions(timeline, catalog, points, seen)
     best, tried = tune_quota(decisions)
     return replace(timeline, quota=best.quota), {
         "knn_validation_found": {str(size): share for size, share in k_found.items()},
@@ -160,3 +149,25 @@ def tune_on_slice(
         "quota_tuned_without_seen": best.seen_excluded,
         "quota_trials": len(tried),
     }
+
+
+def slice_decisions(
+    timeline: LearnedTimeline,
+    catalog: Catalog,
+    points: DecisionPoints,
+    seen: Sequence[SliceInputs],
+) -> list[SliceDecision]:
+    """What quota tuning reads of each replayed slice decision, with ``timeline``'s
+    learned sources."""
+    return [
+        SliceDecision(
+            signals=timeline.signals(inputs.signals, inputs.state, catalog),
+            snapshot=inputs.snapshot,
+            neighbours=inputs.neighbours,
+            query_scores=inputs.query_scores,
+            items=points.truth.items[inputs.row],
+            gains=points.truth.gains[inputs.row],
+            seen=timeline.log.products_before(str(points.user_id[inputs.row]), inputs.state.at),
+        )
+        for inputs in seen
+    ]

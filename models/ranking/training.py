@@ -214,7 +214,7 @@ def train_ranker(
     start = time.perf_counter()
     training = training_rows(prepared, config, progress)
     build_seconds = time.perf_counter() - start
-    return model_from_rows(
+    trained = model_from_rows(
         training,
         config,
         log=prepared.log,
@@ -226,6 +226,8 @@ def train_ranker(
         tuned=prepared.tuned,
         progress=progress,
     )
+    trained.metadata["metrics"]["build_jobs"] = float(config.jobs)
+    return trained
 
 
 def model_from_rows(

@@ -16,6 +16,7 @@ from features.store.catalog import load_catalog
 from features.store.event_log import read_event_log
 from features.store.neighbours import save_neighbours, save_popular_window
 from features.store.runner import SyncRunner
+from models.ranking.parallel_build import MAX_JOBS, default_jobs
 from models.ranking.ranker import OBJECTIVES
 from models.ranking.registry import save_model, set_current
 from models.ranking.training import (
@@ -43,6 +44,7 @@ _OPTION = {
     "objective": "--objective",
     "dask": "--dask",
     "dask_parts": "--dask-parts",
+    "jobs": "--jobs",
 }
 
 
@@ -146,6 +148,12 @@ def train(
     dask_parts: int = typer.Option(
         0, "--dask-parts", help="Shopper parts the log is split into (0: 4 per worker)."
     ),
+    jobs: int = typer.Option(
+        0,
+        "--jobs",
+        help="Processes building the training set without Dask (same rows). Default: "
+        f"SHOPMODE_TRAIN_JOBS, else the cores, at most {MAX_JOBS}; 1: this process only.",
+    ),
 ) -> None:
     """Train a ranker on all but the last days of the log and make it the current model.
 
@@ -158,6 +166,8 @@ def train(
         raise fail("max_decisions", "must be at least 100")
     if not 1 <= max_iter <= 5000:
         raise fail("max_iter", "must be between 1 and 5000")
+    if not 0 <= jobs <= 64:
+        raise fail("jobs", "must be between 0 (automatic) and 64")
     if not 0 <= dask_parts <= 10_000:
         raise fail("dask_parts", "must be between 0 (automatic) and 10000")
     if dask is not None and dask != "local" and "://" not in dask:
@@ -172,6 +182,7 @@ def train(
         max_train_decisions=max_decisions,
         max_iter=max_iter,
         seed=seed,
+        jobs=jobs or config.train_jobs or default_jobs(),
     )
     began = time.perf_counter()
     with store_runner(config) as store, progress_bar() as bar:
