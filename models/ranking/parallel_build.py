@@ -15,6 +15,7 @@ single-process build.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import multiprocessing
 import os
@@ -107,6 +108,10 @@ def build_in_processes(
     global _work
     parts = shopper_parts(points, jobs)
     _work = _Work(replay, points, features, negatives, seed)
+    # The workers share the parent's pages until they write them; a garbage collection
+    # in a worker would write into every tracked object's header (copying the page), so
+    # what exists now is left out of collections.
+    gc.freeze()
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=min(jobs, len(parts)), mp_context=context) as pool:
@@ -118,4 +123,5 @@ def build_in_processes(
                     progress(futures[future])
     finally:
         _work = None
+        gc.unfreeze()
     return concat_sets(built)

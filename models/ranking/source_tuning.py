@@ -20,7 +20,7 @@ from models.ranking.decisions import DecisionPoints
 from models.ranking.replay import DecisionInputs, Replay
 from models.ranking.splits import Split, validation_split
 from models.retrieval.candidates import RetrievalSnapshot, ShopperSignals
-from models.retrieval.learned import ShopperHistory
+from models.retrieval.learned import KNN_K, ShopperHistory
 from models.retrieval.learned_timeline import (
     LearnedTimeline,
     for_training,
@@ -54,8 +54,11 @@ def fit_learned_sources(
         split.start_ts,
         validation,
         replay.scales,
+        k=0,  # K is tuned on the slice first: item-kNN fitted once, with it
     )
     tuned = tune_quotas(replay, train, validation)
+    if replay.learned.k == 0:  # no slice to tune K on
+        replay.learned = replay.learned.with_k(KNN_K)
     return {**tuned, "window_validation_found": {f"{d:g}": v for d, v in window_found.items()}}
 
 
