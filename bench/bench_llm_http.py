@@ -64,6 +64,9 @@ def cold_and_again(
     again_ms: list[float] = []
     settled: Counter[str] = Counter()
     shown_again: list[int] = []
+    unwritable: list[int] = []  # per page: items whose every try the check rejected
+    again_pending: list[int] = []  # per repeat view: items queued again
+    missing: list[int] = []  # per page: neither LLM text nor un-writable on the repeat view
     personal_holds = personal_cited = closed_early = 0
     samples: list[dict[str, Any]] = []
     for user in users:
@@ -85,9 +88,12 @@ def cold_and_again(
         for _ in range(repeats):
             view, latency = ask_page(http, user, mode)
             again_ms.append(latency)
+            again_pending.append(view["pending_explanations"])
             views.append(view)
         shown = views[-1]["items"]
         shown_again.append(sum(i["explanation"]["source"] in SHOWN_LLM for i in shown))
+        unwritable.append(sum(i["explanation"]["source"] == "fallback_rejected" for i in shown))
+        missing.append(len(shown) - shown_again[-1] - unwritable[-1])
         for item in shown:
             if item["explanation"]["source"] not in SHOWN_LLM:
                 continue
@@ -125,6 +131,15 @@ def cold_and_again(
             "min": min(shown_again, default=0),
             "mean": round(float(np.mean(shown_again)), 2) if shown_again else 0.0,
         },
+        # Apart: items whose every try (the rescue tries included) the check rejected.
+        # They show the template by design; the rest of a page should be LLM text.
+        "unwritable_items_on_repeat_view": {
+            "total": sum(unwritable),
+            "max_per_page": max(unwritable, default=0),
+        },
+        "writable_items_without_llm_text_on_repeat_view_max": max(missing, default=0),
+        "repeat_views_queueing_jobs": sum(p > 0 for p in again_pending),
+        "jobs_queued_by_repeat_views": sum(again_pending),
         "personal_citation": round(personal_cited / max(1, personal_holds), 3),
         "personal_holds": personal_holds,
         "samples": samples,
@@ -176,6 +191,13 @@ def run(
         "first_llm_text_max_s (<= 2)": llm["first_llm_text_s"]["max"],
         "all_ten_settled_max_s (<= 15)": llm["all_settled_s"]["max"],
         "llm_items_on_repeat_view_min (>= 9)": llm["llm_items_on_repeat_view"]["min"],
+        "  un-writable items on repeat views (every try rejected)": llm[
+            "unwritable_items_on_repeat_view"
+        ]["total"],
+        "  writable items without LLM text, worst page (0)": llm[
+            "writable_items_without_llm_text_on_repeat_view_max"
+        ],
+        "  jobs queued by repeat views (0)": llm["jobs_queued_by_repeat_views"],
         "answer_p99_ms_repeat (<= 15)": llm["answer_again_ms"]["p99"],
         "personal_citation (>= 0.80)": llm["personal_citation"],
         "grounded_acceptance_llm (>= 0.85)": llm["grounded_acceptance"],

@@ -26,9 +26,9 @@ construction, LLM text only after it passed the check.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 FactValue = str | int | float
@@ -81,14 +81,11 @@ class Evidence(BaseModel):
     query: str | None = Field(default=None, description="The shopper's free-text request.")
 
     def fingerprint(self) -> str:
-        """sha256 (hex) of the canonical JSON of the pack: the explanation cache key."""
-        canonical = json.dumps(
-            self.model_dump(mode="json"),
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-        )
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        """sha256 (hex) of the canonical JSON of the pack (keys sorted, UTF-8, compact):
+        the explanation cache key and job id. Every fact is in it, the reasons' weights
+        too (they order what a prompt says first)."""
+        canonical = orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        return hashlib.sha256(canonical).hexdigest()
 
     def ordered_reasons(self) -> list[Reason]:
         """Reasons by weight, strongest first (stable for equal weights)."""

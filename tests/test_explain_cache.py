@@ -14,24 +14,31 @@ from cluster import async_twin
 from evidence_support import tent
 from live_server import live_settings
 
-from features.store.explanations import check_field, rejected_field
 from features.store.keys import explanation as cache_key
 from features.store.runner import AsyncRunner
 from models.evidence import Evidence, Explanation
 from models.explain import (
+    CachedOutcome,
     Explainer,
     ExplanationCache,
     GroundingCheck,
+    Hang,
     ScriptedBackend,
     TemplateWriter,
     Vocabulary,
 )
+from models.explain.cache import decode, encode_text
 from service.runtime.explaining import explainer_for
 from shopmode.errors import LLMUnavailable
 
 GOOD = "You follow Cedarwood, and this tent is trending in Tents."
 INVENTED = "Cedarwood tents ship free and are 50% off."
 Store = redis.Redis | redis.cluster.RedisCluster
+
+
+def stored(store: Store, key: str) -> CachedOutcome | None:
+    value = store.get(key)
+    return decode(value.decode() if isinstance(value, bytes) else value)
 
 
 def run(
@@ -69,9 +76,9 @@ def test_generated_texts_are_served_from_redis_the_second_time(store_client: Sto
     assert first == [Explanation(text=GOOD, source="llm", grounded=True)] * 6
     assert second == [Explanation(text=GOOD, source="cache", grounded=True)] * 6
     assert len(backend.history) == 6
-    keys = [cache_key("scripted", t.fingerprint()) for t in tents]
-    assert keys[0].startswith("shopmode:v1:explain:scripted:")
-    assert [store_client.hget(key, "llm") for key in keys] == [GOOD.encode()] * 6
+    keys = [cache_key("scripted", "llm", t.fingerprint()) for t in tents]
+    assert keys[0].startswith("shopmode:v1:explain:scripted:llm:")
+    assert [(stored(store_client, key) or CachedOutcome()).text for key in keys] == [GOOD] * 6
     assert all(0 < store_client.ttl(key) <= 3600 for key in keys)
     if isinstance(store_client, redis.cluster.RedisCluster):
         # the page's keys live on more than one node: a single-node pipeline would fail
@@ -91,9 +98,12 @@ def test_a_rejected_item_is_not_sent_to_the_backend_again(store_client: Store) -
     assert first == template
     assert second == template  # not the backend's GOOD default: it was never asked
     assert len(backend.history) == tries
-    key = cache_key("scripted", tent().fingerprint())
-    assert store_client.hget(key, rejected_field("llm")) == b"1"
-    assert store_client.hget(key, "llm") is None
+    key = cache_key("scripted", "llm", tent().fingerprint())
+    found = stored(store_client, key)
+    assert found is not None
+    assert found.rejected
+    assert found.rejected_tries == tries
+    assert found.text is None
     assert 0 < store_client.ttl(key) <= 3600
 
 
@@ -110,8 +120,8 @@ def test_timeouts_and_backend_errors_are_asked_again(store_client: Store) -> Non
     assert late.source == "fallback_timeout"
     assert failed
     assert failed.source == "fallback_error"
-    assert store_client.exists(cache_key("scripted", tent().fingerprint())) == 0
-    assert store_client.exists(cache_key("scripted", tent(price=199.0).fingerprint())) == 0
+    assert store_client.exists(cache_key("scripted", "llm", tent().fingerprint())) == 0
+    assert store_client.exists(cache_key("scripted", "llm", tent(price=199.0).fingerprint())) == 0
 
     recovered = ScriptedBackend(default=GOOD)
     again = run(store_client, recovered, [tent(), tent(price=199.0)])
@@ -131,7 +141,8 @@ def test_new_evidence_is_a_new_key(redis_url: str, redis_client: redis.Redis) ->
 def test_a_cached_text_that_no_longer_passes_the_check_is_not_served(
     redis_url: str, redis_client: redis.Redis
 ) -> None:
-    redis_client.hset(cache_key("scripted", tent().fingerprint()), "llm", "Free tents for all!")
+    key = cache_key("scripted", "llm", tent().fingerprint())
+    redis_client.set(key, encode_text("Free tents for all!", "another check"))
     backend = ScriptedBackend([GOOD])
     [shown] = run(redis_client, backend, [tent()])
     assert shown == Explanation(text=GOOD, source="llm", grounded=True)
@@ -176,21 +187,23 @@ def test_the_service_caches_explanations_on_a_cluster_too(
     explainer, shown = asyncio.run(go())
     assert shown == [Explanation(text=GOOD, source="llm", grounded=True)]
     assert explainer.cache is not None
-    key = cache_key("scripted", tent().fingerprint())
-    assert store_client.hget(key, "llm") == GOOD.encode()
+    key = cache_key("scripted", "llm", tent().fingerprint())
+    assert stored(store_client, key) == CachedOutcome(text=GOOD, checked_by=explainer.check.version)
     assert 0 < store_client.ttl(key) <= 120
 
 
 def test_a_cached_text_is_checked_again_only_by_another_check(
     redis_url: str, redis_client: redis.Redis
 ) -> None:
-    key = cache_key("scripted", tent().fingerprint())
+    key = cache_key("scripted", "llm", tent().fingerprint())
     run(redis_client, ScriptedBackend([GOOD]), [tent()])
     # stored with the version of the check that passed it
-    assert redis_client.hget(key, check_field("llm")) == GroundingCheck().version.encode()
+    assert stored(redis_client, key) == CachedOutcome(
+        text=GOOD, checked_by=GroundingCheck().version
+    )
     # the same check (rules, settings, vocabulary): the stored verdict stands, the text is
     # not checked again (a text it would refuse, stored as passed by it, is served)
-    redis_client.hset(key, "llm", "Free tents for all!")
+    redis_client.set(key, encode_text("Free tents for all!", GroundingCheck().version))
     [trusted] = run(redis_client, ScriptedBackend(), [tent()])
     assert trusted == Explanation(text="Free tents for all!", source="cache", grounded=True)
     # another check (here another catalog's vocabulary) checks it before showing it
@@ -199,7 +212,7 @@ def test_a_cached_text_is_checked_again_only_by_another_check(
     backend = ScriptedBackend([GOOD])
     [checked] = run(redis_client, backend, [tent()], check=other)
     assert checked == Explanation(text=GOOD, source="llm", grounded=True)
-    assert redis_client.hget(key, check_field("llm")) == other.version.encode()
+    assert stored(redis_client, key) == CachedOutcome(text=GOOD, checked_by=other.version)
 
 
 def test_a_check_version_follows_rules_settings_and_vocabulary() -> None:
@@ -213,3 +226,52 @@ def test_a_check_version_follows_rules_settings_and_vocabulary() -> None:
         != GroundingCheck(vocabulary()).version
     )
     assert GroundingCheck(max_words=20).version != GroundingCheck().version
+
+
+def test_a_plan_cut_short_by_time_goes_on_where_it_stopped(store_client: Store) -> None:
+    """A job whose time runs out after some rejected tries is no rejection: it settles as a
+    timeout, the tries made are stored, and the next job asks only for the tries after
+    them, until the plan ends in a text or a rejection of every try (not asked again)."""
+    tries = Explainer(ScriptedBackend()).tries("llm")
+    key = cache_key("scripted", "llm", tent().fingerprint())
+    # Two rejected texts, then the third try hangs past the budget.
+    cut = ScriptedBackend([INVENTED, INVENTED, Hang(60.0)])
+    try:
+        [late] = run(store_client, cut, [tent()], budget_s=3.0)
+    finally:
+        cut.release()
+    assert late
+    assert late.source == "fallback_timeout"
+    partial = stored(store_client, key)
+    assert partial is not None
+    assert (partial.rejected_tries, partial.rejected) == (2, False)
+
+    rest = ScriptedBackend([INVENTED] * (len(tries) - 2))
+    [settled] = run(store_client, rest, [tent()])
+    # the first two tries were not asked again: the rest of the plan, in order
+    assert [(o.temperature, o.seed) for _, o in rest.history] == [
+        (t.temperature, t.seed) for t in tries[2:]
+    ]
+    assert settled == Explanation(
+        text=TemplateWriter().write(tent()), source="fallback_rejected", grounded=True
+    )
+    final = stored(store_client, key)
+    assert final is not None
+    assert (final.rejected_tries, final.rejected) == (len(tries), True)
+
+    never = ScriptedBackend(default=GOOD)
+    [again] = run(store_client, never, [tent()])
+    assert again == settled
+    assert never.history == []
+
+
+def test_a_rejection_by_another_check_is_asked_again(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    tries = len(Explainer(ScriptedBackend()).tries("llm"))
+    run(redis_client, ScriptedBackend([INVENTED] * tries), [tent()])
+    other = GroundingCheck(Vocabulary(brands=["Cedarwood", "Northpeak"]))
+    backend = ScriptedBackend([GOOD])
+    [shown] = run(redis_client, backend, [tent()], check=other)
+    assert shown == Explanation(text=GOOD, source="llm", grounded=True)
+    assert len(backend.history) == 1

@@ -219,7 +219,9 @@ def test_best_of_caches_a_rejection_only_when_every_round_answered(
     asked = [prompt.evidence.product_id for prompt, _ in serial.history[6:]]
     assert [e and e.source for e in first] == ["fallback_rejected", "fallback_rejected"]
     assert [e and e.source for e in second] == ["fallback_rejected", "best_of"]
-    assert asked == ["p1", "p1", "p1"]
+    # p1's first round was made and rejected by this check: only the rounds after it
+    assert asked == ["p1", "p1"]
+    assert [options.seed for _, options in serial.history[6:]] == [1, 2]
     assert second[1] == Explanation(text=GOOD, source="best_of", grounded=True)
 
 

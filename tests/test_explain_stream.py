@@ -41,7 +41,7 @@ def forget_explanations(shop: ShopWorld) -> None:
     """Start cold: no cached texts, no queued jobs (the shop's Redis is shared by the module)."""
     client = redis.Redis.from_url(shop.redis_url)
     try:
-        for pattern in (keys.explanation("*", "*"), keys.explain_queue("*", "*")):
+        for pattern in (keys.explanation("*", "*", "*"), keys.explain_queue("*", "*")):
             for key in client.scan_iter(match=pattern.replace("%2A", "*"), count=500):
                 client.delete(key)
     finally:

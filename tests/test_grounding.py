@@ -295,6 +295,20 @@ UNSUPPORTED = [
         "You'll like it because the 23-day delay has helped Kestrelbay to get more customers.",
         "market",
     ),
+    # shown on a repeat view by bench_llm_http (issue #11 branch): "one day ago" for 23 days
+    (
+        Evidence(
+            product_id="p-ultrabook",
+            title="Kestrelbay Wireless Ultrabook in Navy",
+            brand="Kestrelbay",
+            category="Laptops",
+            price=899.0,
+            reasons=[Reason(code="new_arrival", facts={"days_since_launch": 23})],
+        ),
+        "You'll like it because it's a new arrival, launched icing one day ago, and it's a "
+        "wireless ultrabook.",
+        "time",
+    ),
 ]
 
 

@@ -149,5 +149,8 @@ def test_one_product_at_a_time_agrees_with_the_whole_catalog(
     mask = product_filter.mask(CATALOG)
     one_by_one = [product_filter.allows(CATALOG, str(p)) for p in CATALOG.product_ids]
     assert one_by_one == mask.tolist()
+    asked = [*map(str, CATALOG.product_ids[::-1]), "not-in-the-catalog"]
+    assert product_filter.allows_each(CATALOG, asked) == [*mask[::-1].tolist(), False]
+    assert product_filter.allows_each(CATALOG, []) == []
     some = np.asarray([3, 17, 30], dtype=np.int64)
     assert product_filter.mask(CATALOG, some).tolist() == mask[some].tolist()

@@ -145,12 +145,12 @@ def served_recommendation(recommendation_id: str) -> str:
     return f"{PREFIX}:{{r:{escape(recommendation_id)}}}:served"
 
 
-def explanation(backend_id: str, fingerprint: str) -> str:
-    """Hash: explanation mode (``llm``, ``best_of``) -> a grounded generated text for one
-    evidence pack (sha256 ``fingerprint``) by one LLM backend, or ``<mode>:rejected`` -> 1
-    when every text of that mode failed the grounding check; TTL
-    ``explanation_cache_ttl_s`` (features.store.explanations)."""
-    return f"{PREFIX}:explain:{escape(backend_id)}:{fingerprint}"
+def explanation(backend_id: str, mode: str, fingerprint: str) -> str:
+    """String: what one LLM backend's ``mode`` (``llm``, ``best_of``) settled for one
+    evidence pack (sha256 ``fingerprint``): a grounded text with the version of the check
+    that passed it, or the tries the check rejected (``models.explain.cache`` reads it);
+    TTL ``explanation_cache_ttl_s`` (features.store.explanations)."""
+    return f"{PREFIX}:explain:{escape(backend_id)}:{escape(mode)}:{fingerprint}"
 
 
 def explain_queue(backend_id: str, part: str) -> str:

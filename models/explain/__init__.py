@@ -21,7 +21,7 @@ from models.explain.grounding import GroundingCheck
 from models.explain.judge import Candidate, pick_best
 from models.explain.problems import Problem, Verdict
 from models.explain.prompt import build_prompt, clean_output
-from models.explain.scripted import ScriptedBackend
+from models.explain.scripted import Hang, ScriptedBackend
 from models.explain.template import TemplateBackend, TemplateWriter
 from models.explain.vocabulary import Vocabulary
 
@@ -76,6 +76,7 @@ __all__ = [
     "Explainer",
     "ExplanationCache",
     "GroundingCheck",
+    "Hang",
     "LLMBackend",
     "Mode",
     "Problem",

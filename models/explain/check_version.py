@@ -49,5 +49,11 @@ def check_version(check: GroundingCheck) -> str:
     settings = (
         f"{check.max_words}|{check.max_sentences}|{check.require_citation}|{check.require_personal}"
     )
-    parts = (rules_digest(), settings, check.vocabulary.digest)
+    return _version(settings, check.vocabulary.digest)
+
+
+@cache
+def _version(settings: str, vocabulary: str) -> str:
+    # Read on every page (a cached text's verdict stands only under the same version).
+    parts = (rules_digest(), settings, vocabulary)
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]

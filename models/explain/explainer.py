@@ -11,7 +11,8 @@ grounding-checked before it is shown; a rejected, failed or late one falls back 
 template, and ``Explanation.source`` says which happened. With a cache, a grounded text is
 served again as ``cache``, and an item whose every try was rejected is answered
 ``fallback_rejected`` from the cache without asking the backend again; timeouts and
-backend errors are never cached, so those items are generated afresh next time.
+backend errors are never cached, and an item whose time ran out part way through its
+tries goes on after the rejected ones next time (``models.explain.cache``).
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from typing import Any, Literal, get_args
 
 from models.evidence import Evidence, Explanation, ExplanationSource
 from models.explain.backend import LLMBackend
-from models.explain.cache import CachedOutcome, ExplanationCache
+from models.explain.cache import CachedOutcome, ExplanationCache, Rejection
 from models.explain.grounding import GroundingCheck
 from models.explain.judge import Candidate, pick_best
 from models.explain.prompt import DEFAULT_STYLE, clean_output
 from models.explain.template import TemplateWriter
-from models.explain.tries import RESCUE, Generation, ItemState, Try, TryJob, plan
+from models.explain.tries import RESCUE, Generation, ItemState, Try, TryJob, plan, plan_id
 from shopmode.errors import InvalidInput
 
 Mode = Literal["none", "template", "llm", "best_of"]
@@ -104,21 +105,24 @@ class Explainer:
         deadline = time.monotonic() + budget_s
         check = self.check  # one check for the whole call, the one the cache is told of
         fingerprints = [e.fingerprint() for e in items]
-        out = await self.from_cache(items, mode, fingerprints)
+        tries = self.tries(mode)
+        plan = plan_id(tries)
+        cached = await self._cached(mode, fingerprints)
+        out = self._settled(items, cached, check)
         todo = [i for i, e in enumerate(out) if e is None]
         self.counts["cache_miss"] += len(todo) if self.cache else 0
-        tries = self.tries(mode)
-        states = await self._generate(items, todo, mode, tries, check, deadline)
-        rounds = len(tries)
+        # Tries an earlier job made and this check rejected are not asked again.
+        starts = {i: _resume(cached[i], check.version, plan) for i in todo}
+        states = await self._generate(items, todo, mode, tries, check, deadline, starts)
         fresh: dict[str, str] = {}
-        rejected: list[str] = []
+        rejected: dict[str, Rejection] = {}
         for i in todo:
-            explanation = self._decide(items[i], states[i], mode)
+            explanation = self._decide(items[i], states[i], mode, len(tries))
             out[i] = explanation
             if explanation.source in ("llm", "best_of"):
                 fresh[fingerprints[i]] = explanation.text
-            elif explanation.source == "fallback_rejected" and states[i].complete(rounds):
-                rejected.append(fingerprints[i])
+            elif (made := states[i].rejected_prefix()) > starts[i]:
+                rejected[fingerprints[i]] = Rejection(plan, made, made == len(tries))
         if self.cache is not None and (fresh or rejected):
             errors = self.cache.errors
             await self.cache.put_many(
@@ -130,23 +134,30 @@ class Explainer:
     async def from_cache(
         self, items: Sequence[Evidence], mode: str, fingerprints: Sequence[str] | None = None
     ) -> list[Explanation | None]:
-        """What the cache settles: a grounded text (``cache``), a rejection
-        (``fallback_rejected``, template text) or None (nothing usable: to be written)."""
+        """What the cache settles: a grounded text (``cache``), a rejection of every try by
+        this check (``fallback_rejected``, template text) or None (to be written)."""
         fingerprints = fingerprints or [e.fingerprint() for e in items]
+        return self._settled(items, await self._cached(mode, list(fingerprints)), self.check)
+
+    def _settled(
+        self,
+        items: Sequence[Evidence],
+        cached: Sequence[CachedOutcome | None],
+        check: GroundingCheck,
+    ) -> list[Explanation | None]:
         out: list[Explanation | None] = [None] * len(items)
-        check = self.check
         version = check.version
-        for i, cached in enumerate(await self._cached(mode, list(fingerprints))):
-            if cached is None:
+        for i, found in enumerate(cached):
+            if found is None:
                 continue
-            if cached.text is not None and (
+            if found.text is not None and (
                 # Passed by this very check on this very evidence (the key): its verdict
                 # stands. Any other check (new rules, another catalog) checks it again.
-                cached.checked_by == version or check.check(cached.text, items[i]).grounded
+                found.checked_by == version or check.check(found.text, items[i]).grounded
             ):
-                out[i] = Explanation(text=cached.text, source="cache", grounded=True)
+                out[i] = Explanation(text=found.text, source="cache", grounded=True)
                 self.counts["cache_hit"] += 1
-            elif cached.rejected:
+            elif found.rejected and found.checked_by == version:
                 text = self.writer.write(items[i])
                 out[i] = Explanation(text=text, source="fallback_rejected", grounded=True)
                 self.counts["fallback_rejected"] += 1
@@ -180,20 +191,35 @@ class Explainer:
         tries: tuple[Try, ...],
         check: GroundingCheck,
         deadline: float,
+        starts: dict[int, int],
     ) -> dict[int, ItemState]:
         # Round-robin in priority order: every item gets a first text before any gets a
         # second, so a short budget degrades best_of to llm rather than to the template.
-        first = min(self.best_of if mode == "best_of" else 1, len(tries))
-        jobs = deque(TryJob(i, r) for r in range(first) for i in todo)
-        states = {i: ItemState(queued=first) for i in todo}
+        # An item an earlier job got part way through goes on from its first try not made.
+        width = self.best_of if mode == "best_of" else 1
+        states: dict[int, ItemState] = {}
+        for i in todo:
+            start = starts.get(i, 0)
+            states[i] = ItemState(queued=min(start + width, len(tries)), start=start)
+        jobs = deque(
+            TryJob(i, r)
+            for k in range(width)
+            for i in todo
+            if (r := states[i].start + k) < states[i].queued
+        )
         run = Generation(items, tries, check, states, jobs, deadline)
         workers = self.max_workers if self.backend.can_run_concurrently else 1
         tasks = [asyncio.create_task(self._work(run)) for _ in range(min(workers, len(jobs)))]
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - time.monotonic()))
-            for task in pending:
+        try:
+            if tasks:
+                timeout = max(0.0, deadline - time.monotonic())
+                await asyncio.wait(tasks, timeout=timeout)
+        finally:
+            # Cancelled (a worker shutting down) or out of time: no try is started after
+            # this, and none runs on into a closed executor.
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
         return states
 
     async def _work(self, run: Generation) -> None:
@@ -229,13 +255,17 @@ class Explainer:
                     state.errors += 1
                 continue
             text = clean_output(completion.text)
-            verdict = run.check.check(text, run.items[job.item])
+            # The check is CPU work: off the event loop, which answers requests meanwhile.
+            verdict = await loop.run_in_executor(
+                self._executor, run.check.check, text, run.items[job.item]
+            )
             state.candidates.append(Candidate(text, verdict))
             self.counts["candidates"] += 1
             if verdict.grounded:
                 self.counts["candidates_grounded"] += 1
                 continue
             self.counts["candidates_rejected"] += 1
+            state.rejected_rounds.add(job.round)
             self.counts.update(f"rejected_{kind}" for kind in verdict.kinds)
             if state.wants_more(len(run.tries)):
                 # Rejected: the next try, after the others' first texts (a page's top
@@ -243,13 +273,15 @@ class Explainer:
                 jobs.append(TryJob(job.item, state.queued))
                 state.queued += 1
 
-    def _decide(self, evidence: Evidence, state: ItemState, mode: str) -> Explanation:
+    def _decide(self, evidence: Evidence, state: ItemState, mode: str, rounds: int) -> Explanation:
         best = pick_best(state.candidates)
         if best is not None:
             source: ExplanationSource = "best_of" if mode == "best_of" else "llm"
             self.counts[source] += 1
             return Explanation(text=best.text, source=source, grounded=True)
-        if state.candidates:
+        if state.candidates and (state.complete(rounds) or state.errors):
+            # Every text that came back was rejected (the plan's end, or errors cut it);
+            # a plan cut short by time settles as a timeout: the next job goes on with it.
             source = "fallback_rejected"
         elif state.errors:
             source = "fallback_error"
@@ -257,3 +289,11 @@ class Explainer:
             source = "fallback_timeout"
         self.counts[source] += 1
         return Explanation(text=self.writer.write(evidence), source=source, grounded=True)
+
+
+def _resume(cached: CachedOutcome | None, version: str, plan: str) -> int:
+    """Where an item's tries go on: after those an earlier job made and this very check
+    rejected, under the same plan; from the first try otherwise."""
+    if cached is None or cached.checked_by != version or cached.plan != plan:
+        return 0
+    return cached.rejected_tries

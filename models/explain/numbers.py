@@ -38,6 +38,10 @@ TIME_CLAIMS: tuple[tuple[re.Pattern[str], int, int], ...] = (
     (re.compile(r"\b(?:last|this|past)\s+week\b", re.I), 0, 7),
     (re.compile(r"\b(?:last|this|past)\s+month\b", re.I), 0, 31),
     (re.compile(r"\b(?:last|this|past)\s+year\b", re.I), 0, 366),
+    # "one" is no number word ("this one"), so "one day ago" is a time claim of its own
+    (re.compile(r"\b(?:one|a|an|a\s+single)\s+day\s+ago\b", re.I), 1, 1),
+    (re.compile(r"\b(?:one|a|an)\s+week\s+ago\b", re.I), 7, 13),
+    (re.compile(r"\b(?:one|a|an)\s+month\s+ago\b", re.I), 28, 59),
 )
 
 NUMBER_WORDS: dict[str, int] = {

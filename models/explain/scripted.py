@@ -1,8 +1,8 @@
 """A backend that answers from a script: for tests, demos and fault drills.
 
 It is a real implementation of ``LLMBackend`` (no patching): queue the texts it should
-return with ``enqueue``, make it slow with ``delay_s`` (a hang, until ``release``), and
-read what it was asked from ``history``.
+return with ``enqueue``, make it slow with ``delay_s`` (a hang, until ``release``) or hang
+on one call only (enqueue a ``Hang``), and read what it was asked from ``history``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,14 @@ from collections import deque
 
 from models.explain.backend import Completion, LLMBackend, Prompt
 from shopmode.errors import LLMUnavailable
+
+
+class Hang(LLMUnavailable):
+    """An answer that hangs until ``release`` (at most ``seconds``), then fails."""
+
+    def __init__(self, seconds: float = 60.0) -> None:
+        super().__init__("the scripted backend hung")
+        self.seconds = seconds
 
 
 class ScriptedBackend(LLMBackend):
@@ -57,6 +65,8 @@ class ScriptedBackend(LLMBackend):
             self._released.wait(self.delay_s)
         if answer is None:
             raise LLMUnavailable("the scripted backend has nothing left to say")
+        if isinstance(answer, Hang):
+            self._released.wait(answer.seconds)
         if isinstance(answer, Exception):
             raise answer
         return Completion(answer, len(answer.split()), time.perf_counter() - start)

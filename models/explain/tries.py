@@ -12,6 +12,7 @@ tries. Every text is checked; only a grounded one is ever shown.
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,21 +58,36 @@ class TryJob:
     round: int  # the index of its try in the item's plan
 
 
+def plan_id(tries: Sequence[Try]) -> str:
+    """A short name of a plan: rejected tries stored in the cache count only for it."""
+    text = ";".join(f"{t.style},{t.temperature},{t.seed}" for t in tries)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 @dataclass
 class ItemState:
     candidates: list[Candidate] = field(default_factory=list)
     errors: int = 0
     timeouts: int = 0
-    queued: int = 0  # tries of the plan asked for so far
+    queued: int = 0  # tries of the plan asked for so far (``start`` included)
+    start: int = 0  # tries an earlier job made and the check rejected: not asked again
+    rejected_rounds: set[int] = field(default_factory=set)
+
+    def rejected_prefix(self) -> int:
+        """How many of the plan's first tries were made and rejected (earlier jobs' too)."""
+        made = self.start
+        while made in self.rejected_rounds:
+            made += 1
+        return made
 
     def complete(self, rounds: int) -> bool:
-        """Every planned try came back with a text: no timeout, no error, none skipped.
-        Only then is a rejection the backend's final word on this evidence."""
-        return len(self.candidates) == rounds and not self.errors and not self.timeouts
+        """Every planned try came back with a rejected text: no timeout, no error, none
+        skipped. Only then is a rejection the backend's final word on this evidence."""
+        return self.rejected_prefix() == rounds
 
     def wants_more(self, rounds: int) -> bool:
         """Every try asked for so far came back and none was grounded: ask for the next."""
-        answered = len(self.candidates) + self.errors
+        answered = self.start + len(self.candidates) + self.errors
         grounded = any(c.verdict.grounded for c in self.candidates)
         return not grounded and answered == self.queued < rounds
 

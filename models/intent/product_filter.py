@@ -16,7 +16,7 @@ product (``allows``: the final guard on every answer), because both run the same
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -123,6 +123,15 @@ class ProductFilter:
         """Whether one product passes (unknown products never do)."""
         position = catalog.position(product_id)
         return position >= 0 and self.allows_position(catalog, position)
+
+    def allows_each(self, catalog: Catalog, product_ids: Sequence[str]) -> list[bool]:
+        """``allows`` for each product, in one mask (unknown products never pass)."""
+        positions = catalog.index_of(list(product_ids))
+        known = positions >= 0
+        passes = np.zeros(len(positions), dtype=np.bool_)
+        if known.any():
+            passes[known] = self.mask(catalog, positions[known])
+        return [bool(p) for p in passes]
 
     def allows_position(self, catalog: Catalog, position: int) -> bool:
         return bool(self.mask(catalog, np.asarray([position], dtype=np.int64))[0])

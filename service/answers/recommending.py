@@ -90,7 +90,8 @@ async def recommend(state: ServiceState, request: RecommendationCreate) -> Recom
     degraded = cause == "store_unavailable" or heuristic
     if heuristic:
         notes.append("no trained model yet: heuristic ranking")
-    allowed = [i for i in items if product_filter.allows(snapshot.catalog, i.product_id)]
+    passes = product_filter.allows_each(snapshot.catalog, [i.product_id for i in items])
+    allowed = [i for i, ok in zip(items, passes, strict=True) if ok]
     if len(allowed) != len(items):
         log.error("ranking returned %d items outside the filters", len(items) - len(allowed))
     shortfall = request.k - len(allowed)

@@ -107,9 +107,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         gc.unfreeze()  # what freshness.settle_long_lived set aside is collectable again
         pinned.restore_original_limits()
+        # In order: no job is claimed after ``stop``; a job in mid-generation is waited for
+        # briefly, then cancelled (which cancels its tries: none starts after this) and
+        # its lease runs out for another worker to take it over; only then are the
+        # explainers' executors closed (``explaining.close``).
         stop.set()
-        # A job in mid-generation is not waited for: its lease runs out and another
-        # worker takes it over.
         _, pending = await asyncio.wait(tasks, timeout=2 * settings.redis_socket_timeout + 1)
         for task in pending:
             task.cancel()

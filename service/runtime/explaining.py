@@ -90,17 +90,19 @@ def explainer_for(
     backend: LLMBackend,
     runner: AsyncRunner,
     cache_id: str,
-    cache_timeout_s: float = 0.05,
+    cache_timeout_s: float | None = None,
 ) -> Explainer:
-    """The explainer of the settings. A request reads the cache with a short timeout (a
-    slow cache is a miss); a worker, which nobody waits on, writes with a patient one."""
+    """The explainer of the settings. A request reads the cache as it reads the shopper's
+    state (``redis_socket_timeout``; slower is a miss); a worker, which nobody waits on,
+    writes with a patient timeout. A read given up early would not answer sooner: its
+    misses cost the page's jobs and its record two more round trips, and a busy process
+    (this one's own worker writing) would turn whole pages back into jobs."""
+    timeout_s = settings.redis_socket_timeout if cache_timeout_s is None else cache_timeout_s
     return Explainer(
         backend,
         GroundingCheck(require_personal=settings.llm_require_personal),
-        # Standalone or cluster alike: every cache command touches one key.
-        cache=ExplanationCache(
-            runner, ttl_s=settings.explanation_cache_ttl_s, timeout_s=cache_timeout_s
-        ),
+        # Standalone or cluster alike (a page is one MGET, or one GET per key on a cluster).
+        cache=ExplanationCache(runner, ttl_s=settings.explanation_cache_ttl_s, timeout_s=timeout_s),
         max_tokens=settings.llm_max_tokens,
         best_of=settings.llm_best_of,
         style=settings.llm_prompt_style,
