@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,24 +209,34 @@ def fit_ranker(training: TrainingSet, config: TrainConfig) -> ShopRanker:
 
 
 def train_ranker(
-    prepared: Prepared, config: TrainConfig, progress: Stage | None = None
+    prepared: Prepared,
+    config: TrainConfig,
+    progress: Stage | None = None,
+    alongside: Callable[[], object] | None = None,
 ) -> TrainedModel:
-    """Fit the ranker on the decisions before the split; metadata ready for the registry."""
+    """Fit the ranker on the decisions before the split; metadata ready for the registry.
+
+    ``alongside`` runs in a thread while the ranker fits (its one thread leaves a core
+    idle), once the rows are built; what it raises is raised after the fit."""
     start = time.perf_counter()
     training = training_rows(prepared, config, progress)
     build_seconds = time.perf_counter() - start
-    trained = model_from_rows(
-        training,
-        config,
-        log=prepared.log,
-        split=prepared.split,
-        seconds={**prepared.seconds, "build": build_seconds},
-        data_fingerprint=fingerprint(prepared.log.events),
-        scales=prepared.replay.scales,
-        learned=prepared.replay.learned,
-        tuned=prepared.tuned,
-        progress=progress,
-    )
+    with ThreadPoolExecutor(max_workers=1) as side:
+        pending = side.submit(alongside) if alongside is not None else None
+        trained = model_from_rows(
+            training,
+            config,
+            log=prepared.log,
+            split=prepared.split,
+            seconds={**prepared.seconds, "build": build_seconds},
+            data_fingerprint=fingerprint(prepared.log.events),
+            scales=prepared.replay.scales,
+            learned=prepared.replay.learned,
+            tuned=prepared.tuned,
+            progress=progress,
+        )
+        if pending is not None:
+            pending.result()
     trained.metadata["metrics"]["build_jobs"] = float(config.jobs)
     return trained
 
