@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from itertools import repeat
 
 import numpy as np
 
@@ -70,6 +71,9 @@ GROUP_COLUMNS: dict[str, tuple[int, ...]] = {
 }
 
 
+_LOOP_MAX = 16
+
+
 @functools.lru_cache(maxsize=16)
 def _code_index(vocabulary: tuple[str, ...]) -> dict[str, int]:
     return {name: i for i, name in enumerate(vocabulary)}
@@ -80,10 +84,16 @@ def _by_code(values: dict[str, float], vocabulary: tuple[str, ...]) -> np.ndarra
     out = np.zeros(len(vocabulary) + 1)
     # A shopper touches a few of the shop's hundreds of brands: walk theirs, not the shop's.
     index = _code_index(vocabulary)
-    for name, value in values.items():
-        code = index.get(name)
-        if code is not None:
-            out[code] = value
+    if len(values) <= _LOOP_MAX:
+        for name, value in values.items():
+            code = index.get(name)
+            if code is not None:
+                out[code] = value
+        return out
+    # A ratings log's shopper touches hundreds of genres: look them up in one pass.
+    codes = np.fromiter(map(index.get, values, repeat(-1)), dtype=np.int64, count=len(values))
+    known = codes >= 0
+    out[codes[known]] = np.fromiter(values.values(), dtype=np.float64, count=len(values))[known]
     return out
 
 

@@ -255,6 +255,9 @@ class Settings(BaseSettings):
     dask_local_workers: int = Field(
         default=2, ge=1, le=64, description="Worker processes of a `local` Dask cluster."
     )
+    train_jobs: int | None = Field(
+        default=None, ge=1, le=64, description="Processes of `shopmode train --jobs` (unset: 0)."
+    )
 
     @field_validator("redis_url")
     @classmethod

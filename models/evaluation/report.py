@@ -1,6 +1,7 @@
 """The evaluation report: a table, a JSON file, and plots, under ``SHOPMODE_HOME/reports``.
 
-Plots use matplotlib's Agg backend (files only, no display needed).
+Plots use matplotlib's Agg backend (files only, no display needed), imported when a plot
+is drawn: every ``shopmode`` command imports this module, few draw.
 """
 
 from __future__ import annotations
@@ -8,11 +9,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from types import ModuleType
 
 from models.evaluation.evaluate import Evaluation
 from models.evaluation.scoring import KS
@@ -90,7 +87,17 @@ def _day(ts: float) -> str:
     return time.strftime("%Y-%m-%d", time.gmtime(ts))
 
 
+def _pyplot() -> ModuleType:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _plot_by_k(evaluation: Evaluation, path: Path) -> None:
+    plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, metric in zip(axes, ("ndcg", "recall"), strict=True):
         for name, scores in evaluation.systems.items():
@@ -109,6 +116,7 @@ def _plot_by_k(evaluation: Evaluation, path: Path) -> None:
 
 
 def _plot_importance(evaluation: Evaluation, path: Path) -> None:
+    plt = _pyplot()
     items = [(k, v) for k, v in evaluation.importance.items() if v > 0][:15]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.barh([k for k, _ in items][::-1], [v for _, v in items][::-1])
@@ -120,6 +128,7 @@ def _plot_importance(evaluation: Evaluation, path: Path) -> None:
 
 
 def _plot_calibration(evaluation: Evaluation, path: Path) -> None:
+    plt = _pyplot()
     predicted = [p for p, _, _ in evaluation.calibration]
     actual = [a for _, a, _ in evaluation.calibration]
     fig, ax = plt.subplots(figsize=(5, 5))

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
 from pydantic import BaseModel, ConfigDict, Field
 
 from features.store.model_version import CURRENT_KEY as CURRENT_KEY
@@ -129,6 +128,8 @@ def save_model(
         raise ModelError(f"model version {version} already exists")
     staging = models_dir / f".{version}.partial"
     staging.mkdir(parents=True, exist_ok=False)
+    import skops.io as sio  # ~2 s of imports (sklearn's too): only the commands that save
+
     sio.dump(estimator, staging / MODEL_FILE)
     meta = ModelMetadata(version=version, model_sha256=_sha256(staging / MODEL_FILE), **metadata)
     (staging / METADATA_FILE).write_text(meta.model_dump_json(indent=2))
@@ -161,6 +162,8 @@ def load_version(models_dir: Path, version: str, *, compile_trees: bool = True) 
             f"model {version}: {MODEL_FILE} sha256 {actual[:12]}… does not match "
             f"metadata {meta.model_sha256[:12]}…; refusing to load"
         )
+    import skops.io as sio
+
     try:
         estimator = sio.load(path, trusted=TRUSTED_TYPES)
     except Exception as exc:  # skops raises many types for untrusted or corrupt files

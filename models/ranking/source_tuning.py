@@ -20,7 +20,7 @@ from models.ranking.decisions import DecisionPoints
 from models.ranking.replay import DecisionInputs, Replay
 from models.ranking.splits import Split, validation_split
 from models.retrieval.candidates import RetrievalSnapshot, ShopperSignals
-from models.retrieval.learned import ShopperHistory
+from models.retrieval.learned import KNN_K, ShopperHistory
 from models.retrieval.learned_timeline import (
     LearnedTimeline,
     for_training,
@@ -54,8 +54,11 @@ def fit_learned_sources(
         split.start_ts,
         validation,
         replay.scales,
+        k=0,  # K is tuned on the slice first: item-kNN fitted once, with it
     )
     tuned = tune_quotas(replay, train, validation)
+    if replay.learned.k == 0:  # no slice to tune K on
+        replay.learned = replay.learned.with_k(KNN_K)
     return {**tuned, "window_validation_found": {f"{d:g}": v for d, v in window_found.items()}}
 
 
@@ -136,18 +139,7 @@ def tune_on_slice(
     )
     if k != timeline.k:
         timeline = timeline.with_k(k)
-    decisions = [
-        SliceDecision(
-            signals=timeline.signals(inputs.signals, inputs.state, catalog),
-            snapshot=inputs.snapshot,
-            neighbours=inputs.neighbours,
-            query_scores=inputs.query_scores,
-            items=points.truth.items[inputs.row],
-            gains=points.truth.gains[inputs.row],
-            seen=timeline.log.products_before(str(points.user_id[inputs.row]), inputs.state.at),
-        )
-        for inputs in seen
-    ]
+    decisions = slice_decisions(timeline, catalog, points, seen)
     best, tried = tune_quota(decisions)
     return replace(timeline, quota=best.quota), {
         "knn_validation_found": {str(size): share for size, share in k_found.items()},
@@ -160,3 +152,25 @@ def tune_on_slice(
         "quota_tuned_without_seen": best.seen_excluded,
         "quota_trials": len(tried),
     }
+
+
+def slice_decisions(
+    timeline: LearnedTimeline,
+    catalog: Catalog,
+    points: DecisionPoints,
+    seen: Sequence[SliceInputs],
+) -> list[SliceDecision]:
+    """What quota tuning reads of each replayed slice decision, with ``timeline``'s
+    learned sources."""
+    return [
+        SliceDecision(
+            signals=timeline.signals(inputs.signals, inputs.state, catalog),
+            snapshot=inputs.snapshot,
+            neighbours=inputs.neighbours,
+            query_scores=inputs.query_scores,
+            items=points.truth.items[inputs.row],
+            gains=points.truth.gains[inputs.row],
+            seen=timeline.log.products_before(str(points.user_id[inputs.row]), inputs.state.at),
+        )
+        for inputs in seen
+    ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,12 @@ from features.offline import OfflineFeatureEngine
 from models.ranking.decisions import DecisionPoints, decision_points, split_decisions
 from models.ranking.features import RANKING_FEATURES, REASON_GROUPS, RankingFeatures
 from models.ranking.fingerprint import code_version, fingerprint
+from models.ranking.parallel_build import build_in_processes
 from models.ranking.ranker import ShopRanker, one_thread
 from models.ranking.replay import Replay
 from models.ranking.source_tuning import fit_learned_sources
 from models.ranking.splits import Split, choose_holdout
-from models.ranking.training_set import TrainingSet, build_training_set
+from models.ranking.training_set import TrainingSet
 from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.learned_timeline import LearnedTimeline
 from models.retrieval.text_match import QueryIndex
@@ -58,6 +60,7 @@ class TrainConfig:
     max_iter: int = 100
     max_leaf_nodes: int = 31
     min_samples_leaf: int = 40
+    jobs: int = 1  # processes building the training set (``parallel_build``); 1: this one
 
     def ranker(self) -> ShopRanker:
         return ShopRanker(
@@ -167,12 +170,13 @@ def training_rows(
     """The point-in-time rows of (a sample of) the decisions before the split."""
     decisions = sample(prepared.train, config.max_train_decisions, config.seed)
     advance = progress("building training set", len(decisions)) if progress else None
-    training = build_training_set(
+    training = build_in_processes(
         prepared.replay,
         decisions,
         prepared.features,
         negatives=config.negatives,
         seed=config.seed,
+        jobs=config.jobs,
         progress=advance,
     )
     check_rows(training)
@@ -205,24 +209,36 @@ def fit_ranker(training: TrainingSet, config: TrainConfig) -> ShopRanker:
 
 
 def train_ranker(
-    prepared: Prepared, config: TrainConfig, progress: Stage | None = None
+    prepared: Prepared,
+    config: TrainConfig,
+    progress: Stage | None = None,
+    alongside: Callable[[], object] | None = None,
 ) -> TrainedModel:
-    """Fit the ranker on the decisions before the split; metadata ready for the registry."""
+    """Fit the ranker on the decisions before the split; metadata ready for the registry.
+
+    ``alongside`` runs in a thread while the ranker fits (its one thread leaves a core
+    idle), once the rows are built; what it raises is raised after the fit."""
     start = time.perf_counter()
     training = training_rows(prepared, config, progress)
     build_seconds = time.perf_counter() - start
-    return model_from_rows(
-        training,
-        config,
-        log=prepared.log,
-        split=prepared.split,
-        seconds={**prepared.seconds, "build": build_seconds},
-        data_fingerprint=fingerprint(prepared.log.events),
-        scales=prepared.replay.scales,
-        learned=prepared.replay.learned,
-        tuned=prepared.tuned,
-        progress=progress,
-    )
+    with ThreadPoolExecutor(max_workers=1) as side:
+        pending = side.submit(alongside) if alongside is not None else None
+        trained = model_from_rows(
+            training,
+            config,
+            log=prepared.log,
+            split=prepared.split,
+            seconds={**prepared.seconds, "build": build_seconds},
+            data_fingerprint=fingerprint(prepared.log.events),
+            scales=prepared.replay.scales,
+            learned=prepared.replay.learned,
+            tuned=prepared.tuned,
+            progress=progress,
+        )
+        if pending is not None:
+            pending.result()
+    trained.metadata["metrics"]["build_jobs"] = float(config.jobs)
+    return trained
 
 
 def model_from_rows(

@@ -155,3 +155,28 @@ def _build(
         feature_names=RANKING_FEATURES,
         recall=recall,
     )
+
+
+def concat_sets(parts: list[TrainingSet]) -> TrainingSet:
+    """The parts' rows in decision order (the single-process order), recall summed."""
+    decision = np.concatenate([p.decision for p in parts])
+    order = np.argsort(decision, kind="stable")
+    recall = RetrievalRecall()
+    for p in parts:
+        r = p.recall
+        recall.relevant += r.relevant
+        recall.purchases += r.purchases
+        recall.candidates += r.candidates
+        recall.decisions += r.decisions
+        for name, n in r.found.items():
+            recall.found[name] += n
+        for name, n in r.found_purchases.items():
+            recall.found_purchases[name] += n
+    return TrainingSet(
+        X=np.vstack([p.X for p in parts])[order],
+        y=np.concatenate([p.y for p in parts])[order],
+        weight=np.concatenate([p.weight for p in parts])[order],
+        decision=decision[order],
+        feature_names=parts[0].feature_names,
+        recall=recall,
+    )

@@ -42,9 +42,10 @@ from models.recommend.request import (
     RecommendedItem,
 )
 from models.recommend.scoring import Scorer
-from models.retrieval.candidates import CandidateSet, RetrievalSnapshot, candidates_for, cooc_scores
+from models.retrieval.candidates import CandidateSet, RetrievalSnapshot, candidates_for
 from models.retrieval.cooccurrence import neighbours_from_map
 from models.retrieval.signals import signals_from_state, snapshot_from_products
+from models.retrieval.source_picks import cooc_scores
 from models.retrieval.text_match import QueryIndex
 from models.retrieval.time_scales import TimeScales
 from shopmode.errors import InvalidInput

@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from models.retrieval.learned import LEARNED_FEATURES, LearnedScores, learned_rows
 from models.retrieval.quota import CandidateQuota as CandidateQuota
+from models.retrieval.source_picks import PickInputs, cooc_scores, pick_source
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -186,40 +187,6 @@ class CandidateSet:
         return [name for name, on in zip(SOURCES, self.sources[row], strict=True) if on]
 
 
-def _top(values: FloatArray, k: int, eligible: BoolArray) -> IntArray:
-    """Positions of the ``k`` largest positive ``values`` among ``eligible``."""
-    pool = np.flatnonzero(eligible & (values > 0))
-    if len(pool) > k:
-        pool = pool[np.argpartition(-values[pool], k - 1)[:k]]
-    return pool[np.argsort(-values[pool], kind="stable")]
-
-
-def _spread(weights: FloatArray, k_groups: int, quota: int) -> list[tuple[int, int]]:
-    """The top ``k_groups`` groups by weight and how many products each gets."""
-    if weights.size == 0 or quota <= 0:
-        return []
-    top = np.argsort(-weights, kind="stable")[:k_groups]
-    top = top[weights[top] > 0]
-    if len(top) == 0:
-        return []
-    share = weights[top] / weights[top].sum()
-    return [(int(g), max(5, round(quota * s))) for g, s in zip(top, share, strict=True)]
-
-
-def cooc_scores(
-    signals: ShopperSignals,
-    neighbours: Mapping[int, tuple[IntArray, FloatArray]],
-    n_products: int,
-) -> FloatArray:
-    """Sum over recent products of (recency weight × neighbour score), per product."""
-    score = np.zeros(n_products)
-    for product, weight in zip(signals.recent, signals.recent_weight, strict=True):
-        found = neighbours.get(int(product))
-        if found is not None:
-            np.add.at(score, found[0], weight * found[1])
-    return score
-
-
 def candidates_for(
     signals: ShopperSignals,
     snapshot: RetrievalSnapshot,
@@ -245,38 +212,17 @@ def candidates_for(
         learned = signals.learned
     if learned is not None and learned.quota is not None:
         quota = learned.quota  # tuned with the fitted sources on this log
-    n = snapshot.n_products
     available = snapshot.available()
     if allowed is not None:
         available = available & allowed
-    flags = np.zeros((len(SOURCES), n), dtype=bool)
-
-    def pick(order: IntArray, count: int) -> IntArray:
-        return order[available[order]][:count] if allowed is not None else order[:count]
-
-    cooc = cooc_scores(signals, neighbours, n)
-    flags[0, _top(cooc, quota.co_occurrence, available)] = True
-    for cat, count in _spread(signals.category_affinity, quota.top_categories, quota.top_category):
-        if cat < len(snapshot.category_top):
-            flags[1, pick(snapshot.category_top[cat], count)] = True
-    for brand, count in _spread(signals.brand_affinity, quota.top_brands, quota.brand):
-        if brand < len(snapshot.brand_top):
-            flags[2, pick(snapshot.brand_top[brand], count)] = True
-    flags[3, pick(snapshot.by_trending, quota.trending)] = True
-    age = snapshot.at - snapshot.launch_ts
-    new_for = snapshot.new_product_seconds
-    recent_launch = available & (age >= 0) & (age < new_for)
-    fresh = np.where(recent_launch, new_for - age + 1.0, 0.0)
-    flags[4, _top(np.nan_to_num(fresh), quota.new, recent_launch)] = True
-    query = np.zeros(n) if query_scores is None else query_scores
-    if query_scores is not None:
-        flags[5, _top(query_scores, quota.query, available)] = True
-    flags[6, pick(snapshot.by_popularity, quota.popular)] = True
-    if learned is not None:
-        flags[7, _top(learned.knn, quota.item_knn, available)] = True
-        flags[8, _top(learned.content, quota.content, available)] = True
-        flags[9, _top(learned.popular_window, quota.popular_window, available)] = True
-
+    cooc = cooc_scores(signals, neighbours, snapshot.n_products)
+    inputs = PickInputs(
+        signals, snapshot, available, allowed is not None, cooc, query_scores, learned
+    )
+    flags = np.zeros((len(SOURCES), snapshot.n_products), dtype=bool)
+    for row, name in enumerate(SOURCES):
+        flags[row, pick_source(name, quota, inputs)] = True
+    query = np.zeros(snapshot.n_products) if query_scores is None else query_scores
     products = np.flatnonzero(flags.any(axis=0) & available).astype(np.int64)
     return CandidateSet(
         products=products,

@@ -218,9 +218,10 @@ def fit_learned(
     window_days: float = DEFAULT_WINDOW_DAYS,
     k: int = KNN_K,
 ) -> LearnedFit:
-    """kNN neighbours and window popularity from the interactions strictly before ``at``."""
-    matrix = log.matrix_before(at)
-    if matrix.nnz:
+    """kNN neighbours and window popularity from the interactions strictly before ``at``
+    (``k`` 0: no neighbours, for a timeline whose K is chosen before its kNN is fitted)."""
+    matrix = log.matrix_before(at) if k > 0 else None
+    if matrix is not None and matrix.nnz:
         index, score = ItemKNN(k=k).fit(matrix).neighbours(KNN_WIDTH)
     else:
         index = np.full((log.n_products, KNN_WIDTH), -1, dtype=np.int64)

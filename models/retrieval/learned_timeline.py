@@ -223,13 +223,15 @@ def for_training(
     validation: float,
     scales: TimeScales | None = None,
     span: tuple[float, float] | None = None,
+    k: int = KNN_K,
 ) -> tuple[LearnedTimeline, dict[float, float]]:
     """The timeline a training run replays, its popularity window tuned on the validation
     slice [``validation``, ``split_ts``) (training decisions only: the held-out part is
     never looked at) among multiples of the log's median session gap
     (``scales``'s, else measured here), the history's half-life ``scales``'s recent one;
     with the found share per window tried. ``span``: the first and last product event's
-    times, when ``events`` holds only the interactions (a Dask driver's)."""
+    times, when ``events`` holds only the interactions (a Dask driver's). ``k`` 0: the
+    fits hold no item-kNN yet (``with_k`` fits it once K is tuned: no fit thrown away)."""
     start, last = span if span is not None else _product_span(events, split_ts)
     rows = np.flatnonzero((decision_ts >= validation) & (decision_ts < split_ts))
     engaged = [(float(decision_ts[r]), decision_items[int(r)]) for r in rows]
@@ -244,7 +246,7 @@ def for_training(
     step = max((validation - start) / (MAX_FITS - 1), DAY)
     times = [start + step * i for i in range(1, MAX_FITS)]
     times += [t for t in np.arange(split_ts, last + 1.0, step).tolist() if t > times[-1]]
-    timeline = LearnedTimeline.at_times(log, catalog, times[: MAX_FITS * 3], window_days=window)
+    timeline = LearnedTimeline.at_times(log, catalog, times[: MAX_FITS * 3], window, k)
     timeline = timeline.with_popular_checkpoints(checkpoints.tolist())
     if scales is not None:
         timeline = replace(timeline, half_life=scales.recent_half_life)

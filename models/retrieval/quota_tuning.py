@@ -6,6 +6,10 @@ purchases (then engaged products) gets them, while the mean candidate count stay
 the budget; the sources not tuned (brand, query, new, trending: a log has those signals or
 they find nothing and cost nothing) keep their quotas. Pure: the caller replays the
 slice's decisions (``models.ranking`` has the replay) and hands in what retrieval saw.
+
+A trial changes one source's quota: each decision keeps every source's picks by quota
+(``DecisionPicks``) and recomputes only the changed source's, with the candidates
+``candidates_for`` would give (``tune_quota(..., cached=False)`` calls it every time).
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ import numpy as np
 import numpy.typing as npt
 
 from models.retrieval.candidates import (
+    SOURCES,
     RetrievalSnapshot,
     ShopperSignals,
     candidates_for,
 )
 from models.retrieval.quota import CandidateQuota
+from models.retrieval.source_picks import PickInputs, cooc_scores, pick_source, source_quota
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -70,25 +76,74 @@ def repeat_share(decisions: Sequence[SliceDecision]) -> float:
     return repeats / max(sum(len(d.items) for d in decisions), 1)
 
 
+def _allowed(d: SliceDecision, exclude_seen: bool) -> npt.NDArray[np.bool_] | None:
+    if not exclude_seen or not len(d.seen):
+        return None
+    allowed = np.ones(d.snapshot.n_products, dtype=bool)
+    allowed[d.seen] = False
+    return allowed
+
+
+class DecisionPicks:
+    """One decision's picks of every source, by the source's quota, kept across trials."""
+
+    def __init__(self, d: SliceDecision, exclude_seen: bool) -> None:
+        allowed = _allowed(d, exclude_seen)
+        available = d.snapshot.available()
+        if allowed is not None:
+            available = available & allowed
+        cooc = cooc_scores(d.signals, d.neighbours, d.snapshot.n_products)
+        self.inputs = PickInputs(
+            d.signals,
+            d.snapshot,
+            available,
+            allowed is not None,
+            cooc,
+            d.query_scores,
+            d.signals.learned,
+        )
+        self.picks: dict[tuple[str, tuple[int, ...]], IntArray] = {}
+
+    def products(self, quota: CandidateQuota) -> IntArray:
+        """The candidates ``candidates_for`` gives with ``quota`` (its catalog positions)."""
+        chosen = np.zeros(self.inputs.snapshot.n_products, dtype=bool)
+        for name in SOURCES:
+            key = (name, source_quota(name, quota))
+            found = self.picks.get(key)
+            if found is None:
+                found = self.picks[key] = pick_source(name, quota, self.inputs)
+            chosen[found] = True
+        return np.flatnonzero(chosen & self.inputs.available).astype(np.int64)
+
+
 def trial(
-    decisions: Sequence[SliceDecision], quota: CandidateQuota, exclude_seen: bool = False
+    decisions: Sequence[SliceDecision],
+    quota: CandidateQuota,
+    exclude_seen: bool = False,
+    picks: Sequence[DecisionPicks] | None = None,
 ) -> QuotaTrial:
     """Retrieval over ``decisions`` with ``quota`` (seen products left out before the cut
-    with ``exclude_seen``)."""
+    with ``exclude_seen``); ``picks`` (one per decision, made with the same
+    ``exclude_seen``) keeps the sources' picks between trials."""
     found = found_bought = relevant = bought = candidates = 0
-    for d in decisions:
-        signals = d.signals
-        if signals.learned is not None:
-            signals = replace(signals, learned=replace(signals.learned, quota=None))
-        allowed = None
-        if exclude_seen and len(d.seen):
-            allowed = np.ones(d.snapshot.n_products, dtype=bool)
-            allowed[d.seen] = False
-        got = candidates_for(
-            signals, d.snapshot, d.neighbours, d.query_scores, quota, allowed, with_features=False
-        )
-        candidates += len(got)
-        hit = np.isin(d.items, got.products)
+    for i, d in enumerate(decisions):
+        if picks is not None:
+            products = picks[i].products(quota)
+        else:
+            signals = d.signals
+            if signals.learned is not None:
+                signals = replace(signals, learned=replace(signals.learned, quota=None))
+            products = candidates_for(
+                signals,
+                d.snapshot,
+                d.neighbours,
+                d.query_scores,
+                quota,
+                _allowed(d, exclude_seen),
+                with_features=False,
+            ).products
+        candidates += len(products)
+        hit = np.isin(d.items, products)
         purchase = d.gains >= PURCHASE_GAIN
         relevant += len(d.items)
         bought += int(purchase.sum())
@@ -112,14 +167,17 @@ def tune_quota(
     tuned: Sequence[str] = TUNED,
     floor: Mapping[str, int] = FLOOR,
     exclude_seen: bool | None = None,
+    cached: bool = True,
 ) -> tuple[QuotaTrial, list[QuotaTrial]]:
     """The best quotas found and every trial made (for the report). ``exclude_seen``
     (None: when the slice's ``repeat_share`` is at most ``REPEAT_SHARE_TO_EXCLUDE``)
-    tunes with seen products left out before the cut."""
+    tunes with seen products left out before the cut; ``cached=False`` runs
+    ``candidates_for`` afresh in every trial (the same trials, slower)."""
     if exclude_seen is None:
         exclude_seen = repeat_share(decisions) <= REPEAT_SHARE_TO_EXCLUDE
+    picks = [DecisionPicks(d, exclude_seen) for d in decisions] if cached else None
     floors = {name: floor.get(name, 0) for name in tuned}
-    best = trial(decisions, replace(start, **floors), exclude_seen)
+    best = trial(decisions, replace(start, **floors), exclude_seen, picks)
     tried = [best]
     while True:
         trials = [
@@ -127,6 +185,7 @@ def tune_quota(
                 decisions,
                 replace(best.quota, **{name: getattr(best.quota, name) + step}),
                 exclude_seen,
+                picks,
             )
             for name in tuned
         ]

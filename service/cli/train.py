@@ -16,6 +16,7 @@ from features.store.catalog import load_catalog
 from features.store.event_log import read_event_log
 from features.store.neighbours import save_neighbours, save_popular_window
 from features.store.runner import SyncRunner
+from models.ranking.parallel_build import MAX_JOBS, default_jobs
 from models.ranking.ranker import OBJECTIVES
 from models.ranking.registry import save_model, set_current
 from models.ranking.training import (
@@ -26,7 +27,9 @@ from models.ranking.training import (
     train_ranker,
 )
 from models.retrieval.candidates import SOURCES
+from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.learned import fit_learned
+from models.retrieval.learned_timeline import LearnedTimeline
 from service.cli import app
 from service.cli.common import progress_bar, settings, store_runner
 from service.settings import Settings
@@ -43,6 +46,7 @@ _OPTION = {
     "objective": "--objective",
     "dask": "--dask",
     "dask_parts": "--dask-parts",
+    "jobs": "--jobs",
 }
 
 
@@ -107,6 +111,23 @@ def read_log(
     )
 
 
+def store_sources(
+    store: SyncRunner,
+    cooccurrence: CooccurrenceLog,
+    products: Catalog,
+    learned: LearnedTimeline | None,
+) -> tuple[int, int]:
+    """What serving reads from Redis, from the whole log: co-occurrence neighbours, and
+    with learned sources item-kNN neighbours and the window popularity; lists written."""
+    written = store.run(save_neighbours(cooccurrence.as_of(np.inf).lists(products)))
+    if learned is None:
+        return written, 0
+    fitted = fit_learned(learned.log, np.inf, learned.window_days, learned.k)
+    knn_written = store.run(save_neighbours(fitted.lists(products), family="knn"))
+    store.run(save_popular_window(fitted.popular_ids(products)))
+    return written, knn_written
+
+
 @app.command("train")
 def train(
     data: Path | None = typer.Option(
@@ -146,6 +167,12 @@ def train(
     dask_parts: int = typer.Option(
         0, "--dask-parts", help="Shopper parts the log is split into (0: 4 per worker)."
     ),
+    jobs: int = typer.Option(
+        0,
+        "--jobs",
+        help="Processes building the training set without Dask (same rows). Default: "
+        f"SHOPMODE_TRAIN_JOBS, else the cores, at most {MAX_JOBS}; 1: this process only.",
+    ),
 ) -> None:
     """Train a ranker on all but the last days of the log and make it the current model.
 
@@ -158,6 +185,8 @@ def train(
         raise fail("max_decisions", "must be at least 100")
     if not 1 <= max_iter <= 5000:
         raise fail("max_iter", "must be between 1 and 5000")
+    if not 0 <= jobs <= 64:
+        raise fail("jobs", "must be between 0 (automatic) and 64")
     if not 0 <= dask_parts <= 10_000:
         raise fail("dask_parts", "must be between 0 (automatic) and 10000")
     if dask is not None and dask != "local" and "://" not in dask:
@@ -172,8 +201,10 @@ def train(
         max_train_decisions=max_decisions,
         max_iter=max_iter,
         seed=seed,
+        jobs=jobs or config.train_jobs or default_jobs(),
     )
     began = time.perf_counter()
+    stored: list[tuple[int, int]] = []
     with store_runner(config) as store, progress_bar() as bar:
 
         def stage(name: str, total: int) -> Callable[[int], None]:
@@ -209,19 +240,19 @@ def train(
                 warning = scales.store_warning()
                 if warning:
                     typer.echo(f"warning: {warning}", err=True)
-                trained = train_ranker(prepared, train_config, progress=stage)
                 cooccurrence, products = prepared.cooccurrence, log.catalog
                 learned = prepared.replay.learned
+
+                def alongside() -> None:  # while the ranker fits, on the other core
+                    stored.append(store_sources(store, cooccurrence, products, learned))
+
+                trained = train_ranker(prepared, train_config, stage, alongside)
         except InvalidInput as exc:
             raise fail(exc.field, exc.message) from None
+        written, knn_written = (
+            stored[0] if stored else store_sources(store, cooccurrence, products, learned)
+        )
         meta = save_model(config.models_dir, trained.estimator, trained.metadata)
-        # Serving reads neighbours of recent products from Redis: built from the whole log.
-        neighbours = cooccurrence.as_of(np.inf)
-        written = store.run(save_neighbours(neighbours.lists(products)))
-        if learned is not None:
-            fitted = fit_learned(learned.log, np.inf, learned.window_days, learned.k)
-            knn_written = store.run(save_neighbours(fitted.lists(products), family="knn"))
-            store.run(save_popular_window(fitted.popular_ids(products)))
         set_current(store, config.models_dir, meta.version)
     metrics = meta.metrics
     typer.echo(

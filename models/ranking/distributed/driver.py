@@ -26,7 +26,6 @@ from features.catalog import Catalog
 from models.ranking.decisions import DecisionPoints, split_decisions
 from models.ranking.distributed.cluster import worker_count
 from models.ranking.distributed.global_inputs import (
-    concat_sets,
     holdout,
     merge_cooccurrence,
     merge_points,
@@ -59,6 +58,7 @@ from models.ranking.training import (
     model_from_rows,
     sample,
 )
+from models.ranking.training_set import concat_sets
 from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.learned_timeline import LearnedTimeline
 from models.retrieval.text_match import QueryIndex

@@ -17,7 +17,6 @@ from models.ranking.decisions import DAY, DecisionPoints
 from models.ranking.distributed.shopper_parts import PartSummary
 from models.ranking.judgements import Judgements
 from models.ranking.splits import Split, _carve
-from models.ranking.training_set import RetrievalRecall, TrainingSet
 from models.retrieval.cooccurrence import CooccurrenceLog
 from models.retrieval.time_scales import TimeScales
 from shopmode.errors import DataTooSmall
@@ -79,28 +78,3 @@ def time_scales(starts: list[pd.DataFrame], split_ts: float) -> TimeScales:
     same_user = frame["user"].to_numpy()[1:] == frame["user"].to_numpy()[:-1]
     gaps = np.diff(frame["ts"].to_numpy(dtype=np.float64))[same_user]
     return TimeScales.from_gaps(gaps[gaps > 0], sessions=len(frame))
-
-
-def concat_sets(parts: list[TrainingSet]) -> TrainingSet:
-    """The parts' rows in decision order (the single-process order), recall summed."""
-    decision = np.concatenate([p.decision for p in parts])
-    order = np.argsort(decision, kind="stable")
-    recall = RetrievalRecall()
-    for p in parts:
-        r = p.recall
-        recall.relevant += r.relevant
-        recall.purchases += r.purchases
-        recall.candidates += r.candidates
-        recall.decisions += r.decisions
-        for name, n in r.found.items():
-            recall.found[name] += n
-        for name, n in r.found_purchases.items():
-            recall.found_purchases[name] += n
-    return TrainingSet(
-        X=np.vstack([p.X for p in parts])[order],
-        y=np.concatenate([p.y for p in parts])[order],
-        weight=np.concatenate([p.weight for p in parts])[order],
-        decision=decision[order],
-        feature_names=parts[0].feature_names,
-        recall=recall,
-    )
