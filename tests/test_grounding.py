@@ -236,6 +236,17 @@ NEXT_ADVENTURE = (
     "Since Headphones caught your eye once in the last 7 days, "
     "it's a great choice for your next fashion adventure."
 )
+LITTER = Evidence(
+    product_id="p-litter",
+    title="Harborlight Crumbly Cat Litter",
+    brand="Harborlight",
+    category="Pet Supplies",
+    price=15.19,
+    reasons=[
+        Reason(code="followed_brand", facts={"brand": "Harborlight"}),
+        Reason(code="popular", facts={"category": "Pet Supplies"}),
+    ],
+)
 SHOP_CHECK = GroundingCheck(SHOP_VOCAB, require_personal=True)
 
 UNSUPPORTED = [
@@ -307,6 +318,25 @@ UNSUPPORTED = [
         ),
         "You'll like it because it's a new arrival, launched icing one day ago, and it's a "
         "wireless ultrabook.",
+        "time",
+    ),
+    # shown on repeat views by bench_llm_http after the merge of issue #11's branch
+    (
+        LITTER,
+        "Since you follow Harborlight, this crumbly cat litter is a favorite among pet owners.",
+        "audience",
+    ),
+    (LITTER, "Since you follow Harborlight, it is a favorite choice among the team.", "audience"),
+    (
+        Evidence(
+            product_id="p-watch",
+            title="Silvertrail Smartwatch",
+            brand="Silvertrail",
+            category="Smartwatches",
+            price=199.0,
+            reasons=[Reason(code="new_arrival", facts={"days_since_launch": 2})],
+        ),
+        "You'll like it because it's a new arrival, launched ia days ago.",
         "time",
     ),
 ]

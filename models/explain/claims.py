@@ -246,6 +246,10 @@ CLAIMS: tuple[Claim, ...] = (
             r"|\b\w+\s+(?:lovers|enthusiasts|fanatics|aficionados|connoisseurs|junkies)\b"
             r"|\b(?:customers|users|consumers|buyers|experts|critics|parents|professionals)"
             r"\s+(?:love|loves|say|rave|recommend|agree|swear|praise|adore|trust|prefer)\b"
+            # "a favourite among pet owners / the team / gamers": a group of people
+            r"|\bamong\s+(?:the\s+)?(?:\w+\s+)?(?:owners|team|teams|fans|people|parents"
+            r"|families|kids|children|travell?ers|athletes|experts|professionals|students"
+            r"|gamers|campers|hikers|cyclists|runners|cooks|chefs|users|beginners|everyone)\b"
         ),
     ),
     Claim(

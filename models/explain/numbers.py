@@ -134,10 +134,19 @@ def number_problems(masked: str, numbers: EvidenceNumbers, cited: list[str]) -> 
     return problems
 
 
+# "N days ago" with a count that is neither digits nor a number word ("ia days ago",
+# "some days ago", "few weeks ago"): no evidence can make a vague or garbled count true.
+_VAGUE_AGO = re.compile(r"\b([a-z]+)\s+(?:days?|weeks?|months?|years?)\s+ago\b", re.I)
+_COUNTED = frozenset(NUMBER_WORDS) | {"one", "a", "an", "single"}
+
+
 def time_problems(masked: str, numbers: EvidenceNumbers) -> list[Problem]:
     problems: list[Problem] = []
     for pattern, low, high in TIME_CLAIMS:
         m = pattern.search(masked)
         if m and not any(low <= d <= high for d in numbers.days):
             problems.append(Problem("time", f"{m.group()!r} is not supported by the evidence"))
+    for m in _VAGUE_AGO.finditer(masked):
+        if m.group(1).lower() not in _COUNTED:
+            problems.append(Problem("time", f"{m.group()!r} gives no count the evidence holds"))
     return problems
