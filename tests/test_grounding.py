@@ -328,6 +328,17 @@ UNSUPPORTED = [
     ),
     (LITTER, "Since you follow Harborlight, it is a favorite choice among the team.", "audience"),
     (
+        LITTER,
+        "Since you follow Harborlight, it's a big hit in Pet Supplies, and you're a loyal "
+        "customer.",
+        "audience",
+    ),
+    (
+        LITTER,
+        "Since you follow Harborlight, it's a popular pick among Pet Supplies members.",
+        "audience",
+    ),
+    (
         Evidence(
             product_id="p-watch",
             title="Silvertrail Smartwatch",

@@ -246,10 +246,13 @@ CLAIMS: tuple[Claim, ...] = (
             r"|\b\w+\s+(?:lovers|enthusiasts|fanatics|aficionados|connoisseurs|junkies)\b"
             r"|\b(?:customers|users|consumers|buyers|experts|critics|parents|professionals)"
             r"\s+(?:love|loves|say|rave|recommend|agree|swear|praise|adore|trust|prefer)\b"
-            # "a favourite among pet owners / the team / gamers": a group of people
-            r"|\bamong\s+(?:the\s+)?(?:\w+\s+)?(?:owners|team|teams|fans|people|parents"
+            # "a favourite among pet owners / the team / Camp Kitchen members": a group of
+            # people; "you're a loyal customer": who the shopper is
+            r"|\bamong\s+(?:the\s+)?(?:\S+\s+){0,2}(?:owners|team|teams|fans|people|parents"
             r"|families|kids|children|travell?ers|athletes|experts|professionals|students"
-            r"|gamers|campers|hikers|cyclists|runners|cooks|chefs|users|beginners|everyone)\b"
+            r"|gamers|campers|hikers|cyclists|runners|cooks|chefs|users|beginners|everyone"
+            r"|members|customers|shoppers|buyers)\b"
+            r"|\bloyal\s+(?:customer|fan|shopper|buyer|follower)s?\b"
         ),
     ),
     Claim(
