@@ -236,6 +236,23 @@ NEXT_ADVENTURE = (
     "Since Headphones caught your eye once in the last 7 days, "
     "it's a great choice for your next fashion adventure."
 )
+
+
+def new_arrival(product_id: str, title: str, brand: str, category: str, days: int) -> Evidence:
+    """A pack holding only "launched ``days`` days ago"."""
+    return Evidence(
+        product_id=product_id,
+        title=title,
+        brand=brand,
+        category=category,
+        price=899.0,
+        reasons=[Reason(code="new_arrival", facts={"days_since_launch": days})],
+    )
+
+
+ULTRABOOK = new_arrival(
+    "p-ultrabook", "Kestrelbay Wireless Ultrabook in Navy", "Kestrelbay", "Laptops", 23
+)
 LITTER = Evidence(
     product_id="p-litter",
     title="Harborlight Crumbly Cat Litter",
@@ -295,27 +312,13 @@ UNSUPPORTED = [
     (HEADPHONES, NEXT_ADVENTURE, "audience"),
     # measured by bench_llm_http for a pack holding only "launched 23 days ago"
     (
-        Evidence(
-            product_id="p-ultrabook",
-            title="Kestrelbay Wireless Ultrabook in Navy",
-            brand="Kestrelbay",
-            category="Laptops",
-            price=899.0,
-            reasons=[Reason(code="new_arrival", facts={"days_since_launch": 23})],
-        ),
+        ULTRABOOK,
         "You'll like it because the 23-day delay has helped Kestrelbay to get more customers.",
         "market",
     ),
     # shown on a repeat view by bench_llm_http (issue #11 branch): "one day ago" for 23 days
     (
-        Evidence(
-            product_id="p-ultrabook",
-            title="Kestrelbay Wireless Ultrabook in Navy",
-            brand="Kestrelbay",
-            category="Laptops",
-            price=899.0,
-            reasons=[Reason(code="new_arrival", facts={"days_since_launch": 23})],
-        ),
+        ULTRABOOK,
         "You'll like it because it's a new arrival, launched icing one day ago, and it's a "
         "wireless ultrabook.",
         "time",
@@ -339,14 +342,7 @@ UNSUPPORTED = [
         "audience",
     ),
     (
-        Evidence(
-            product_id="p-watch",
-            title="Silvertrail Smartwatch",
-            brand="Silvertrail",
-            category="Smartwatches",
-            price=199.0,
-            reasons=[Reason(code="new_arrival", facts={"days_since_launch": 2})],
-        ),
+        new_arrival("p-watch", "Silvertrail Smartwatch", "Silvertrail", "Smartwatches", 2),
         "You'll like it because it's a new arrival, launched ia days ago.",
         "time",
     ),

@@ -122,13 +122,23 @@ class LearnedScores:
     quota: CandidateQuota | None = None
 
 
-def neighbour_sum(history: ShopperHistory, neighbours: NeighbourIndex, n: int) -> FloatArray:
+def weighted_neighbours(
+    items: IntArray,
+    weights: FloatArray,
+    neighbours: Mapping[int, tuple[IntArray, FloatArray]],
+    n: int,
+) -> FloatArray:
+    """Per product, the sum over ``items`` of (the item's weight × its neighbour score)."""
     score = np.zeros(n)
-    for product, weight in zip(history.items, history.weight, strict=True):
+    for product, weight in zip(items, weights, strict=True):
         found = neighbours.get(int(product))
         if found is not None:
             np.add.at(score, found[0], weight * found[1])
     return score
+
+
+def neighbour_sum(history: ShopperHistory, neighbours: NeighbourIndex, n: int) -> FloatArray:
+    return weighted_neighbours(history.items, history.weight, neighbours, n)
 
 
 def popular_vector(index: IntArray, score: FloatArray, n: int) -> FloatArray:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from models.retrieval.learned import LearnedScores
+from models.retrieval.learned import LearnedScores, weighted_neighbours
 from models.retrieval.quota import CandidateQuota
 
 if TYPE_CHECKING:
@@ -53,12 +53,7 @@ def cooc_scores(
     n_products: int,
 ) -> FloatArray:
     """Sum over recent products of (recency weight × neighbour score), per product."""
-    score = np.zeros(n_products)
-    for product, weight in zip(signals.recent, signals.recent_weight, strict=True):
-        found = neighbours.get(int(product))
-        if found is not None:
-            np.add.at(score, found[0], weight * found[1])
-    return score
+    return weighted_neighbours(signals.recent, signals.recent_weight, neighbours, n_products)
 
 
 @dataclass(frozen=True)
