@@ -4,7 +4,6 @@ check rejects, slowly enough that a job's time runs out before the item's tries 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,6 +12,7 @@ import redis
 from fastapi.testclient import TestClient
 from live_server import seed_shop
 from llm_support import SlowLLM, serving
+from test_explain_stream import read_stream
 
 from models.explain import Explainer, ScriptedBackend
 from service.api.app import create_app
@@ -31,20 +31,7 @@ def slow_llm() -> Iterator[SlowLLM]:
 
 
 def stream_updates(client: TestClient, url: str, auth: dict[str, str]) -> list[dict[str, Any]]:
-    updates: list[dict[str, Any]] = []
-    with client.stream("GET", url, headers={**auth, "Accept": "text/event-stream"}) as response:
-        assert response.status_code == 200
-        event, data = "", ""
-        for line in response.iter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                data += line[5:].strip()
-            elif not line and data:
-                if event == "explanation":
-                    updates.append(json.loads(data))
-                event, data = "", ""
-    return updates
+    return [data for event, data in read_stream(client, url, auth) if event == "explanation"]
 
 
 def test_an_item_whose_job_ran_out_of_time_gets_its_whole_plan_and_is_not_queued_again(
